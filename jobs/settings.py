@@ -1,0 +1,56 @@
+"""Settings, declared once and built at the entry point (never at import time).
+
+| setting        | flag           | environment            | default                         |
+|----------------|----------------|------------------------|---------------------------------|
+| db_url         | --db URL       | DOMSHARE_DB_URL        | sqlite:///domshare.db (cwd)     |
+| data_dir       | --data-dir DIR | DOMSHARE_DATA_DIR      | the repository's data/ folder   |
+| sources_file   | --sources FILE | DOMSHARE_SOURCES       | <data_dir>/sources.toml         |
+| export_dir     | --out DIR      | DOMSHARE_EXPORT_DIR    | exports                         |
+| workers        | --workers N    | DOMSHARE_WORKERS       | number of CPUs (at most 4)      |
+| seed           | --seed N       | DOMSHARE_SEED          | 20141217                        |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_DB_URL = "sqlite:///domshare.db"
+DEFAULT_SEED = 20141217  # the day Bloomberg reported the 2014 plan; any fixed number would do
+
+
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB_URL
+    data_dir: Path = REPO_DATA_DIR
+    sources_file: Path | None = None
+    export_dir: Path = Path("exports")
+    workers: int = field(default_factory=_default_workers)
+    seed: int = DEFAULT_SEED
+
+    @property
+    def sources_path(self) -> Path:
+        return self.sources_file or self.data_dir / "sources.toml"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def from_environment(env: dict[str, str] | None = None, **overrides) -> Settings:
+    """Environment first, then explicit overrides (the CLI flags) on top."""
+    env = dict(os.environ if env is None else env)
+    base = Settings()
+    from_env = {
+        "db_url": env.get("DOMSHARE_DB_URL"),
+        "data_dir": Path(env["DOMSHARE_DATA_DIR"]) if env.get("DOMSHARE_DATA_DIR") else None,
+        "sources_file": Path(env["DOMSHARE_SOURCES"]) if env.get("DOMSHARE_SOURCES") else None,
+        "export_dir": Path(env["DOMSHARE_EXPORT_DIR"]) if env.get("DOMSHARE_EXPORT_DIR") else None,
+        "workers": int(env["DOMSHARE_WORKERS"]) if env.get("DOMSHARE_WORKERS") else None,
+        "seed": int(env["DOMSHARE_SEED"]) if env.get("DOMSHARE_SEED") else None,
+    }
+    return base.with_(**from_env).with_(**overrides)

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core schema, Alembic migrations, transactions and shared reads."""

@@ -1,0 +1,246 @@
+"""The database schema (SQLAlchemy Core), the single source of truth for Alembic.
+
+Shares are stored as fractions 0-1. Dates of observations are the period's first day;
+`period_type` keeps what the date stands for (month, quarter, half_year, year, ytd, list).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
+    MetaData, String, Table, Text, UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+sectors = Table(
+    "sectors", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("wave", String(40)),  # "2014 plan" or "later"
+)
+
+technologies = Table(
+    "technologies", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+)
+
+snapshots = Table(
+    "snapshots", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("http_status", Integer),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+    Column("media_type", String(200)),
+    Column("content", LargeBinary),  # the payload bytes (None when kept at `path`)
+    Column("path", Text),
+    Column("licence", Text),
+    Column("note", Text),
+)
+
+series = Table(
+    "series", metadata,
+    Column("key", String(120), primary_key=True),
+    Column("sector", String(40), ForeignKey("sectors.code"), nullable=False),
+    Column("technology", String(40), ForeignKey("technologies.code"), nullable=False),
+    Column("geography", String(40), nullable=False, server_default="CN"),
+    Column("unit", String(40), nullable=False, server_default="share"),
+    Column("frequency", String(20), nullable=False),  # monthly|quarterly|half_yearly|annual|irregular
+    Column("kind", String(20), nullable=False, server_default="domestic_share"),  # or "context"
+    Column("title", String(300), nullable=False),
+    Column("description", Text),
+    Column("source", Text, nullable=False),
+    Column("source_url", Text),
+    Column("caveat", Text),
+    Column("origin", String(20), nullable=False, server_default="bundled"),  # bundled|import|pull
+)
+
+observations = Table(
+    "observations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("series_key", String(120), ForeignKey("series.key", ondelete="CASCADE"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("period_type", String(20)),
+    Column("value", Float, nullable=False),
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id")),
+    Column("source_url", Text),  # provenance link of this very number
+    Column("note", Text),
+    Column("updated_at", DateTime(timezone=True)),
+    UniqueConstraint("series_key", "date", name="uq_observations_series_date"),
+)
+
+observation_revisions = Table(
+    "observation_revisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("series_key", String(120), ForeignKey("series.key", ondelete="CASCADE"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("old_value", Float, nullable=False),
+    Column("old_snapshot_id", Integer, ForeignKey("snapshots.id")),
+    Column("new_value", Float, nullable=False),
+    Column("new_snapshot_id", Integer, ForeignKey("snapshots.id")),
+    Column("revised_at", DateTime(timezone=True), nullable=False),
+)
+
+policies = Table(
+    "policies", metadata,
+    Column("id", String(120), primary_key=True),  # P01... for curated; feed:<hash> for feed items
+    Column("date", Date),
+    Column("date_precision", String(10), nullable=False, server_default="day"),  # day|month|year
+    Column("title", Text, nullable=False),
+    Column("issuer", Text),
+    Column("sectors", Text),  # ;-separated sector codes
+    Column("technologies", Text),  # ;-separated technology codes
+    Column("url", Text),
+    Column("source", Text),
+    Column("summary", Text),
+    Column("review_status", String(20), nullable=False, server_default="curated"),  # curated|unreviewed
+    Column("feed", String(100)),
+    Column("guid", Text),
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id")),
+    Column("added_at", DateTime(timezone=True)),
+    Index("ix_policies_feed_guid", "feed", "guid"),
+)
+
+targets = Table(
+    "targets", metadata,
+    Column("id", String(120), primary_key=True),
+    Column("policy_id", String(120), ForeignKey("policies.id"), nullable=False),
+    Column("sector", String(40), ForeignKey("sectors.code"), nullable=False),
+    Column("technology", String(40), ForeignKey("technologies.code"), nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("series_key", String(120), ForeignKey("series.key")),
+    Column("measure", String(10)),  # direct|proxy|None (no measuring series)
+    Column("measure_reason", Text),
+    Column("note", Text),
+)
+
+forecast_runs = Table(
+    "forecast_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False),  # running|complete|failed
+    Column("code_version", String(80)),
+    Column("params", Text),  # JSON
+    Column("input_hash", String(64)),
+    Column("seed", Integer),
+    Column("trigger", String(40)),
+    Column("error", Text),
+)
+
+run_series = Table(
+    "run_series", metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("series_key", String(120), primary_key=True),
+    Column("status", String(30), nullable=False),  # ok|insufficient_data|failed
+    Column("model", String(60)),
+    Column("error", Text),
+    Column("n_obs", Integer),
+    Column("last_obs_date", Date),
+    Column("seconds", Float),
+)
+
+forecasts = Table(
+    "forecasts", metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("series_key", String(120), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("yhat", Float, nullable=False),
+    Column("lower_80", Float, nullable=False),
+    Column("upper_80", Float, nullable=False),
+    Column("lower_95", Float, nullable=False),
+    Column("upper_95", Float, nullable=False),
+    Column("model", String(60), nullable=False),
+)
+
+crossings = Table(
+    "crossings", metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("series_key", String(120), primary_key=True),
+    Column("threshold", Float, primary_key=True),
+    Column("status", String(30), nullable=False),  # crossed|projected|not_within_horizon
+    Column("observed_date", Date),
+    Column("median_date", Date),
+    Column("p10_date", Date),
+    Column("p90_date", Date),
+    Column("probability_by_horizon", Float),
+)
+
+target_assessments = Table(
+    "target_assessments", metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("target_id", String(120), primary_key=True),
+    Column("series_key", String(120)),
+    Column("measure", String(10)),
+    Column("probability_by_deadline", Float),
+    Column("projected_date", Date),
+    Column("status", String(20), nullable=False),
+)
+
+backtest_scores = Table(
+    "backtest_scores", metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("series_key", String(120), primary_key=True),
+    Column("model", String(60), primary_key=True),
+    Column("n_origins", Integer),
+    Column("mae", Float),
+    Column("mase", Float),
+    Column("coverage_80", Float),
+    Column("crossing_error_days", Float),
+    Column("chosen", Boolean, nullable=False, server_default="0"),
+)
+
+pulls = Table(
+    "pulls", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False, index=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False),  # ok|unchanged|failed
+    Column("rows_added", Integer, nullable=False, server_default="0"),
+    Column("rows_changed", Integer, nullable=False, server_default="0"),
+    Column("error_kind", String(40)),  # SourceUnavailable|SourceChanged|InvalidData
+    Column("error", Text),
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id")),
+    Column("detail", Text),  # JSON: unmapped vendors, counted-not-stored items, ...
+)
+
+source_state = Table(
+    "source_state", metadata,
+    Column("source", String(100), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_sha256", String(64)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+job_runs = Table(
+    "job_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(120), nullable=False, index=True),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(20), nullable=False),  # ok|failed|missed|skipped
+    Column("error", Text),
+    Column("scheduler", String(120)),  # host:pid of the scheduler process
+)
+
+leases = Table(
+    "leases", metadata,
+    Column("name", String(120), primary_key=True),
+    Column("owner", String(120), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
