@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S",
     )
-    for noisy in ("cmdstanpy", "prophet", "httpx", "httpcore", "alembic.runtime.migration"):
+    for noisy in ("cmdstanpy", "prophet", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "command", None):
         parser.print_help()

@@ -73,6 +73,11 @@ def head_revision() -> str:
 
 
 def is_initialised(engine: Engine) -> bool:
+    """True when the schema exists. A missing SQLite file is not created by asking."""
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not Path(database).exists():
+        return False
     return "series" in inspect(engine).get_table_names() and current_revision(engine) is not None
 
 
