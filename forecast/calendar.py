@@ -1,0 +1,42 @@
+"""Frequencies of the series and the future dates a forecast covers.
+
+Observation dates are the first day of their period. Irregular series (gaps) take the
+frequency of their typical (median) gap; models work in actual elapsed time, so gaps are
+handled by the models, not filled in.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from forecast.frames import DS
+
+FREQUENCIES = {  # name: (pandas offset, largest median gap in days, backtest horizon in steps)
+    "monthly": ("MS", 45, 12),
+    "quarterly": ("QS", 120, 4),
+    "half_yearly": ("6MS", 250, 2),
+    "annual": ("YS", 10**9, 2),
+}
+
+
+def infer_frequency(dates: pd.Series) -> str:
+    gaps = pd.Series(pd.DatetimeIndex(dates)).sort_values().diff().dt.days.dropna()
+    median = gaps.median() if len(gaps) else 365
+    return next(name for name, (_, limit, _) in FREQUENCIES.items() if median <= limit)
+
+
+def step(frequency: str) -> pd.DateOffset:
+    return pd.tseries.frequencies.to_offset(FREQUENCIES[frequency][0])
+
+
+def future_dates(last: pd.Timestamp, horizon, frequency: str) -> pd.DatetimeIndex:
+    """Period starts after `last` up to and including the horizon date."""
+    start = pd.Timestamp(last) + step(frequency)
+    return pd.date_range(start, pd.Timestamp(horizon), freq=step(frequency))
+
+
+def backtest_steps(frequency: str) -> int:
+    return FREQUENCIES[frequency][2]
+
+
+def history_frequency(history: pd.DataFrame) -> str:
+    return infer_frequency(history[DS])

@@ -1,0 +1,134 @@
+"""forecast_series: one series' history in; forecasts, crossings, target assessments and
+backtest scores out. Pure: frames in, frames out (the caller stores them)."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecast.backtest import SCORE_COLUMNS, backtest, choose
+from forecast.calendar import future_dates, history_frequency
+from forecast.crossings import crossings_frame
+from forecast.frames import (
+    CROSSING_COLUMNS, DS, FORECAST_COLUMNS, LOWER_80, LOWER_95, MODEL, SERIES,
+    TARGET_ASSESSMENT_COLUMNS, THRESHOLD, UPPER_80, UPPER_95, Y, YHAT,
+)
+from forecast.models import BASELINES
+from forecast.targets import assess_targets
+
+DEFAULT_SPECS = ("naive", "drift", "prophet_logistic", "prophet_logit")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    horizon: str = "2035-12-31"
+    thresholds: tuple[float, ...] = (0.5, 0.75, 0.9)
+    specs: tuple[str, ...] = DEFAULT_SPECS  # models the backtest chooses among
+    fallback: str = "drift"  # used when no backtest is possible or every choice fails
+    n_paths: int = 500
+    backtest_paths: int = 200
+    n_cutoffs: int = 3
+    mcmc_samples: int = 200
+    min_points: int = 4
+    seed: int = 20141217
+    as_of: str | None = None  # "today" for target deadlines; None = the current date
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SeriesResult:
+    series: str
+    status: str  # ok | insufficient_data | failed
+    model: str | None = None
+    n_obs: int = 0
+    last_obs_date: dt.date | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    forecast: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORECAST_COLUMNS))
+    crossings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CROSSING_COLUMNS))
+    targets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TARGET_ASSESSMENT_COLUMNS))
+    backtest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_COLUMNS))
+
+
+def series_seed(series: str, seed: int) -> int:
+    """A stable per-series seed (same series + same run seed -> same draws)."""
+    return (zlib.crc32(series.encode()) ^ seed) % (2**31 - 1)
+
+
+def build_models(specs, mcmc_samples: int) -> dict:
+    models = {}
+    for name in specs:
+        if name in BASELINES:
+            models[name] = BASELINES[name]()
+        else:
+            from forecast.prophet_models import prophet_models
+
+            available = prophet_models(mcmc_samples)
+            if name not in available:
+                raise ValueError(f"unknown model {name!r}; known: {sorted([*BASELINES, *available])}")
+            models[name] = available[name]
+    return models
+
+
+def forecast_frame(series: str, dates: pd.DatetimeIndex, observed: np.ndarray, model: str) -> pd.DataFrame:
+    """Median and 80/95% bands from the paths; quantiles are ordered, clipping keeps [0, 1]."""
+    q = np.clip(np.quantile(observed, [0.025, 0.1, 0.5, 0.9, 0.975], axis=1), 0.0, 1.0)
+    frame = pd.DataFrame({SERIES: series, DS: dates.date, YHAT: q[2], LOWER_80: q[1],
+                          UPPER_80: q[3], LOWER_95: q[0], UPPER_95: q[4], MODEL: model})
+    return frame[FORECAST_COLUMNS]
+
+
+def _thresholds(config: EngineConfig, targets: pd.DataFrame) -> list[float]:
+    return sorted({*config.thresholds, *targets[THRESHOLD].astype(float).tolist()})
+
+
+def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
+                    config: EngineConfig) -> SeriesResult:
+    """Fit, choose and forecast one series. `history`: its (ds, y) rows, validated; `targets`:
+    the TARGET_INPUT_COLUMNS rows it measures. Model failures fall back to the baselines;
+    only when every model fails is the result 'failed'."""
+    started = time.perf_counter()
+    history = history[[DS, Y]].sort_values(DS).reset_index(drop=True)
+    as_of = pd.Timestamp(config.as_of or dt.date.today())
+    thresholds = _thresholds(config, targets)
+    result = SeriesResult(series, "ok", n_obs=len(history),
+                          last_obs_date=history[DS].iloc[-1].date() if len(history) else None)
+    if len(history) < config.min_points:
+        result.status = "insufficient_data"
+        result.error = f"{len(history)} observation(s); at least {config.min_points} are needed to forecast"
+        result.crossings = crossings_frame(series, thresholds, history, None, None)
+        result.targets = assess_targets(targets, history if len(history) else None, as_of)
+        result.seconds = time.perf_counter() - started
+        return result
+    seed = series_seed(series, config.seed)
+    models = build_models(config.specs, config.mcmc_samples)
+    result.backtest = backtest(history, models, thresholds, config.n_cutoffs, config.backtest_paths, seed)
+    chosen = choose(result.backtest, tuple(BASELINES), config.fallback)
+    dates = future_dates(history[DS].iloc[-1], config.horizon, history_frequency(history))
+    errors = []
+    for name in dict.fromkeys([chosen, config.fallback, "naive"]):
+        try:
+            model = models.get(name) or build_models([name], config.mcmc_samples)[name]
+            paths = model.fit_predict(history, dates, config.n_paths, seed)
+            break
+        except Exception as exc:  # recorded; the next (simpler) model is tried
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    else:
+        result.status, result.error = "failed", "; ".join(errors)
+        result.seconds = time.perf_counter() - started
+        return result
+    result.model = name
+    result.error = "; ".join(errors) or None
+    if "chosen" not in result.backtest.columns:
+        result.backtest["chosen"] = result.backtest["model"] == name
+    result.forecast = forecast_frame(series, dates, paths.observed, name)
+    result.crossings = crossings_frame(series, thresholds, history, dates, paths.level)
+    result.targets = assess_targets(targets, history, as_of, dates, paths.level)
+    result.seconds = time.perf_counter() - started
+    return result

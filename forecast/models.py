@@ -1,0 +1,96 @@
+"""A small model protocol and the baselines every forecast is judged against.
+
+Every model answers `fit_predict(history, future, n_paths, seed) -> Paths`, where
+`history` has columns ds, y (one series, sorted) and `future` is the dates to forecast.
+`Paths.level` are sample paths of the underlying level (used for crossings);
+`Paths.observed` add observation noise (used for the forecast bands and backtest coverage).
+Both are arrays shaped (len(future), n_paths) of shares in [0, 1].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from forecast.frames import DS, Y
+
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class Paths:
+    level: np.ndarray
+    observed: np.ndarray
+
+
+class Model(Protocol):
+    name: str
+
+    def fit_predict(
+        self, history: pd.DataFrame, future: pd.DatetimeIndex, n_paths: int, seed: int
+    ) -> Paths: ...
+
+
+def years_between(start: pd.Timestamp, dates) -> np.ndarray:
+    return np.asarray((pd.DatetimeIndex(dates) - start).days, dtype=float) / DAYS_PER_YEAR
+
+
+def _step_sigma(history: pd.DataFrame) -> tuple[float, float]:
+    """Random-walk volatility per year from the history's changes (irregular gaps allowed).
+
+    Returns (sigma per sqrt(year), mean drift per year of the changes).
+    """
+    t = years_between(history[DS].iloc[0], history[DS])
+    y = history[Y].to_numpy(float)
+    dt, dy = np.diff(t), np.diff(y)
+    drift = (y[-1] - y[0]) / max(t[-1] - t[0], 1e-9)
+    residual = dy - drift * dt
+    sigma = np.sqrt(np.mean(residual**2 / dt)) if len(dy) > 1 else abs(dy).mean() / np.sqrt(dt.mean())
+    return float(max(sigma, 1e-4)), float(drift)
+
+
+def _random_walk(
+    last: float, t_future: np.ndarray, sigma: float, drift: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Paths last + drift*t + Brownian noise, sampled at (possibly uneven) future times."""
+    n_paths = drift.shape[0]
+    steps = np.diff(np.concatenate([[0.0], t_future]))
+    shocks = rng.standard_normal((len(t_future), n_paths)) * sigma * np.sqrt(steps)[:, None]
+    return np.clip(last + t_future[:, None] * drift[None, :] + np.cumsum(shocks, axis=0), 0.0, 1.0)
+
+
+class NaiveLast:
+    """Last value carried forward; uncertainty of a random walk (sd grows with sqrt(time))."""
+
+    name = "naive"
+
+    def fit_predict(self, history, future, n_paths, seed) -> Paths:
+        rng = np.random.default_rng(seed)
+        sigma, _ = _step_sigma(history)
+        t = years_between(history[DS].iloc[-1], future)
+        paths = _random_walk(float(history[Y].iloc[-1]), t, sigma, np.zeros(n_paths), rng)
+        return Paths(level=paths, observed=paths)
+
+
+class Drift:
+    """Random walk with drift (the line from the first to the last point, extended).
+
+    The drift itself is uncertain (sd = sigma / sqrt(span in years)); each path draws its
+    own drift, so the spread widens like h * sqrt(1 + h / span), as in the textbook method.
+    """
+
+    name = "drift"
+
+    def fit_predict(self, history, future, n_paths, seed) -> Paths:
+        rng = np.random.default_rng(seed)
+        sigma, drift = _step_sigma(history)
+        span = max(years_between(history[DS].iloc[0], history[DS].iloc[[-1]])[0], 1e-9)
+        drifts = drift + rng.standard_normal(n_paths) * sigma / np.sqrt(span)
+        t = years_between(history[DS].iloc[-1], future)
+        paths = _random_walk(float(history[Y].iloc[-1]), t, sigma, drifts, rng)
+        return Paths(level=paths, observed=paths)
+
+
+BASELINES: dict[str, type] = {"naive": NaiveLast, "drift": Drift}
