@@ -1,0 +1,135 @@
+"""World Bank WDI indicators for China: the bulk wide CSV and the JSON API shape.
+
+These are CONTEXT series (trade structure), never domestic shares. Values arrive in
+percent and are stored as fractions 0-1 (series unit `fraction`), like every share.
+
+Bulk CSV: preamble lines, then "Country Name","Country Code","Indicator Name",
+"Indicator Code","1960",...  one row per country.
+JSON API: [ {paging}, [ {indicator:{id}, countryiso3code, date:"YYYY", value|null}, ... ] ]
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+from typing import Mapping
+
+import pandas as pd
+
+from jobs.errors import InvalidData, SourceChanged
+from jobs.sources.base import (
+    OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE,
+    OBSERVATION_COLUMNS, Parsed,
+)
+
+SOURCE = "worldbank"
+COUNTRY = "CHN"
+SERIES_BY_INDICATOR = {"TX.VAL.TECH.MF.ZS": "context_hightech_exports_share_worldbank"}
+INDICATOR_URL = "https://data.worldbank.org/indicator/{code}?locations=CN"
+
+
+def _text(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceChanged(f"World Bank payload is not UTF-8: {exc}") from exc
+    head = text.lstrip()[:200].lower()
+    if not head or head.startswith("<"):
+        raise SourceChanged("World Bank returned HTML/XML or an empty body, not CSV/JSON")
+    return text
+
+
+def _records_from_json(text: str, where: str) -> list[tuple[int | None, str, str, str, object]]:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceChanged(f"{where}: not valid JSON: {exc}") from exc
+    if (isinstance(payload, list) and payload and isinstance(payload[0], dict)
+            and "message" in payload[0]):
+        raise SourceChanged(f"{where}: World Bank API error {payload[0]['message']}")
+    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], dict)
+            and isinstance(payload[1], (list, type(None)))):
+        raise SourceChanged(f"{where}: expected [paging, observations], got {str(payload)[:120]}")
+    out = []
+    for i, item in enumerate(payload[1] or []):
+        try:
+            out.append((i + 1, item["indicator"]["id"], item["countryiso3code"], item["date"], item["value"]))
+        except (KeyError, TypeError) as exc:
+            raise SourceChanged(f"{where}: observation {i + 1} lacks {exc}") from exc
+    return out
+
+
+def _records_from_csv(text: str, where: str) -> list[tuple[int | None, str, str, str, object]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    header_at = next((i for i, r in enumerate(rows) if r[:2] == ["Country Name", "Country Code"]), None)
+    if header_at is None:
+        raise SourceChanged(f"{where}: no 'Country Name','Country Code' header line")
+    header = rows[header_at]
+    if header[2:4] != ["Indicator Name", "Indicator Code"]:
+        raise SourceChanged(f"{where}: unexpected header {header[:4]}")
+    years = [(j, h) for j, h in enumerate(header) if h.strip().isdigit()]
+    out = []
+    for offset, row in enumerate(rows[header_at + 1:]):
+        if not any(c.strip() for c in row):
+            continue
+        number = header_at + 2 + offset
+        for j, year in years:
+            cell = row[j].strip() if j < len(row) else ""
+            out.append((number, row[3], row[1], year, cell or None))
+    return out
+
+
+def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
+    """Options: country (ISO3, default CHN), series_by_indicator ({code: series key}), where."""
+    options = dict(options or {})
+    where = options.get("where", "World Bank payload")
+    country = options.get("country", COUNTRY)
+    series_by_indicator = dict(options.get("series_by_indicator") or SERIES_BY_INDICATOR)
+    text = _text(raw)
+    is_json = text.lstrip()[:1] in "[{"
+    found = (_records_from_json if is_json else _records_from_csv)(text, where)
+
+    records, problems, unknown, nulls = [], [], set(), 0
+    seen = set()
+    for number, indicator, iso3, year, value in found:
+        if iso3 != country:
+            continue
+        if indicator not in series_by_indicator:
+            unknown.add(indicator)
+            continue
+        if value is None or value == "":
+            nulls += 1
+            continue
+        try:
+            pct = float(value)
+            if not math.isfinite(pct):
+                raise ValueError
+        except (TypeError, ValueError):
+            problems.append((where, number, f"{indicator} {year}: {value!r} is not a number"))
+            continue
+        if not 0.0 <= pct <= 100.0:
+            problems.append((where, number, f"{indicator} {year}: {pct} is not a percentage 0-100"))
+            continue
+        try:
+            date = dt.date(int(str(year)[:4]), 1, 1)
+        except ValueError:
+            problems.append((where, number, f"{indicator}: year {year!r} is not YYYY"))
+            continue
+        key = series_by_indicator[indicator]
+        if (key, date) in seen:
+            problems.append((where, number, f"{indicator} {year} appears twice"))
+            continue
+        seen.add((key, date))
+        records.append({
+            OBS_SERIES: key, OBS_DATE: date, OBS_VALUE: pct / 100.0, OBS_PERIOD_TYPE: "year",
+            OBS_SOURCE_URL: options.get("source_url") or INDICATOR_URL.format(code=indicator),
+            OBS_NOTE: f"World Bank WDI {indicator}: {pct:.4f}% (stored as a fraction)",
+        })
+    if problems:
+        raise InvalidData(f"{where}: {len(problems)} bad value(s)", problems)
+    warnings = [f"{where}: indicator {code} has no series mapping; skipped" for code in sorted(unknown)]
+    frame = pd.DataFrame(records, columns=OBSERVATION_COLUMNS).sort_values([OBS_SERIES, OBS_DATE])
+    return Parsed(observations=frame.reset_index(drop=True), warnings=warnings,
+                  counts={"values": len(records), "empty_years": nulls})
