@@ -1,0 +1,245 @@
+"""One pull of one source: fetch -> snapshot -> (unchanged? stop) -> parse -> validate -> upsert.
+
+    fetch (the source module; retries inside jobs.sources.http)
+      |  SourceUnavailable / SourceChanged  -> pull 'failed', nothing stored
+      |  304, or nothing new (e.g. TOP500 list not yet published) -> 'unchanged'
+    snapshot stored in its own transaction (kept even if the payload is rejected)
+      |  same sha256 as the last good payload -> 'unchanged', no parse
+    parse + validate  -> SourceChanged / InvalidData -> 'failed', data untouched
+    ONE transaction: series, observations (revisions kept), policies, source_state, pull row
+
+Every outcome is a row in `pulls` (status ok|unchanged|failed, rows added/changed,
+error kind and message, snapshot, detail JSON with warnings and counts).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Engine, func, insert, select, update
+
+from jobs.errors import InvalidData, SourceChanged, SourceError
+from jobs.sources import base
+from jobs.sources.config import SourceConfig
+from jobs.sources.http import Fetched, make_client
+from jobs.sources.registry import module_for
+from jobs.store import schema, writes
+from jobs.store.db import transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the last good pull left behind; sources use it for conditional GETs."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    last_sha256: str | None = None
+
+
+@dataclass
+class PullResult:
+    source: str
+    status: str  # ok | unchanged | failed
+    rows_added: int = 0
+    rows_changed: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+    snapshot_id: int | None = None
+    detail: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def data_changed(self) -> bool:
+        """Observations changed, so forecasts are out of date."""
+        return self.status == "ok" and bool(self.detail.get("observations_changed"))
+
+
+def load_state(engine: Engine, source: str) -> SourceState:
+    t = schema.source_state
+    with engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.source == source)).first()
+    if row is None:
+        return SourceState()
+    return SourceState(row.etag, row.last_modified, row.last_sha256)
+
+
+def _save_state(conn, source: str, fetched: Fetched | None, sha256: str | None) -> None:
+    t = schema.source_state
+    values = {"updated_at": utcnow()}
+    if fetched is not None:
+        values.update(etag=fetched.etag, last_modified=fetched.last_modified)
+    if sha256 is not None:
+        values["last_sha256"] = sha256
+    exists = conn.execute(select(t.c.source).where(t.c.source == source)).first()
+    if exists:
+        conn.execute(update(t).where(t.c.source == source).values(**values))
+    else:
+        conn.execute(insert(t).values(source=source, **values))
+
+
+def validate_observations(conn, frame: pd.DataFrame, parsed_series: list[dict], where: str) -> None:
+    """Rows must name a known series, carry a date and a finite value; shares in [0, 1]."""
+    if frame is None or frame.empty:
+        return
+    missing = [c for c in (base.OBS_SERIES, base.OBS_DATE, base.OBS_VALUE) if c not in frame.columns]
+    if missing:
+        raise SourceChanged(f"{where}: parser produced no column(s) {', '.join(missing)}")
+    kinds = {s["key"]: s.get("kind", "domestic_share") for s in parsed_series}
+    keys = set(frame[base.OBS_SERIES].dropna().unique()) - set(kinds)
+    if keys:
+        t = schema.series
+        for key, kind in conn.execute(select(t.c.key, t.c.kind).where(t.c.key.in_(sorted(keys)))):
+            kinds[key] = kind
+    problems, seen = [], set()
+    for number, record in enumerate(frame.to_dict("records"), start=1):
+        key, date, value = record[base.OBS_SERIES], record[base.OBS_DATE], record[base.OBS_VALUE]
+        if key not in kinds:
+            problems.append((where, number, f"unknown series {key!r} (run `domshare init` first?)"))
+            continue
+        if date is None or pd.isna(date):
+            problems.append((where, number, f"{key}: no date"))
+            continue
+        try:
+            number_value = float(value)
+        except (TypeError, ValueError):
+            problems.append((where, number, f"{key} {date}: value {value!r} is not a number"))
+            continue
+        if not math.isfinite(number_value):
+            problems.append((where, number, f"{key} {date}: value is not finite"))
+        elif kinds[key] != "context" and not 0.0 <= number_value <= 1.0:
+            problems.append((where, number, f"{key} {date}: share {number_value} is outside 0-1"))
+        if (key, str(date)) in seen:
+            problems.append((where, number, f"{key}: date {date} appears twice"))
+        seen.add((key, str(date)))
+    if problems:
+        raise InvalidData(f"{where}: {len(problems)} invalid observation(s)", problems)
+
+
+def _record(engine: Engine, conn, result: PullResult, started) -> None:
+    values = dict(
+        source=result.source, started_at=started, finished_at=utcnow(), status=result.status,
+        rows_added=result.rows_added, rows_changed=result.rows_changed,
+        error_kind=result.error_kind, error=result.error, snapshot_id=result.snapshot_id,
+        detail=json.dumps(result.detail, default=str, ensure_ascii=False) if result.detail else None,
+    )
+    if conn is not None:
+        conn.execute(insert(schema.pulls).values(**values))
+    else:
+        with transaction(engine) as own:
+            own.execute(insert(schema.pulls).values(**values))
+    result.seconds = (values["finished_at"] - started).total_seconds()
+
+
+def _fail(engine: Engine, result: PullResult, exc: Exception, started) -> PullResult:
+    result.status = "failed"
+    result.rows_added = result.rows_changed = 0
+    result.error_kind = type(exc).__name__ if isinstance(exc, (SourceError, InvalidData)) else "InternalError"
+    result.error = str(exc)
+    log.warning("pull %s failed (%s): %s", result.source, result.error_kind, result.error)
+    _record(engine, None, result, started)
+    return result
+
+
+def _parse_options(source: SourceConfig, fetched: Fetched) -> dict:
+    options = {"where": f"{source.name} ({fetched.url})", **source.options}
+    return options
+
+
+def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, client=None) -> PullResult:
+    """Pull one source now and record the outcome; never raises for a source's failure."""
+    started = utcnow()
+    result = PullResult(source=source.name, status="failed")
+    module = module_for(source.kind)
+    state = SourceState() if force else load_state(engine, source.name)
+    try:
+        if client is None:
+            with make_client(source.http) as own_client:
+                fetched = module.fetch(own_client, source, state)
+        else:
+            fetched = module.fetch(client, source, state)
+    except SourceError as exc:
+        return _fail(engine, result, exc, started)
+
+    if fetched is None or fetched.not_modified:
+        result.status = "unchanged"
+        result.detail = {"reason": "not modified (HTTP 304)" if fetched else "nothing new published"}
+        with transaction(engine) as conn:
+            if fetched is not None:
+                _save_state(conn, source.name, fetched, None)
+            _record(engine, conn, result, started)
+        return result
+
+    digest = writes.sha256_hex(fetched.content)
+    with transaction(engine) as conn:  # the raw payload is kept whatever happens next
+        result.snapshot_id = writes.save_snapshot(
+            conn, source=source.name, url=fetched.url, content=fetched.content,
+            fetched_at=started, http_status=fetched.status, media_type=fetched.media_type,
+        )
+    if digest == state.last_sha256:
+        result.status = "unchanged"
+        result.detail = {"reason": "same payload as the last good pull (sha256)"}
+        with transaction(engine) as conn:
+            _save_state(conn, source.name, fetched, digest)
+            _record(engine, conn, result, started)
+        return result
+
+    try:
+        parsed = module.parse(fetched.content, _parse_options(source, fetched))
+        frame = parsed.observations
+        if frame is not None and not frame.empty and base.OBS_SOURCE_URL in frame.columns:
+            frame = frame.copy()
+            frame[base.OBS_SOURCE_URL] = frame[base.OBS_SOURCE_URL].fillna(fetched.url)
+        with transaction(engine) as conn:
+            validate_observations(conn, frame, parsed.series, f"{source.name} ({fetched.url})")
+            writes.upsert_series(conn, [{"origin": "pull", **row} for row in parsed.series])
+            counts = writes.upsert_observations(conn, frame, result.snapshot_id)
+            policy_counts = writes.UpsertCounts()
+            if parsed.policies is not None and not parsed.policies.empty:
+                policy_counts = _insert_new_policies(conn, parsed.policies, result.snapshot_id)
+            result.status = "ok"
+            result.rows_added = counts.added + policy_counts.added
+            result.rows_changed = counts.changed + policy_counts.changed
+            result.detail = {
+                "observations_changed": counts.added + counts.changed,
+                "observations_unchanged": counts.unchanged,
+                **({"policies_added": policy_counts.added,
+                    "policies_known": policy_counts.unchanged} if parsed.policies is not None else {}),
+                **({"warnings": parsed.warnings} if parsed.warnings else {}),
+                **({"counts": parsed.counts} if parsed.counts else {}),
+            }
+            _save_state(conn, source.name, fetched, digest)
+            _record(engine, conn, result, started)
+        for warning in parsed.warnings:
+            log.warning("%s: %s", source.name, warning)
+        return result
+    except (SourceChanged, InvalidData) as exc:
+        return _fail(engine, result, exc, started)
+    except Exception as exc:  # a parser bug on an odd payload: record it, let other sources run
+        log.exception("pull %s: unexpected error while parsing", source.name)
+        return _fail(engine, result, exc, started)
+
+
+def _insert_new_policies(conn, policies: pd.DataFrame, snapshot_id: int | None) -> writes.UpsertCounts:
+    """Feed items are inserted once (deduplicated by id = hash of guid/link) and never
+    overwritten: a reviewer may have edited them since."""
+    t = schema.policies
+    rows = policies.to_dict("records")
+    known = set(conn.execute(select(t.c.id).where(t.c.id.in_([r["id"] for r in rows]))).scalars())
+    fresh = [dict(r, snapshot_id=snapshot_id) for r in rows if r["id"] not in known]
+    counts = writes.upsert_policies(conn, fresh) if fresh else writes.UpsertCounts()
+    return dataclasses.replace(counts, unchanged=counts.unchanged + len(rows) - len(fresh))
+
+
+def latest_pulls(engine: Engine) -> dict[str, dict]:
+    """The newest pull row per source."""
+    t = schema.pulls
+    newest = select(t.c.source, func.max(t.c.id).label("id")).group_by(t.c.source).subquery()
+    with engine.connect() as conn:
+        rows = conn.execute(select(t).join(newest, t.c.id == newest.c.id)).mappings().all()
+    return {row["source"]: dict(row) for row in rows}

@@ -1,0 +1,234 @@
+"""The scheduler process: APScheduler 3.x, jobs persisted in the project's own database.
+
+Jobs (ids as shown by `domshare jobs`):
+    pull:<source>   one per enabled source, on the source's schedule
+    refresh         the forecast refresh, on [scheduler].refresh_schedule
+    refresh:after-pull   a one-off refresh queued by any pull that changed observations
+    export          the export to <export dir>/latest (atomic swap) + <export dir>/<YYYY-MM-DD>
+
+Every run is recorded in `job_runs` by listeners (ok | failed | skipped | missed).
+Job functions are module-level and take only strings and numbers, because the
+SQLAlchemyJobStore pickles them. Each takes a database lease named after its job first
+(jobs.leases), so a second scheduler on the same database never runs it at the same time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_START,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import Engine, insert
+
+from jobs import leases
+from jobs.errors import NotInitialised
+from jobs.sources.config import Config, load_config, make_trigger
+from jobs.store import schema
+from jobs.store.db import is_initialised, make_engine, transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+JOBSTORE_TABLE = "apscheduler_jobs"
+REFRESH_AFTER_PULL = "refresh:after-pull"
+LEASE_TTL_SECONDS = 6 * 3600  # a crashed holder blocks its job at most this long
+
+# The scheduler running in this process (set by `run`), so a pull job can queue a refresh.
+_current: BlockingScheduler | None = None
+_engines: dict[str, Engine] = {}
+
+
+def _engine(db_url: str) -> Engine:
+    if db_url not in _engines:
+        _engines[db_url] = make_engine(db_url)
+    return _engines[db_url]
+
+
+@contextmanager
+def _leased(db_url: str, name: str, hold_seconds: float):
+    """Yield the engine if this process got the job's lease, else None (skip the run)."""
+    engine = _engine(db_url)
+    owner = leases.process_owner()
+    if not leases.acquire(engine, name, owner, LEASE_TTL_SECONDS):
+        log.info("%s: another scheduler holds the lease; skipping this run", name)
+        yield None
+        return
+    try:
+        yield engine
+    finally:
+        leases.release(engine, name, owner, hold_seconds)
+
+
+def _outcome(started: dt.datetime, outcome: str, error: str | None = None, **extra) -> dict:
+    return {"started_at": started, "outcome": outcome, "error": error, **extra}
+
+
+# ---- job functions (module-level, picklable arguments) ------------------------------
+
+def pull_job(source_name: str, db_url: str, sources_path: str, refresh_args: list,
+             hold_seconds: float) -> dict:
+    from jobs.pull import run_pull
+
+    started = utcnow()
+    with _leased(db_url, f"pull:{source_name}", hold_seconds) as engine:
+        if engine is None:
+            return _outcome(started, "skipped", "lease held by another scheduler")
+        source = load_config(Path(sources_path)).source(source_name)
+        result = run_pull(engine, source)
+    log.info("pull %s: %s (+%d ~%d)%s", source_name, result.status, result.rows_added,
+             result.rows_changed, f" {result.error_kind}: {result.error}" if result.error else "")
+    if result.data_changed:
+        queue_refresh(refresh_args)
+    if result.status == "failed":
+        return _outcome(started, "failed", f"{result.error_kind}: {result.error}")
+    return _outcome(started, "ok", None, pull_status=result.status)
+
+
+def queue_refresh(refresh_args: list) -> None:
+    """Ask this process's scheduler for a refresh now (one pending at most)."""
+    if _current is None:
+        return
+    _current.add_job(refresh_job, "date", run_date=utcnow(), id=REFRESH_AFTER_PULL,
+                     name="forecast refresh after new data", args=refresh_args,
+                     replace_existing=True)
+    log.info("observations changed: forecast refresh queued")
+
+
+def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None) -> dict:
+    from jobs.refresh import scheduled_refresh
+
+    started = utcnow()
+    with _leased(db_url, "refresh", hold_seconds) as engine:
+        if engine is None:
+            return _outcome(started, "skipped", "lease held by another scheduler")
+        summary = scheduled_refresh(engine, **(options or {}))
+    return _outcome(started, "ok", None, summary=str(summary))
+
+
+def export_job(db_url: str, export_dir: str, hold_seconds: float) -> dict:
+    from jobs.export_rotation import export_latest
+
+    started = utcnow()
+    with _leased(db_url, "export", hold_seconds) as engine:
+        if engine is None:
+            return _outcome(started, "skipped", "lease held by another scheduler")
+        folder = export_latest(engine, Path(export_dir))
+    return _outcome(started, "ok", None, folder=str(folder))
+
+
+# ---- bookkeeping ---------------------------------------------------------------------
+
+def _record_run(db_url: str, job: str, started, outcome: str, error: str | None) -> None:
+    try:
+        with transaction(_engine(db_url)) as conn:
+            conn.execute(insert(schema.job_runs).values(
+                job=job, started_at=started, finished_at=utcnow(), outcome=outcome,
+                error=(error or None) and error[:4000], scheduler=leases.process_owner()))
+    except Exception:  # the store may be down; the run's own outcome is logged anyway
+        log.exception("could not record the run of %s in job_runs", job)
+
+
+def _listener(db_url: str):
+    def on_event(event) -> None:
+        if event.code == EVENT_JOB_EXECUTED:
+            info = event.retval if isinstance(event.retval, dict) else {}
+            _record_run(db_url, event.job_id, info.get("started_at") or event.scheduled_run_time,
+                        info.get("outcome", "ok"), info.get("error"))
+        elif event.code == EVENT_JOB_ERROR:
+            error = "".join(traceback.format_exception_only(type(event.exception), event.exception)).strip()
+            log.error("job %s failed: %s", event.job_id, error)
+            _record_run(db_url, event.job_id, event.scheduled_run_time, "failed", error)
+        elif event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its run at %s (scheduler down or busy past the grace time)",
+                        event.job_id, event.scheduled_run_time)
+            _record_run(db_url, event.job_id, event.scheduled_run_time, "missed",
+                        f"missed run scheduled at {event.scheduled_run_time}")
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            log.warning("job %s is still running; run at %s skipped", event.job_id, event.scheduled_run_time)
+            _record_run(db_url, event.job_id, event.scheduled_run_time, "skipped", "previous run still running")
+
+    return on_event
+
+
+def desired_jobs(config: Config, db_url: str, export_dir: Path) -> list[dict]:
+    """The jobs the config asks for, as add_job keyword arguments."""
+    hold = config.scheduler.lease_hold_seconds
+    refresh_args = [db_url, hold]
+    jobs = [
+        dict(func=pull_job, trigger=make_trigger(s.schedule), id=f"pull:{s.name}",
+             name=f"pull {s.name} ({s.kind})",
+             args=[s.name, db_url, str(config.path.resolve()), refresh_args, hold])
+        for s in config.enabled
+    ]
+    jobs.append(dict(func=refresh_job, trigger=make_trigger(config.scheduler.refresh_schedule),
+                     id="refresh", name="forecast refresh", args=refresh_args))
+    jobs.append(dict(func=export_job, trigger=make_trigger(config.scheduler.export_schedule),
+                     id="export", name=f"export to {export_dir}",
+                     args=[db_url, str(export_dir.resolve()), hold]))
+    return jobs
+
+
+def build_scheduler(config: Config, db_url: str, export_dir: Path) -> BlockingScheduler:
+    engine = _engine(db_url)
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
+        executors={"default": ThreadPoolExecutor(max_workers=1)},  # one writer at a time
+        job_defaults={"coalesce": True, "max_instances": 1,
+                      "misfire_grace_time": config.scheduler.misfire_grace_time},
+        timezone=dt.timezone.utc,
+    )
+    wanted = desired_jobs(config, db_url, export_dir)
+    for job in wanted:
+        scheduler.add_job(replace_existing=True, **job)
+    keep = {job["id"] for job in wanted} | {REFRESH_AFTER_PULL}
+
+    def drop_stale(_event) -> None:  # jobs of sources since disabled or removed
+        for job in scheduler.get_jobs():
+            if job.id not in keep:
+                log.info("removing job %s (no longer in %s)", job.id, config.path)
+                job.remove()
+
+    scheduler.add_listener(drop_stale, EVENT_SCHEDULER_START)
+    scheduler.add_listener(_listener(db_url), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+                           | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+    return scheduler
+
+
+def run(db_url: str, sources_path: Path, export_dir: Path) -> None:
+    """Run the scheduler in the foreground until SIGTERM/SIGINT (then finish the running job)."""
+    global _current
+    if not is_initialised(_engine(db_url)):
+        raise NotInitialised(f"{db_url} has no schema yet: run `domshare init` first")
+    config = load_config(sources_path)
+    scheduler = build_scheduler(config, db_url, export_dir)
+    _current = scheduler
+
+    def stop(signum, _frame) -> None:
+        if scheduler.state == 0:  # already stopping
+            return
+        log.info("%s received: stopping after the running job", signal.Signals(signum).name)
+        scheduler.pause()  # no new runs start from here on
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=False).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("scheduler %s started on %s with %d job(s); Ctrl-C to stop",
+             leases.process_owner(), config.path, len(scheduler.get_jobs()))
+    for job in scheduler.get_jobs():
+        log.info("  %-28s %s", job.id, job.trigger)
+    try:
+        scheduler.start()
+    finally:
+        _current = None
+        for engine in _engines.values():
+            engine.dispose()
+        log.info("scheduler stopped")
