@@ -80,3 +80,19 @@ def validate_history(history: pd.DataFrame) -> pd.DataFrame:
         row = dupes.iloc[0]
         raise InvalidHistory(f"{row[SERIES]} has more than one value for {row[DS]:%Y-%m-%d}")
     return frame.sort_values([SERIES, DS]).reset_index(drop=True)
+
+
+# Export files (an interface users' scripts depend on: names and order are exact).
+RUN_ID = "run_id"
+DATE = "date"
+OBSERVATIONS_EXPORT_COLUMNS = [
+    SERIES, "sector", "technology", DATE, "value", "source", "snapshot_sha256",
+]
+FORECASTS_EXPORT_COLUMNS = [
+    RUN_ID, SERIES, DATE, YHAT, LOWER_80, UPPER_80, LOWER_95, UPPER_95, MODEL,
+]
+CROSSINGS_EXPORT_COLUMNS = [RUN_ID, *CROSSING_COLUMNS]
+TARGETS_EXPORT_COLUMNS = [
+    RUN_ID, TARGET_ID, "policy_id", "policy_title", "sector", "technology", SERIES,
+    MEASURE, THRESHOLD, DEADLINE, PROBABILITY_BY_DEADLINE, PROJECTED_DATE, TARGET_STATUS,
+]

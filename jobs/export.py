@@ -1,0 +1,90 @@
+"""CSV exports of the store: observations, and the forecasts, crossings and target
+assessments of one complete run, plus run.json. The UI's downloads call `export_frames`,
+so files and screen show the same numbers. Files are written to a temporary name in the
+target directory and renamed, so a reader never sees half a file."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from jobs.errors import ConfigError, NotInitialised
+from jobs.store import db, read
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+RUN_FILES = ("forecasts.csv", "crossings.csv", "targets.csv")
+
+
+def neutralise(value):
+    """A text cell a spreadsheet would run as a formula gets a leading single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    text = frame.select_dtypes(include="object").columns
+    return frame.assign(**{c: frame[c].map(neutralise) for c in text})
+
+
+def resolve_run(conn, run_id) -> dict | None:
+    """`None`/'latest' -> the latest complete run (or None); an id must name a complete run."""
+    if run_id in (None, "latest"):
+        return read.latest_run(conn)
+    run = read.get_run(conn, int(run_id))
+    if run is None or run["status"] != "complete":
+        state = "does not exist" if run is None else f"is {run['status']}, not complete"
+        raise ConfigError(f"run {run_id} {state}")
+    return run
+
+
+def run_metadata(run: dict) -> dict:
+    meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items()}
+    meta["params"] = json.loads(run["params"]) if run.get("params") else None
+    return meta
+
+
+def export_frames(conn_or_engine, run_id=None) -> dict[str, pd.DataFrame]:
+    """{file name: frame}: observations.csv always; the run's files when a run exists."""
+    with read.connect(conn_or_engine) as conn:
+        frames = {"observations.csv": read.observations_export_frame(conn)}
+        run = resolve_run(conn, run_id)
+        if run is not None:
+            per_run = read.run_frames(conn, run["id"])
+            frames.update({name: per_run[name.removesuffix(".csv")] for name in RUN_FILES})
+    return frames
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_export(engine, out_dir: Path, run_id=None) -> tuple[list[Path], dict | None]:
+    """Write the files; returns (paths written, run metadata or None when there is no run)."""
+    if not db.is_initialised(engine):
+        raise NotInitialised(f"{engine.url.render_as_string()} has no domshare schema: run `domshare init`")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with engine.connect() as conn:
+        frames = export_frames(conn, run_id)
+        run = resolve_run(conn, run_id)
+    written = []
+    for name, frame in frames.items():
+        _atomic_write(out_dir / name, neutralise_frame(frame).to_csv(index=False, lineterminator="\n"))
+        written.append(out_dir / name)
+    meta = None
+    if run is not None:
+        meta = run_metadata(run)
+        _atomic_write(out_dir / "run.json", json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+        written.append(out_dir / "run.json")
+    return written, meta

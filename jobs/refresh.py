@@ -1,0 +1,153 @@
+"""`refresh`: fit every domestic-share series in a process pool and store one forecast run.
+
+The run row is inserted as 'running', each series' results are written as they arrive,
+and the run flips to 'complete' at the end; until then readers keep seeing the previous
+complete run, so a crash or a kill never leaves a half-written run current.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import logging
+import multiprocessing
+import shutil
+import subprocess
+import sys
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from forecast.engine import EngineConfig, SeriesResult, forecast_series
+from forecast.frames import DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history
+from forecast.targets import assess_targets
+from jobs.errors import ConfigError, NotInitialised
+from jobs.store import db, read, runs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    run_id: int | None  # None when nothing was refitted
+    refitted: bool
+    statuses: dict[str, str]
+    failures: dict[str, str]
+    seconds: float = 0.0
+
+
+def code_version() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=root,
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    from importlib.metadata import version
+
+    return f"domshare {version('domshare')}"
+
+
+def input_hash(history: pd.DataFrame, targets: pd.DataFrame) -> str:
+    """sha256 of the observations and targets a run reads (order-independent, exact values)."""
+    digest = hashlib.sha256()
+    h = history.sort_values([SERIES, DS])
+    for s, d, y in zip(h[SERIES], pd.to_datetime(h[DS]), h[Y]):
+        digest.update(f"{s}|{d:%Y-%m-%d}|{float(y)!r}\n".encode())
+    for row in targets[TARGET_INPUT_COLUMNS].astype(str).sort_values(TARGET_INPUT_COLUMNS[0]).itertuples(index=False):
+        digest.update(("T|" + "|".join(row) + "\n").encode())
+    return digest.hexdigest()
+
+
+def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig):
+    """Pool task (module level, so it pickles under spawn). Never raises: a failure is a
+    'failed' result carrying its error. Also returns this worker's cmdstanpy temp dir."""
+    try:
+        clean = validate_history(history.assign(**{SERIES: series}))
+        result = forecast_series(series, clean, targets, config)
+    except Exception as exc:
+        log.debug("series %s failed:\n%s", series, traceback.format_exc())
+        result = SeriesResult(series, "failed", n_obs=len(history), error=f"{type(exc).__name__}: {exc}")
+    cmdstanpy = sys.modules.get("cmdstanpy")
+    return result, getattr(cmdstanpy, "_TMPDIR", None)
+
+
+def _unmeasured_targets(targets: pd.DataFrame, fitted: set[str], as_of) -> pd.DataFrame:
+    """Targets with no measuring series (or one with no observations): no_data."""
+    missing = targets[~targets[SERIES].isin(fitted) | targets[SERIES].isna()]
+    return assess_targets(missing, None, as_of)
+
+
+def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, workers: int = 2,
+            force: bool = False, trigger: str = "cli", progress: bool = True) -> RefreshOutcome:
+    import time
+
+    started = time.perf_counter()
+    if not db.is_initialised(engine):
+        raise NotInitialised(f"{engine.url.render_as_string()} has no domshare schema: run `domshare init`")
+    config = replace(config, as_of=config.as_of or str(pd.Timestamp.today().date()))
+    with engine.connect() as conn:
+        catalogue = read.series_catalogue(conn)
+        history = read.history_frame(conn, series, validate=False)
+        targets = read.targets_frame(conn)
+        previous = read.latest_run(conn)
+    known = set(catalogue["key"]) if not catalogue.empty else set()
+    unknown = sorted(set(series or []) - known)
+    if unknown:
+        raise ConfigError(f"unknown series: {', '.join(unknown)} (see `domshare status`)")
+    params = {**config.to_dict(), "series": sorted(series) if series else None}
+    digest = input_hash(history, targets)
+    if previous and not force and previous["input_hash"] == digest \
+            and json.loads(previous["params"] or "{}") == json.loads(json.dumps(params, default=str)):
+        return RefreshOutcome(None, False, {}, {}, time.perf_counter() - started)
+
+    with db.transaction(engine) as conn:
+        run_id = runs.start_run(conn, code_version=code_version(), params=params,
+                                input_hash=digest, seed=config.seed, trigger=trigger)
+    statuses, failures, tmpdirs = {}, {}, set()
+    groups = {key: group[[DS, Y]] for key, group in history.groupby(SERIES)}
+    try:
+        context = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+            futures = {
+                pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS], config): key
+                for key, group in groups.items()
+            }
+            bar = tqdm(total=len(futures), desc=f"run {run_id}", unit="series", disable=not progress)
+            for future in cf.as_completed(futures):
+                try:
+                    result, tmpdir = future.result()
+                except Exception as exc:  # the worker process itself died
+                    result, tmpdir = SeriesResult(futures[future], "failed", error=f"{type(exc).__name__}: {exc}"), None
+                tmpdirs.add(tmpdir)
+                statuses[result.series] = result.status
+                if result.status == "failed":
+                    failures[result.series] = result.error
+                with db.transaction(engine) as conn:
+                    runs.write_series_result(conn, run_id, result)
+                bar.set_postfix_str(f"{result.series}: {result.status}")
+                bar.update()
+            bar.close()
+        with db.transaction(engine) as conn:
+            if series and previous:
+                runs.carry_over(conn, previous["id"], run_id, sorted(groups))
+            carried = set(read.run_frames(conn, run_id)["run_series"]["series_key"])
+            runs.write_assessments(conn, run_id, _unmeasured_targets(
+                targets[~targets[SERIES].isin(carried - set(groups))], set(groups), config.as_of))
+            runs.finish_run(conn, run_id, "complete")
+    except BaseException as exc:
+        with db.transaction(engine) as conn:
+            runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        for tmpdir in tmpdirs - {None}:  # spawn workers exit without cmdstanpy's atexit clean-up
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started)
+
+
+__all__ = ["refresh", "fit_one", "input_hash", "code_version", "RefreshOutcome"]
