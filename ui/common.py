@@ -1,0 +1,158 @@
+"""What every page shares: the database URL, the empty states, the freshness warnings and
+the download buttons."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from jobs import settings as settings_module
+from jobs.store.db import normalise_url
+from ui import queries, style
+
+EXPORT_FILES = ("forecasts.csv", "crossings.csv", "targets.csv", "observations.csv")
+
+
+def db_url() -> str:
+    """From DOMSHARE_DB_URL (set by `domshare ui`), else the CLI's default."""
+    return settings_module.from_environment().db_url
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for display."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL is shown as given; make_engine will say why
+        return url
+
+
+def load_stamp(url: str) -> queries.Stamp:
+    """The store's stamp, or an empty-state message and a stopped page."""
+    try:
+        return queries.stamp(url)
+    except queries.NoSchema:
+        st.info(
+            f"**The database has no tables yet** (`{safe_url(url)}`).\n\n"
+            "Create them and load the bundled data with `domshare init`, then fit the "
+            "forecasts with `domshare refresh` (or run `domshare up`, which does both).",
+            icon=":material/database:",
+        )
+        st.stop()
+    except (SQLAlchemyError, OSError) as exc:
+        st.error(
+            f"**Cannot read the database** `{safe_url(url)}`: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0]}\n\nCheck `--db` / `DOMSHARE_DB_URL`.",
+            icon=":material/error:",
+        )
+        st.stop()
+
+
+def no_run_message() -> None:
+    st.info(
+        "**No forecast run yet.** Run `domshare refresh` to fit the forecasts and assess the "
+        "targets (or `domshare up`, which also starts the scheduler). This page updates as soon "
+        "as the run completes.",
+        icon=":material/query_stats:",
+    )
+
+
+def when(value) -> str:
+    """A UTC time in words a viewer can read, with how long ago."""
+    if value is None or pd.isna(value):
+        return "never"
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    age = pd.Timestamp.now(tz="UTC") - stamp
+    return f"{stamp:%Y-%m-%d %H:%M} UTC ({_age(age)})"
+
+
+def _age(age: pd.Timedelta) -> str:
+    seconds = age.total_seconds()
+    if seconds < 0:
+        return "in " + _age(-age)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n > 1 else ''} ago"
+    return "just now"
+
+
+def days_since(value) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return (pd.Timestamp.now(tz="UTC") - stamp).total_seconds() / 86400
+
+
+def freshness_warnings(url: str, stamp: queries.Stamp) -> list[str]:
+    """Stale forecasts, data newer than the forecasts, failed last pulls, stale sources."""
+    warnings = []
+    runs = queries.runs(url, stamp)
+    if stamp.run_id is not None:
+        age = days_since(stamp.run_finished_at)
+        if age is not None and age > style.STALE_RUN_DAYS:
+            warnings.append(f"The latest forecast run is {age:.0f} days old: run `domshare refresh`.")
+        latest = runs[runs["id"] == stamp.run_id].iloc[0]
+        if stamp.last_observation_update is not None and _after(stamp.last_observation_update,
+                                                                 latest["started_at"]):
+            warnings.append("Observations changed after the latest forecast run started: the "
+                            "forecasts are out of date until `domshare refresh` runs.")
+    newer = runs[(runs["id"] > (stamp.run_id or 0)) & (runs["status"] == "failed")]
+    if not newer.empty:
+        failed = newer.iloc[0]
+        warnings.append(f"Forecast run {failed['id']} failed ({_first_line(failed['error'])}); "
+                        "the page shows the last complete run.")
+    sources = queries.source_freshness(url, stamp)
+    for row in sources.itertuples(index=False):
+        if row.last_outcome == "failed":
+            warnings.append(f"The last pull of **{row.source}** failed ({row.error_kind or 'error'}: "
+                            f"{_first_line(row.error)}); its data may be stale.")
+        elif pd.notna(row.last_pull):
+            age = days_since(row.last_success)
+            if age is not None and age > style.STALE_PULL_DAYS:
+                warnings.append(f"**{row.source}** has not been pulled successfully for {age:.0f} days.")
+    return warnings
+
+
+def _after(a, b) -> bool:
+    a, b = pd.Timestamp(a), pd.Timestamp(b)
+    a = a.tz_localize("UTC") if a.tzinfo is None else a
+    b = b.tz_localize("UTC") if b.tzinfo is None else b
+    return a > b
+
+
+def _first_line(text) -> str:
+    return str(text).strip().splitlines()[0][:200] if isinstance(text, str) and text.strip() else "no message"
+
+
+def show_warnings(url: str, stamp: queries.Stamp) -> None:
+    for message in freshness_warnings(url, stamp):
+        st.warning(message, icon=":material/schedule:")
+
+
+def download_buttons(frames: dict[str, pd.DataFrame], series_keys: list[str] | None,
+                     scope: str, key: str) -> None:
+    """The four export CSVs, filtered to `series_keys` (None = whole), one button each."""
+    from jobs.export import csv_bytes  # the same writer `domshare export` uses
+
+    columns = st.columns(len(EXPORT_FILES))
+    for column, name in zip(columns, EXPORT_FILES):
+        frame = frames.get(name)
+        if frame is None:
+            continue
+        if series_keys is not None and "series" in frame.columns:
+            frame = frame[frame["series"].isin(series_keys)]
+        filename = name if scope == "all" else name.replace(".csv", f"_{scope}.csv")
+        column.download_button(
+            f"{name} ({len(frame)} rows)", data=csv_bytes(frame), file_name=filename,
+            mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}", width="stretch",
+        )
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

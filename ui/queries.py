@@ -1,0 +1,309 @@
+"""Read-only queries of the UI, cached and keyed on what they depend on.
+
+Every cached read takes `db_url` and a `key` argument: the latest complete run id for
+run results, or the store's `Stamp` for data that changes between runs (pulls, policies,
+observations). The stamp is a handful of cheap max()/count() queries made on every
+rerun, so a new run or pull shows as soon as it lands and nothing else is recomputed.
+Nothing here writes, fits or schedules.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine, and_, case, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from jobs.store import db as store_db
+from jobs.store import schema as t
+
+APSCHEDULER_TABLE = "apscheduler_jobs"  # APScheduler's SQLAlchemyJobStore default name
+
+
+@st.cache_resource(show_spinner=False)
+def engine(db_url: str) -> Engine:
+    return store_db.make_engine(db_url)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the store holds right now, in a few numbers (hashable: a cache key)."""
+
+    run_id: int | None
+    run_finished_at: dt.datetime | None
+    last_pull_id: int | None
+    last_job_run_id: int | None
+    policies: int
+    observations: int
+    last_observation_update: dt.datetime | None
+
+
+class NoSchema(Exception):
+    """The database exists but `domshare init` has not created the tables."""
+
+
+def stamp(db_url: str) -> Stamp:
+    """Not cached: this is what tells the cached reads that something changed."""
+    eng = engine(db_url)
+    if not store_db.is_initialised(eng):
+        raise NoSchema(db_url)
+    with eng.connect() as conn:
+        run = conn.execute(
+            select(t.forecast_runs.c.id, t.forecast_runs.c.finished_at)
+            .where(t.forecast_runs.c.status == "complete")
+            .order_by(t.forecast_runs.c.id.desc()).limit(1)
+        ).first()
+        return Stamp(
+            run_id=run.id if run else None,
+            run_finished_at=run.finished_at if run else None,
+            last_pull_id=conn.execute(select(func.max(t.pulls.c.id))).scalar(),
+            last_job_run_id=conn.execute(select(func.max(t.job_runs.c.id))).scalar(),
+            policies=conn.execute(select(func.count()).select_from(t.policies)).scalar() or 0,
+            observations=conn.execute(select(func.count()).select_from(t.observations)).scalar() or 0,
+            last_observation_update=conn.execute(select(func.max(t.observations.c.updated_at))).scalar(),
+        )
+
+
+def _frame(db_url: str, statement) -> pd.DataFrame:
+    with engine(db_url).connect() as conn:
+        result = conn.execute(statement)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+# --- reference data -------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False)
+def series_catalogue(db_url: str, key: Stamp) -> pd.DataFrame:
+    """Every series with its sector and technology names, kind and source."""
+    s, sec, tech = t.series, t.sectors, t.technologies
+    obs = (
+        select(t.observations.c.series_key, func.count().label("n_obs"),
+               func.min(t.observations.c.date).label("first_date"),
+               func.max(t.observations.c.date).label("last_date"))
+        .group_by(t.observations.c.series_key).subquery()
+    )
+    statement = (
+        select(s.c.key, s.c.title, s.c.kind, s.c.unit, s.c.frequency, s.c.sector,
+               sec.c.name.label("sector_name"), s.c.technology, tech.c.name.label("technology_name"),
+               s.c.source, s.c.source_url, s.c.caveat, s.c.description, s.c.origin,
+               obs.c.n_obs, obs.c.first_date, obs.c.last_date)
+        .join(sec, sec.c.code == s.c.sector)
+        .join(tech, tech.c.code == s.c.technology)
+        .outerjoin(obs, obs.c.series_key == s.c.key)
+        .order_by(s.c.kind.desc(), sec.c.name, tech.c.name, s.c.title)
+    )
+    frame = _frame(db_url, statement)
+    frame["n_obs"] = frame["n_obs"].fillna(0).astype(int)
+    return frame
+
+
+@st.cache_data(show_spinner=False)
+def observations(db_url: str, series_key: str, key: Stamp) -> pd.DataFrame:
+    """One series' observations with the snapshot each number came from."""
+    o, snap = t.observations, t.snapshots
+    statement = (
+        select(o.c.date, o.c.value, o.c.period_type, o.c.source_url, o.c.note,
+               snap.c.source.label("snapshot_source"), snap.c.url.label("snapshot_url"),
+               snap.c.fetched_at.label("snapshot_fetched_at"), snap.c.sha256.label("snapshot_sha256"))
+        .outerjoin(snap, snap.c.id == o.c.snapshot_id)
+        .where(o.c.series_key == series_key)
+        .order_by(o.c.date)
+    )
+    frame = _frame(db_url, statement)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def observation_sources(obs: pd.DataFrame) -> pd.DataFrame:
+    """Where a series' numbers come from: one row per link and snapshot."""
+    if obs.empty:
+        return pd.DataFrame(columns=["link", "snapshot", "fetched", "sha256", "observations", "from", "to"])
+    frame = obs.assign(
+        link=obs["source_url"].fillna(obs["snapshot_url"]),
+        fetched=pd.to_datetime(obs["snapshot_fetched_at"]).dt.strftime("%Y-%m-%d"),
+        sha256=obs["snapshot_sha256"].fillna("").str[:12],
+    )
+    grouped = frame.groupby(["link", "snapshot_source", "fetched", "sha256"], dropna=False).agg(
+        observations=("value", "size"), first=("date", "min"), last=("date", "max")
+    ).reset_index().rename(columns={"snapshot_source": "snapshot", "first": "from", "last": "to"})
+    grouped["from"] = grouped["from"].dt.strftime("%Y-%m-%d")
+    grouped["to"] = grouped["to"].dt.strftime("%Y-%m-%d")
+    return grouped.sort_values("from").reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False)
+def policies(db_url: str, key: Stamp) -> pd.DataFrame:
+    """Curated policies and feed items, with their targets summarised in one text column."""
+    p, tg = t.policies, t.targets
+    frame = _frame(db_url, select(
+        p.c.id, p.c.date, p.c.date_precision, p.c.title, p.c.issuer, p.c.sectors,
+        p.c.technologies, p.c.url, p.c.source, p.c.summary, p.c.review_status, p.c.feed,
+        p.c.added_at,
+    ).order_by(p.c.date, p.c.id))
+    targets = _frame(db_url, select(tg.c.policy_id, tg.c.threshold, tg.c.deadline, tg.c.sector,
+                                    tg.c.technology))
+    summary = (
+        targets.assign(text=lambda f: f["sector"] + "/" + f["technology"] + " "
+                       + (f["threshold"] * 100).round().astype(int).astype(str) + "% by "
+                       + pd.to_datetime(f["deadline"]).dt.strftime("%Y-%m-%d"))
+        .groupby("policy_id")["text"].apply(lambda s: "; ".join(sorted(set(s))))
+    )
+    frame["targets"] = frame["id"].map(summary).fillna("")
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["link"] = frame["url"].where(frame["url"].notna() & (frame["url"] != ""),
+                                       frame["source"].str.extract(r"(https?://\S+)", expand=False))
+    return frame
+
+
+def split_codes(text: str | None) -> list[str]:
+    return [code.strip() for code in (text or "").split(";") if code.strip()]
+
+
+@st.cache_data(show_spinner=False)
+def codes(db_url: str, key: Stamp) -> tuple[dict[str, str], dict[str, str]]:
+    """Sector and technology code -> name."""
+    sectors = _frame(db_url, select(t.sectors.c.code, t.sectors.c.name).order_by(t.sectors.c.name))
+    techs = _frame(db_url, select(t.technologies.c.code, t.technologies.c.name)
+                   .order_by(t.technologies.c.name))
+    return dict(zip(sectors["code"], sectors["name"])), dict(zip(techs["code"], techs["name"]))
+
+
+# --- runs -------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False)
+def targets_overview(db_url: str, run_id: int | None) -> pd.DataFrame:
+    """Every target with its policy and, when a run exists, that run's assessment."""
+    tg, p, ta = t.targets, t.policies, t.target_assessments
+    assessed = select(ta).where(ta.c.run_id == (run_id if run_id is not None else -1)).subquery()
+    frame = _frame(db_url, select(
+        tg.c.id.label("target_id"), tg.c.policy_id, p.c.title.label("policy_title"), tg.c.sector,
+        tg.c.technology, tg.c.series_key.label("series"), tg.c.measure, tg.c.threshold,
+        tg.c.deadline, assessed.c.probability_by_deadline, assessed.c.projected_date,
+        assessed.c.status, tg.c.measure_reason, tg.c.note,
+    ).join(p, p.c.id == tg.c.policy_id).outerjoin(assessed, assessed.c.target_id == tg.c.id))
+    return frame
+
+
+@st.cache_data(show_spinner=False)
+def runs(db_url: str, key: Stamp) -> pd.DataFrame:
+    """Forecast run history, newest first, with per-series outcome counts."""
+    r, rs = t.forecast_runs, t.run_series
+    counts = (
+        select(rs.c.run_id,
+               func.sum(case((rs.c.status == "ok", 1), else_=0)).label("series_ok"),
+               func.sum(case((rs.c.status == "insufficient_data", 1), else_=0)).label("series_insufficient"),
+               func.sum(case((rs.c.status == "failed", 1), else_=0)).label("series_failed"))
+        .group_by(rs.c.run_id).subquery()
+    )
+    frame = _frame(db_url, select(
+        r.c.id, r.c.status, r.c.started_at, r.c.finished_at, r.c.trigger, r.c.code_version,
+        r.c.seed, r.c.input_hash, r.c.error, counts.c.series_ok, counts.c.series_insufficient,
+        counts.c.series_failed,
+    ).outerjoin(counts, counts.c.run_id == r.c.id).order_by(r.c.id.desc()))
+    for column in ("series_ok", "series_insufficient", "series_failed"):
+        frame[column] = frame[column].fillna(0).astype(int)
+    frame["seconds"] = (pd.to_datetime(frame["finished_at"]) - pd.to_datetime(frame["started_at"])
+                        ).dt.total_seconds().round(1)
+    return frame
+
+
+@st.cache_data(show_spinner=False)
+def run_series(db_url: str, run_id: int) -> pd.DataFrame:
+    rs = t.run_series
+    return _frame(db_url, select(rs.c.series_key, rs.c.status, rs.c.model, rs.c.error, rs.c.n_obs,
+                                 rs.c.last_obs_date, rs.c.seconds)
+                  .where(rs.c.run_id == run_id).order_by(rs.c.series_key))
+
+
+@st.cache_data(show_spinner=False)
+def backtest_scores(db_url: str, run_id: int, series_key: str) -> pd.DataFrame:
+    b = t.backtest_scores
+    return _frame(db_url, select(b.c.model, b.c.chosen, b.c.n_origins, b.c.mae, b.c.mase,
+                                 b.c.coverage_80, b.c.crossing_error_days)
+                  .where(b.c.run_id == run_id, b.c.series_key == series_key)
+                  .order_by(b.c.chosen.desc(), b.c.mase))
+
+
+@st.cache_data(show_spinner=False)
+def run_diff(db_url: str, run_id: int, previous_id: int) -> pd.DataFrame:
+    """Targets whose status or projected date moved between two runs."""
+    ta = t.target_assessments
+    cols = [ta.c.target_id, ta.c.status, ta.c.projected_date, ta.c.probability_by_deadline]
+    new = _frame(db_url, select(*cols).where(ta.c.run_id == run_id))
+    old = _frame(db_url, select(*cols).where(ta.c.run_id == previous_id))
+    both = new.merge(old, on="target_id", how="outer", suffixes=("", "_before"))
+    moved = both[
+        (both["status"].fillna("") != both["status_before"].fillna(""))
+        | (both["projected_date"].astype(str) != both["projected_date_before"].astype(str))
+    ]
+    return moved[["target_id", "status_before", "status", "projected_date_before", "projected_date",
+                  "probability_by_deadline_before", "probability_by_deadline"]].sort_values("target_id")
+
+
+# --- pulls, jobs and freshness -------------------------------------------------------
+
+@st.cache_data(show_spinner=False)
+def source_freshness(db_url: str, key: Stamp) -> pd.DataFrame:
+    """Per source: newest snapshot, newest observation, and the last pull with its outcome."""
+    snap, o, p = t.snapshots, t.observations, t.pulls
+    snapshots = _frame(db_url, select(
+        snap.c.source, func.max(snap.c.fetched_at).label("last_snapshot"),
+        func.max(o.c.date).label("newest_observation"), func.count(o.c.id).label("observations"),
+    ).outerjoin(o, o.c.snapshot_id == snap.c.id).group_by(snap.c.source))
+    last_ids = select(p.c.source, func.max(p.c.id).label("id")).group_by(p.c.source).subquery()
+    pulls = _frame(db_url, select(
+        p.c.source, p.c.started_at.label("last_pull"), p.c.status.label("last_outcome"),
+        p.c.rows_added, p.c.rows_changed, p.c.error_kind, p.c.error,
+    ).join(last_ids, and_(last_ids.c.id == p.c.id)))
+    ok = _frame(db_url, select(p.c.source, func.max(p.c.finished_at).label("last_success"))
+                .where(p.c.status.in_(["ok", "unchanged"])).group_by(p.c.source))
+    frame = snapshots.merge(pulls, on="source", how="outer").merge(ok, on="source", how="left")
+    schedule = scheduled_jobs(db_url, key)
+    frame["next_run"] = frame["source"].map(lambda s: _next_run_for(schedule, s))
+    return frame.sort_values("source").reset_index(drop=True)
+
+
+def _next_run_for(schedule: pd.DataFrame, source: str):
+    if schedule.empty or not isinstance(source, str):
+        return None
+    matching = schedule[schedule["job"].str.contains(source, regex=False)]
+    return matching["next_run"].min() if not matching.empty else None
+
+
+@st.cache_data(show_spinner=False)
+def scheduled_jobs(db_url: str, key: Stamp) -> pd.DataFrame:
+    """APScheduler's persisted jobs (id, next run), read as plain rows: no apscheduler import."""
+    eng = engine(db_url)
+    if APSCHEDULER_TABLE not in inspect(eng).get_table_names():
+        return pd.DataFrame(columns=["job", "next_run"])
+    from sqlalchemy import column, table
+
+    jobs = table(APSCHEDULER_TABLE, column("id"), column("next_run_time"))
+    frame = _frame(db_url, select(jobs.c.id.label("job"), jobs.c.next_run_time.label("next_run"))
+                   .order_by(jobs.c.next_run_time))
+    # APScheduler stores next_run_time as a UTC epoch float; NULL means paused.
+    frame["next_run"] = pd.to_datetime(frame["next_run"], unit="s", utc=True)
+    return frame
+
+
+@st.cache_data(show_spinner=False)
+def job_runs(db_url: str, key: Stamp, limit: int = 200) -> pd.DataFrame:
+    j = t.job_runs
+    return _frame(db_url, select(j.c.job, j.c.started_at, j.c.finished_at, j.c.outcome, j.c.error,
+                                 j.c.scheduler).order_by(j.c.id.desc()).limit(limit))
+
+
+def is_schema_error(exc: BaseException) -> bool:
+    return isinstance(exc, (NoSchema, SQLAlchemyError))
+
+
+# --- the export's frames: the numbers on screen are the numbers in the files ------------
+
+@st.cache_data(show_spinner=False)
+def export_frames(db_url: str, key: Stamp) -> dict[str, pd.DataFrame]:
+    """`domshare export`'s four frames for the latest complete run (cached per stamp)."""
+    from jobs.export import export_frames as frames_of
+
+    return frames_of(engine(db_url), run_id=key.run_id)

@@ -1,0 +1,126 @@
+"""Serve the app and drive Debian's headless Chromium with Playwright (never a downloaded
+browser). Used by the browser test and to refresh the documentation's screenshots:
+
+    python3 -m ui.screenshots --db sqlite:///domshare.db --out docs/screenshots
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PLOTLY_RENDERED = '[data-testid="stPlotlyChart"] .main-svg'
+
+
+def chromium_executable() -> str:
+    return os.environ.get("DOMSHARE_CHROMIUM") or "/usr/bin/chromium"
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(db_url: str, port: int | None = None, log: Path | None = None,
+          timeout: float = 60) -> Iterator[str]:
+    """Run `domshare ui` on 127.0.0.1 until the block ends; yields the base URL."""
+    port = port or free_port()
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobs", "ui", "--db", db_url, "--port", str(port), "--host", "127.0.0.1"],
+        stdout=out, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"domshare ui exited with code {process.returncode}"
+                                   + (f"; see {log}" if log else ""))
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"domshare ui did not answer on {base} within {timeout:.0f} s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            out.close()
+
+
+def open_page(page, url: str, timeout_ms: int = 60_000) -> None:
+    """Load a page and wait until Streamlit has finished running its script."""
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    page.wait_for_timeout(300)  # let a rerun triggered by the last action start
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+def take(db_url: str, out_dir: Path, series: str | None = None,
+         width: int = 1400, height: int = 1300) -> list[Path]:
+    """Screenshots of the overview and one series page."""
+    from playwright.sync_api import sync_playwright
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with serve(db_url) as base, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            open_page(page, f"{base}/")  # the overview is the default page
+            page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
+            shots.append(out_dir / "overview.png")
+            page.screenshot(path=shots[-1])
+            open_page(page, f"{base}/series" + (f"?series={series}" if series else ""))
+            page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
+            page.wait_for_timeout(500)  # Plotly's transition
+            shots.append(out_dir / "series.png")
+            page.screenshot(path=shots[-1])
+        finally:
+            browser.close()
+    return shots
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default=os.environ.get("DOMSHARE_DB_URL", "sqlite:///domshare.db"))
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--series", help="series key for series.png (default: the page's first series)")
+    args = parser.parse_args(argv)
+    for path in take(args.db, args.out, args.series):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

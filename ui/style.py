@@ -1,0 +1,80 @@
+"""Status colours, labels and the urgency order, declared once for every page and chart."""
+from __future__ import annotations
+
+from forecast.frames import TARGET_STATUSES
+
+# Colour-blind-safe-ish ramp from good (greens) to bad (reds); the label is always shown
+# next to the colour, so nobody has to rely on the colour alone.
+STATUS_COLOURS = {
+    "met": "#1b7837",
+    "on_track": "#5aae61",
+    "at_risk": "#f1a340",
+    "off_track": "#d6604d",
+    "missed": "#8e0152",
+    "no_data": "#9e9e9e",
+}
+STATUS_LABELS = {
+    "met": "met",
+    "missed": "missed",
+    "on_track": "on track",
+    "at_risk": "at risk",
+    "off_track": "off track",
+    "no_data": "no data",
+}
+STATUS_MEANINGS = {
+    "met": "observed at or above the threshold by the deadline",
+    "missed": "deadline passed without reaching the threshold",
+    "on_track": "probability of reaching it by the deadline is 70% or more",
+    "at_risk": "probability between 30% and 70%",
+    "off_track": "probability below 30%",
+    "no_data": "no series measures this target",
+}
+# Most urgent first: targets still open and likely to be missed, then the open ones going
+# well, then those nobody can measure, then the settled ones.
+URGENCY = {"off_track": 0, "at_risk": 1, "on_track": 2, "no_data": 3, "missed": 4, "met": 5}
+UNKNOWN_COLOUR = "#bdbdbd"
+
+assert set(STATUS_COLOURS) == set(TARGET_STATUSES) == set(URGENCY), "status lists drifted"
+
+# Colours of the series chart.
+OBSERVED_COLOUR = "#1f2937"
+FORECAST_COLOUR = "#2563eb"
+BAND_80 = "rgba(37, 99, 235, 0.28)"
+BAND_95 = "rgba(37, 99, 235, 0.12)"
+THRESHOLD_COLOUR = "#6b7280"
+CONTEXT_COLOUR = "#7c3aed"
+CURATED_COLOUR = "#2563eb"
+UNREVIEWED_COLOUR = "#f59e0b"
+
+# Freshness: older than this and the page warns.
+STALE_RUN_DAYS = 45
+STALE_PULL_DAYS = 45
+
+
+def status_colour(status: str | None) -> str:
+    return STATUS_COLOURS.get(status or "", UNKNOWN_COLOUR)
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", status or "not assessed")
+
+
+def badge(status: str | None) -> str:
+    """An inline HTML badge: the colour plus the words."""
+    return (
+        f'<span style="background:{status_colour(status)};color:white;padding:2px 8px;'
+        f'border-radius:10px;font-size:0.85em;white-space:nowrap">{status_label(status)}</span>'
+    )
+
+
+def status_cell_css(status: str | None) -> str:
+    """CSS for a dataframe cell holding a status label (used with pandas Styler)."""
+    colour = STATUS_COLOURS.get(_status_key(status), UNKNOWN_COLOUR)
+    return f"background-color: {colour}; color: white; font-weight: 600"
+
+
+def _status_key(label: str | None) -> str:
+    for key, text in STATUS_LABELS.items():
+        if label in (key, text):
+            return key
+    return ""

@@ -1,0 +1,118 @@
+"""Overview: every policy target, most urgent first, with its status and probability."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import charts, common, queries, style
+
+url = common.db_url()
+st.title("Is China meeting its localisation targets?")
+stamp = common.load_stamp(url)
+
+runs = queries.runs(url, stamp)
+if stamp.run_id is None:
+    common.no_run_message()
+else:
+    run = runs[runs["id"] == stamp.run_id].iloc[0]
+    st.caption(
+        f"Latest forecast run **#{stamp.run_id}**, finished {common.when(run['finished_at'])}: "
+        f"{run['series_ok']} series forecast, {run['series_insufficient']} with too little data, "
+        f"{run['series_failed']} failed."
+    )
+common.show_warnings(url, stamp)
+
+targets = queries.targets_overview(url, stamp.run_id)
+if targets.empty:
+    st.info("No policy targets in the database. `domshare init` loads the curated ones.")
+    st.stop()
+
+targets["urgency"] = targets["status"].map(style.URGENCY).fillna(len(style.URGENCY))
+targets = targets.sort_values(["urgency", "deadline", "probability_by_deadline"],
+                              na_position="last").reset_index(drop=True)
+
+# Status counts, each in its own colour: the page's headline.
+counts = targets["status"].fillna("").value_counts()
+st.markdown(
+    " ".join(f"{style.badge(s)} **{int(counts.get(s, 0))}**" for s in style.URGENCY
+             if counts.get(s, 0)) or "No target assessed yet.",
+    unsafe_allow_html=True,
+)
+
+sector_names, technology_names = queries.codes(url, stamp)
+with st.container(horizontal=True):
+    pick_sectors = st.multiselect("Sector", sorted(targets["sector"].unique()),
+                                  format_func=lambda c: sector_names.get(c, c), placeholder="all sectors")
+    pick_statuses = st.multiselect("Status", [s for s in style.URGENCY if s in counts],
+                                   format_func=style.status_label, placeholder="all statuses")
+shown = targets
+if pick_sectors:
+    shown = shown[shown["sector"].isin(pick_sectors)]
+if pick_statuses:
+    shown = shown[shown["status"].isin(pick_statuses)]
+
+table = pd.DataFrame({
+    "status": shown["status"].map(style.status_label),
+    "policy": shown["policy_id"] + " · " + shown["policy_title"],
+    "sector": shown["sector"].map(lambda c: sector_names.get(c, c)),
+    "technology": shown["technology"].map(lambda c: technology_names.get(c, c)),
+    "threshold": shown["threshold"] * 100,
+    "deadline": pd.to_datetime(shown["deadline"]),
+    "probability": shown["probability_by_deadline"] * 100,
+    "projected crossing": pd.to_datetime(shown["projected_date"]),
+    "measure": shown["measure"].fillna("none"),
+    "series": shown["series"].fillna(""),
+    "target": shown["target_id"],
+})
+st.caption("Most urgent first: off track, at risk, on track, no data, then missed and met; "
+           "nearest deadline first within each. **Select a row to open its series.** "
+           "A *proxy* measure is a related series, not the target's own quantity.")
+selection = st.dataframe(
+    table.style.map(style.status_cell_css, subset=["status"]),
+    hide_index=True, width="stretch", height="content", on_select="rerun",
+    selection_mode="single-row", key="targets-table",
+    column_config={
+        "threshold": st.column_config.NumberColumn(format="%.0f%%"),
+        "probability": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100,
+                                                       help="probability of reaching the threshold by the deadline"),
+        "deadline": st.column_config.DateColumn(format="YYYY-MM-DD"),
+        "projected crossing": st.column_config.DateColumn(format="YYYY-MM", help="median crossing date"),
+        "policy": st.column_config.TextColumn(width="large"),
+    },
+)
+rows = selection.selection.rows if selection else []
+if rows:
+    key = table.iloc[rows[0]]["series"]
+    if key:
+        st.switch_page("views/series.py", query_params={"series": key})
+    st.info(f"Target {table.iloc[rows[0]]['target']} has no measuring series: nothing to chart.")
+
+with st.expander("What the statuses mean"):
+    st.markdown("\n".join(f"- {style.badge(s)} {style.STATUS_MEANINGS[s]}" for s in style.URGENCY),
+                unsafe_allow_html=True)
+
+if stamp.run_id is not None and shown["probability_by_deadline"].notna().any():
+    st.plotly_chart(charts.targets_chart(shown), width="stretch", key="targets-chart")
+
+st.subheader("Data freshness")
+sources = queries.source_freshness(url, stamp)
+if sources.empty:
+    st.caption("No source snapshots recorded yet.")
+else:
+    st.dataframe(sources[["source", "last_snapshot", "newest_observation", "observations",
+                          "last_pull", "last_outcome"]],
+                 hide_index=True, width="stretch",
+                 column_config={"last_snapshot": st.column_config.DatetimeColumn("last snapshot", format="YYYY-MM-DD HH:mm"),
+                                "newest_observation": st.column_config.DateColumn("newest observation"),
+                                "last_pull": st.column_config.DatetimeColumn("last pull", format="YYYY-MM-DD HH:mm"),
+                                "last_outcome": "last pull outcome"})
+
+st.subheader("Downloads")
+if stamp.run_id is None:
+    st.caption("The forecast files appear after the first `domshare refresh`.")
+frames = queries.export_frames(url, stamp)
+filtered = len(shown) < len(targets)
+keys = sorted(shown["series"].dropna().unique()) if filtered else None
+st.caption("The same files `domshare export` writes" +
+           (", filtered to the series of the targets shown above." if filtered else ", whole."))
+common.download_buttons(frames, keys, "filtered" if filtered else "all", "overview")

@@ -1,0 +1,89 @@
+"""Policies: curated policies and targets, and feed items awaiting review, on one timeline."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from ui import charts, common, queries
+
+url = common.db_url()
+st.title("Policies and targets")
+stamp = common.load_stamp(url)
+policies = queries.policies(url, stamp)
+if policies.empty:
+    st.info("No policies in the database: `domshare init` loads the curated list; "
+            "`domshare pull` adds items from the policy feeds.")
+    st.stop()
+
+sector_names, technology_names = queries.codes(url, stamp)
+policies["sector_list"] = policies["sectors"].map(queries.split_codes)
+policies["technology_list"] = policies["technologies"].map(queries.split_codes)
+all_sectors = sorted({c for codes in policies["sector_list"] for c in codes})
+all_techs = sorted({c for codes in policies["technology_list"] for c in codes})
+dated = policies["date"].dropna()
+first, last = dated.min().date(), max(dated.max().date(), dt.date.today())
+
+with st.container(horizontal=True):
+    pick_sectors = st.multiselect("Sector", all_sectors, format_func=lambda c: sector_names.get(c, c),
+                                  placeholder="all sectors")
+    pick_techs = st.multiselect("Technology", all_techs, format_func=lambda c: technology_names.get(c, c),
+                                placeholder="all technologies")
+    period = st.date_input("Dates", (first, last), min_value=first, max_value=last)
+    kinds = st.multiselect("Show", ["curated", "unreviewed"], default=["curated", "unreviewed"],
+                           format_func={"curated": "curated policies",
+                                        "unreviewed": "feed items (unreviewed)"}.get)
+
+
+def _matches(codes: list[str], picked: list[str]) -> bool:
+    # "all" in a policy's codes means it applies to every sector or technology.
+    return not picked or "all" in codes or bool(set(codes) & set(picked))
+
+
+shown = policies[
+    policies["sector_list"].map(lambda c: _matches(c, pick_sectors))
+    & policies["technology_list"].map(lambda c: _matches(c, pick_techs))
+    & policies["review_status"].isin(kinds)
+]
+if isinstance(period, (tuple, list)) and len(period) == 2:
+    start, end = (pd.Timestamp(d) for d in period)
+    shown = shown[shown["date"].isna() | shown["date"].between(start, end)]
+
+unreviewed = int((policies["review_status"] == "unreviewed").sum())
+st.caption(f"{len(shown)} of {len(policies)} policy events shown. Curated policies come from the "
+           f"bundled, sourced list; {unreviewed} feed item(s) were matched by keyword rules and are "
+           "**unreviewed**: read the source before relying on them.")
+if shown.empty:
+    st.info("No policy matches these filters.")
+    st.stop()
+
+st.plotly_chart(charts.policy_timeline(shown), width="stretch", key="policy-timeline")
+
+
+def _when(row) -> str:
+    if pd.isna(row["date"]):
+        return "undated"
+    fmt = {"year": "%Y", "month": "%Y-%m"}.get(row["date_precision"], "%Y-%m-%d")
+    return row["date"].strftime(fmt)
+
+
+table = pd.DataFrame({
+    "date": shown.apply(_when, axis=1),
+    "review": shown["review_status"].map({"curated": "curated", "unreviewed": "⚠ unreviewed feed item"}),
+    "id": shown["id"],
+    "title": shown["title"],
+    "issuer": shown["issuer"],
+    "sectors": shown["sector_list"].map(lambda c: ", ".join(sector_names.get(x, x) for x in c)),
+    "technologies": shown["technology_list"].map(lambda c: ", ".join(technology_names.get(x, x) for x in c)),
+    "targets": shown["targets"],
+    "source": shown["link"],
+}).iloc[::-1]
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={"title": st.column_config.TextColumn(width="large"),
+                            "source": st.column_config.LinkColumn("source link")})
+with st.expander("Full notes and sources"):
+    for row in shown.iloc[::-1].itertuples():
+        flag = " — ⚠ unreviewed feed item" if row.review_status == "unreviewed" else ""
+        st.markdown(f"**{row.id} · {row.title}**{flag}  \n{row.summary or ''}  \n"
+                    f"_Source:_ {row.source or row.url or 'not recorded'}")

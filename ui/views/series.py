@@ -1,0 +1,187 @@
+"""Series: one series' observations, forecast, crossings, targets, backtests and sources."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from forecast.frames import (
+    CROSSING_STATUS, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE, PROBABILITY_BY_HORIZON,
+    SERIES, THRESHOLD,
+)
+from ui import charts, common, queries, style
+
+url = common.db_url()
+stamp = common.load_stamp(url)
+catalogue = queries.series_catalogue(url, stamp)
+if catalogue.empty:
+    st.title("Series")
+    st.info("No series in the database yet: `domshare init` loads the bundled ones, "
+            "`domshare import FILE.csv` adds your own.")
+    st.stop()
+
+# --- choosing: sector, then technology, then the series (the URL's ?series= preselects) ---
+wanted = st.query_params.get("series")
+preset = catalogue[catalogue["key"] == wanted].iloc[0] if wanted in set(catalogue["key"]) else None
+ALL = "(all)"
+
+
+def _index(options: list, value) -> int:
+    return options.index(value) if value in options else 0
+
+
+with st.container(horizontal=True):
+    sectors = [ALL] + sorted(catalogue["sector_name"].unique())
+    sector = st.selectbox("Sector", sectors, key="pick-sector",
+                          index=_index(sectors, preset["sector_name"] if preset is not None else ALL))
+    in_sector = catalogue if sector == ALL else catalogue[catalogue["sector_name"] == sector]
+    technologies = [ALL] + sorted(in_sector["technology_name"].unique())
+    technology = st.selectbox("Technology", technologies, key="pick-technology",
+                              index=_index(technologies, preset["technology_name"] if preset is not None else ALL))
+    choices = in_sector if technology == ALL else in_sector[in_sector["technology_name"] == technology]
+    labels = {
+        row.key: (f"Context indicator (not a domestic share): {row.title}" if row.kind == "context"
+                  else row.title)
+        for row in choices.itertuples()
+    }
+    keys = list(labels)
+    key = st.selectbox("Series", keys, format_func=labels.get, key="pick-series",
+                       index=_index(keys, wanted))
+if key != wanted:
+    st.query_params["series"] = key  # a shareable URL for this view
+meta = catalogue[catalogue["key"] == key].iloc[0].to_dict()
+is_context = meta["kind"] == "context"
+
+st.title(meta["title"])
+st.caption(f"Sector **{meta['sector_name']}** · technology **{meta['technology_name']}** · "
+           f"{meta['frequency']} · {meta['n_obs']} observations · source: {meta['source']} · "
+           f"key `{key}`")
+if is_context:
+    st.info("This is a **context indicator**, not a domestic share: it is drawn on its own axis "
+            f"in its own unit ({meta['unit']}) and is not forecast or compared with targets.", icon=":material/info:")
+if meta.get("caveat"):
+    st.warning(f"Caveat: {meta['caveat']}", icon=":material/warning:")
+if meta.get("description"):
+    with st.expander("About this series"):
+        st.markdown(meta["description"])
+
+common.show_warnings(url, stamp)
+
+# --- the run's results for this series (from the export frames: same numbers as the CSVs) ---
+observations = queries.observations(url, key, stamp)
+frames = queries.export_frames(url, stamp)
+
+
+def _of_series(name: str) -> pd.DataFrame:
+    frame = frames.get(name, pd.DataFrame())
+    return frame[frame[SERIES] == key].copy() if SERIES in frame.columns else frame.iloc[0:0]
+
+
+forecast, crossings, targets = (_of_series(n) for n in ("forecasts.csv", "crossings.csv", "targets.csv"))
+run_status = None
+if stamp.run_id is None:
+    common.no_run_message()
+elif not is_context:
+    outcome = queries.run_series(url, stamp.run_id)
+    outcome = outcome[outcome["series_key"] == key]
+    run_status = outcome.iloc[0].to_dict() if not outcome.empty else None
+    if run_status is None:
+        st.info(f"Run #{stamp.run_id} did not include this series (added after the run?). "
+                "Run `domshare refresh` to forecast it.")
+    elif run_status["status"] == "insufficient_data":
+        st.info(f"Too few observations for a forecast ({run_status['n_obs']}): only the observed "
+                "points are shown.")
+    elif run_status["status"] == "failed":
+        st.error(f"The forecast of this series failed in run #{stamp.run_id}: {run_status['error']}")
+
+st.plotly_chart(charts.series_chart(meta, observations, forecast, crossings, targets),
+                width="stretch", key="series-chart")
+
+if not is_context:
+    st.subheader("Threshold crossings")
+    if crossings.empty:
+        st.caption("No crossings computed for this series in the latest run.")
+    else:
+        st.dataframe(
+            pd.DataFrame({
+                "threshold": crossings[THRESHOLD] * 100,
+                "status": crossings[CROSSING_STATUS].str.replace("_", " "),
+                "first observed": pd.to_datetime(crossings[OBSERVED_DATE]),
+                "median date": pd.to_datetime(crossings[MEDIAN_DATE]),
+                "10% date": pd.to_datetime(crossings[P10_DATE]),
+                "90% date": pd.to_datetime(crossings[P90_DATE]),
+                "probability within horizon": crossings[PROBABILITY_BY_HORIZON] * 100,
+            }).sort_values("threshold"),
+            hide_index=True, width="stretch",
+            column_config={
+                "threshold": st.column_config.NumberColumn(format="%.0f%%"),
+                "probability within horizon": st.column_config.NumberColumn(format="%.0f%%"),
+                **{c: st.column_config.DateColumn(format="YYYY-MM")
+                   for c in ("first observed", "median date", "10% date", "90% date")},
+            },
+        )
+        st.caption("Projected dates come from the forecast's sample paths: the median first "
+                   "date at or above the threshold, and the 10th–90th percentile range. An empty "
+                   "90% date means more than 10% of paths do not cross before the horizon.")
+    st.subheader("Targets measured by this series")
+    if targets.empty:
+        st.caption("No policy target uses this series.")
+    else:
+        table = pd.DataFrame({
+            "status": targets["status"].map(style.status_label),
+            "policy": targets["policy_id"] + " · " + targets["policy_title"],
+            "threshold": targets["threshold"] * 100,
+            "deadline": pd.to_datetime(targets["deadline"]),
+            "probability": targets["probability_by_deadline"] * 100,
+            "projected crossing": pd.to_datetime(targets["projected_date"]),
+            "measure": targets["measure"].fillna(""),
+            "target": targets["target_id"],
+        })
+        st.dataframe(table.style.map(style.status_cell_css, subset=["status"]),
+                     hide_index=True, width="stretch",
+                     column_config={"threshold": st.column_config.NumberColumn(format="%.0f%%"),
+                                    "probability": st.column_config.NumberColumn(format="%.0f%%"),
+                                    "deadline": st.column_config.DateColumn(format="YYYY-MM-DD"),
+                                    "projected crossing": st.column_config.DateColumn(format="YYYY-MM"),
+                                    "policy": st.column_config.TextColumn(width="large")})
+
+    st.subheader("Backtest: the chosen model against the baselines")
+    scores = queries.backtest_scores(url, stamp.run_id, key) if stamp.run_id else pd.DataFrame()
+    if scores.empty:
+        st.caption("No backtest scores for this series (too few observations for rolling origins, "
+                   "or no run yet).")
+    else:
+        chosen = scores.loc[scores["chosen"].astype(bool), "model"]
+        if not chosen.empty:
+            st.markdown(f"Model used for the forecast: **{chosen.iloc[0]}**")
+        st.dataframe(
+            scores.assign(chosen=scores["chosen"].map(lambda c: "✔ chosen" if c else "")),
+            hide_index=True, width="stretch",
+            column_config={
+                "mae": st.column_config.NumberColumn("MAE", format="%.3f", help="mean absolute error, share points"),
+                "mase": st.column_config.NumberColumn("MASE", format="%.2f",
+                                                      help="MAE relative to the naive last-value forecast: below 1 beats naive"),
+                "coverage_80": st.column_config.NumberColumn("80% coverage", format="%.2f",
+                                                             help="share of held-out points inside the 80% band (ideal 0.80)"),
+                "crossing_error_days": st.column_config.NumberColumn("crossing error (days)", format="%.0f"),
+                "n_origins": st.column_config.NumberColumn("origins"),
+            },
+        )
+        st.caption("Rolling-origin backtest: each model is refitted at several past cutoffs and "
+                   "scored on what came next. MASE below 1 means better than repeating the last value.")
+
+st.subheader("Sources of the observations")
+sources = queries.observation_sources(observations)
+if sources.empty:
+    st.caption("No observations.")
+else:
+    st.dataframe(sources, hide_index=True, width="stretch",
+                 column_config={"link": st.column_config.LinkColumn("link", width="large"),
+                                "fetched": "snapshot date", "sha256": "snapshot sha256"})
+if meta.get("source_url"):
+    st.markdown(f"Series source: [{meta['source']}]({meta['source_url']})")
+
+st.subheader("Downloads")
+scope = st.radio("Files", ["this series", "everything"], horizontal=True, key="download-scope",
+                 label_visibility="collapsed")
+common.download_buttons(frames, [key] if scope == "this series" else None,
+                        key if scope == "this series" else "all", "series")
