@@ -1,0 +1,151 @@
+"""Load the bundled real data in data/ into the store (what `domshare init` does).
+
+Every file listed in data/manifest.csv is checked against its sha256, kept as a raw
+snapshot (reused when the same bytes are already stored) and converted by its
+source's own parser. Catalogue tables (sectors, technologies, series) come from the
+CSVs in data/. Idempotent: a second run finds every row unchanged and adds nothing.
+
+A manifest row with role `superseded` (the older StatCounter export) is applied only
+when its snapshot is first stored, before the newer export: the newer values then
+show up as revisions of the older ones, and a re-run cannot flip them back.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+from tqdm import tqdm
+
+from jobs.errors import InvalidData
+from jobs.sources import policies, statcounter, top500, transcribed, worldbank
+from jobs.store import writes
+from jobs.store.db import transaction, upgrade
+
+log = logging.getLogger(__name__)
+
+PARSERS = {
+    "statcounter": statcounter, "top500": top500, "worldbank": worldbank,
+    "transcribed": transcribed, "policies": policies,
+}
+MEDIA_TYPES = {
+    ".csv": "text/csv", ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+SERIES_COLUMNS = ("key", "sector", "technology", "geography", "unit", "frequency", "kind",
+                  "title", "description", "source", "source_url", "caveat")
+
+
+@dataclass
+class BundledSummary:
+    files: int = 0
+    snapshots_added: int = 0
+    sectors: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
+    technologies: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
+    series: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
+    observations: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
+    policies: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
+    targets: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
+    not_stored: dict = field(default_factory=dict)  # file -> parser counts of rows left out
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        parts = (self.sectors, self.technologies, self.series, self.observations, self.policies, self.targets)
+        return self.snapshots_added > 0 or any(p.added or p.changed for p in parts)
+
+    def lines(self) -> list[str]:
+        def fmt(c: writes.UpsertCounts) -> str:
+            return f"{c.added} added, {c.changed} changed, {c.unchanged} unchanged"
+        return [
+            f"files checked: {self.files} (new snapshots: {self.snapshots_added})",
+            f"sectors: {fmt(self.sectors)}", f"technologies: {fmt(self.technologies)}",
+            f"series: {fmt(self.series)}", f"observations: {fmt(self.observations)}",
+            f"policies: {fmt(self.policies)}", f"targets: {fmt(self.targets)}",
+        ] + [f"warning: {w}" for w in self.warnings]
+
+
+def read_csv(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
+
+
+def _blank_to_none(row: dict) -> dict:
+    return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in row.items()}
+
+
+def _catalogue(conn: Connection, data_dir: Path, summary: BundledSummary) -> set[str]:
+    summary.sectors = writes.upsert_sectors(conn, [_blank_to_none(r) for r in read_csv(data_dir / "sectors.csv")])
+    summary.technologies = writes.upsert_technologies(
+        conn, [_blank_to_none(r) for r in read_csv(data_dir / "technologies.csv")])
+    rows = [{**{c: _blank_to_none(r).get(c) for c in SERIES_COLUMNS}, "origin": "bundled"}
+            for r in read_csv(data_dir / "series.csv")]
+    summary.series = writes.upsert_series(conn, rows)
+    return {r["key"] for r in rows}
+
+
+def _options(entry: dict, data_dir: Path) -> dict:
+    path = entry["path"]
+    return {"where": f"data/{path}", "filename": Path(path).name, "data_dir": data_dir}
+
+
+def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) -> BundledSummary:
+    """Load every bundled file into the store on `conn` (the caller's transaction)."""
+    data_dir = Path(data_dir)
+    summary = BundledSummary()
+    known_series = _catalogue(conn, data_dir, summary)
+    manifest = read_csv(data_dir / "manifest.csv")
+    policy_frame, policy_snapshot = None, None
+    for entry in tqdm(manifest, desc="loading bundled data", unit="file", disable=not progress):
+        path = data_dir / entry["path"]
+        content = path.read_bytes()
+        digest = writes.sha256_hex(content)
+        if digest != entry["sha256"]:
+            raise InvalidData(f"data/{entry['path']}: sha256 {digest} differs from data/manifest.csv "
+                              f"({entry['sha256']}); a bundled file was changed")
+        existed = writes.find_snapshot(conn, source=entry["source"], sha256=digest) is not None
+        snapshot_id = writes.save_snapshot(
+            conn, source=entry["source"], url=entry["url"], content=content,
+            media_type=MEDIA_TYPES.get(path.suffix.lower()), licence=entry["licence"] or None,
+            note=f"bundled file data/{entry['path']}; publisher: {entry['publisher']}",
+        )
+        summary.files += 1
+        summary.snapshots_added += not existed
+        if entry["role"] == "superseded" and existed:
+            continue
+        parsed = PARSERS[entry["parser"]].parse(content, _options(entry, data_dir))
+        summary.warnings += parsed.warnings
+        left_out = {k: v for k, v in parsed.counts.items() if k.endswith("not_stored") and v}
+        if left_out:
+            summary.not_stored[entry["path"]] = left_out
+        if entry["parser"] == "policies":
+            policy_frame, policy_snapshot = parsed.policies, snapshot_id
+            continue
+        unknown = set(parsed.observations["series_key"]) - known_series
+        if unknown:
+            raise InvalidData(f"data/{entry['path']}: series {sorted(unknown)} missing from data/series.csv")
+        summary.observations += writes.upsert_observations(conn, parsed.observations, snapshot_id)
+
+    if policy_frame is not None:
+        policy_frame = policy_frame.assign(snapshot_id=policy_snapshot)
+        summary.policies = writes.upsert_policies(conn, policy_frame)
+        targets, warnings = policies.build_targets(
+            policy_frame, read_csv(data_dir / "target_increments.csv"),
+            read_csv(data_dir / "target_measures.csv"))
+        bad = set(targets["series_key"].dropna()) - known_series
+        if bad:
+            raise InvalidData(f"data/target_measures.csv names unknown series {sorted(bad)}")
+        summary.warnings += warnings
+        summary.targets = writes.upsert_targets(conn, targets)
+    for warning in summary.warnings:
+        log.warning(warning)
+    return summary
+
+
+def init_database(engine: Engine, data_dir: Path, *, progress: bool = False) -> BundledSummary:
+    """Upgrade the schema to head, then load the bundled data in one transaction."""
+    upgrade(engine)
+    with transaction(engine) as conn:
+        return load_bundled(conn, data_dir, progress=progress)
