@@ -30,6 +30,11 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].map(neutralise) for c in text})
 
 
+def csv_text(frame: pd.DataFrame) -> str:
+    """A frame as export CSV text (neutralised): the files and the UI's downloads both use this."""
+    return neutralise_frame(frame).to_csv(index=False, lineterminator="\n")
+
+
 def resolve_run(conn, run_id) -> dict | None:
     """`None`/'latest' -> the latest complete run (or None); an id must name a complete run."""
     if run_id in (None, "latest"):
@@ -80,7 +85,7 @@ def write_export(engine, out_dir: Path, run_id=None) -> tuple[list[Path], dict |
         run = resolve_run(conn, run_id)
     written = []
     for name, frame in frames.items():
-        _atomic_write(out_dir / name, neutralise_frame(frame).to_csv(index=False, lineterminator="\n"))
+        _atomic_write(out_dir / name, csv_text(frame))
         written.append(out_dir / name)
     meta = None
     if run is not None:
