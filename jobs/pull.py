@@ -14,12 +14,16 @@ error kind and message, snapshot, detail JSON with warnings and counts).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+import posixpath
 import logging
 import math
 from dataclasses import dataclass, field
 
 import pandas as pd
+from urllib.parse import urlparse
+
 from sqlalchemy import Engine, func, insert, select, update
 
 from jobs.errors import InvalidData, SourceChanged, SourceError
@@ -40,6 +44,7 @@ class SourceState:
     etag: str | None = None
     last_modified: str | None = None
     last_sha256: str | None = None
+    latest: dt.date | None = None  # newest stored date of the module's PULLED_SERIES
 
 
 @dataclass
@@ -60,13 +65,17 @@ class PullResult:
         return self.status == "ok" and bool(self.detail.get("observations_changed"))
 
 
-def load_state(engine: Engine, source: str) -> SourceState:
-    t = schema.source_state
+def load_state(engine: Engine, source: str, series_keys=()) -> SourceState:
+    t, obs = schema.source_state, schema.observations
     with engine.connect() as conn:
         row = conn.execute(select(t).where(t.c.source == source)).first()
+        latest = None
+        if series_keys:
+            latest = conn.execute(select(func.max(obs.c.date))
+                                  .where(obs.c.series_key.in_(list(series_keys)))).scalar()
     if row is None:
-        return SourceState()
-    return SourceState(row.etag, row.last_modified, row.last_sha256)
+        return SourceState(latest=latest)
+    return SourceState(row.etag, row.last_modified, row.last_sha256, latest)
 
 
 def _save_state(conn, source: str, fetched: Fetched | None, sha256: str | None) -> None:
@@ -147,8 +156,17 @@ def _fail(engine: Engine, result: PullResult, exc: Exception, started) -> PullRe
 
 
 def _parse_options(source: SourceConfig, fetched: Fetched) -> dict:
-    options = {"where": f"{source.name} ({fetched.url})", **source.options}
-    return options
+    filename = posixpath.basename(urlparse(fetched.url).path) or fetched.url
+    return {"where": f"{source.name} ({fetched.url})", "source_name": source.name,
+            "filename": filename, **source.options}
+
+
+def _series_rows(module, source: SourceConfig, parsed) -> list[dict]:
+    """Series the payload feeds: the parser's rows plus `options.series` from sources.toml
+    (how a pulled indicator without bundled metadata gets its catalogue row)."""
+    rows = [{"origin": "pull", **row} for row in [*parsed.series, *source.options.get("series", [])]]
+    kind = getattr(module, "PULLED_SERIES_KIND", None)
+    return [dict(row, kind=kind) if kind else row for row in rows]
 
 
 def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, client=None) -> PullResult:
@@ -156,7 +174,9 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
     started = utcnow()
     result = PullResult(source=source.name, status="failed")
     module = module_for(source.kind)
-    state = SourceState() if force else load_state(engine, source.name)
+    state = load_state(engine, source.name, getattr(module, "PULLED_SERIES", ()))
+    if force:
+        state = SourceState(latest=state.latest)
     try:
         if client is None:
             with make_client(source.http) as own_client:
@@ -196,8 +216,9 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
             frame = frame.copy()
             frame[base.OBS_SOURCE_URL] = frame[base.OBS_SOURCE_URL].fillna(fetched.url)
         with transaction(engine) as conn:
-            validate_observations(conn, frame, parsed.series, f"{source.name} ({fetched.url})")
-            writes.upsert_series(conn, [{"origin": "pull", **row} for row in parsed.series])
+            series_rows = _series_rows(module, source, parsed)
+            validate_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})")
+            writes.upsert_series(conn, series_rows)
             counts = writes.upsert_observations(conn, frame, result.snapshot_id)
             policy_counts = writes.UpsertCounts()
             if parsed.policies is not None and not parsed.policies.empty:

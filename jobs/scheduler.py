@@ -104,18 +104,28 @@ def queue_refresh(refresh_args: list) -> None:
 
 
 def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None) -> dict:
-    from jobs.refresh import scheduled_refresh
+    """`options`: engine settings (specs, seed, horizon, mcmc_samples) and workers."""
+    from forecast.engine import EngineConfig
+    from jobs.refresh import refresh
 
+    options = dict(options or {})
+    workers = int(options.pop("workers", 1))
+    if "specs" in options:
+        options["specs"] = tuple(options["specs"])
     started = utcnow()
     with _leased(db_url, "refresh", hold_seconds) as engine:
         if engine is None:
             return _outcome(started, "skipped", "lease held by another scheduler")
-        summary = scheduled_refresh(engine, **(options or {}))
-    return _outcome(started, "ok", None, summary=str(summary))
+        outcome = refresh(engine, EngineConfig(**options), workers=workers,
+                          trigger="scheduler", progress=False)
+    if outcome.failures:
+        return _outcome(started, "failed", f"run {outcome.run_id}: {len(outcome.failures)} series failed: "
+                        + "; ".join(f"{k}: {v}" for k, v in sorted(outcome.failures.items())))
+    return _outcome(started, "ok", None, run_id=outcome.run_id, refitted=outcome.refitted)
 
 
 def export_job(db_url: str, export_dir: str, hold_seconds: float) -> dict:
-    from jobs.export_rotation import export_latest
+    from jobs.scheduled_export import export_latest
 
     started = utcnow()
     with _leased(db_url, "export", hold_seconds) as engine:
@@ -159,10 +169,10 @@ def _listener(db_url: str):
     return on_event
 
 
-def desired_jobs(config: Config, db_url: str, export_dir: Path) -> list[dict]:
+def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options: dict) -> list[dict]:
     """The jobs the config asks for, as add_job keyword arguments."""
     hold = config.scheduler.lease_hold_seconds
-    refresh_args = [db_url, hold]
+    refresh_args = [db_url, hold, refresh_options]
     jobs = [
         dict(func=pull_job, trigger=make_trigger(s.schedule), id=f"pull:{s.name}",
              name=f"pull {s.name} ({s.kind})",
@@ -177,7 +187,8 @@ def desired_jobs(config: Config, db_url: str, export_dir: Path) -> list[dict]:
     return jobs
 
 
-def build_scheduler(config: Config, db_url: str, export_dir: Path) -> BlockingScheduler:
+def build_scheduler(config: Config, db_url: str, export_dir: Path,
+                    refresh_options: dict | None = None) -> BlockingScheduler:
     engine = _engine(db_url)
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
@@ -186,7 +197,8 @@ def build_scheduler(config: Config, db_url: str, export_dir: Path) -> BlockingSc
                       "misfire_grace_time": config.scheduler.misfire_grace_time},
         timezone=dt.timezone.utc,
     )
-    wanted = desired_jobs(config, db_url, export_dir)
+    refresh_options = {**(refresh_options or {}), **config.scheduler.refresh_options}  # the file wins
+    wanted = desired_jobs(config, db_url, export_dir, refresh_options)
     for job in wanted:
         scheduler.add_job(replace_existing=True, **job)
     keep = {job["id"] for job in wanted} | {REFRESH_AFTER_PULL}
@@ -203,18 +215,20 @@ def build_scheduler(config: Config, db_url: str, export_dir: Path) -> BlockingSc
     return scheduler
 
 
-def run(db_url: str, sources_path: Path, export_dir: Path) -> None:
+def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict | None = None) -> None:
     """Run the scheduler in the foreground until SIGTERM/SIGINT (then finish the running job)."""
     global _current
     if not is_initialised(_engine(db_url)):
         raise NotInitialised(f"{db_url} has no schema yet: run `domshare init` first")
     config = load_config(sources_path)
-    scheduler = build_scheduler(config, db_url, export_dir)
+    scheduler = build_scheduler(config, db_url, Path(export_dir).resolve(), refresh_options)
     _current = scheduler
+    stopping = threading.Event()
 
     def stop(signum, _frame) -> None:
-        if scheduler.state == 0:  # already stopping
+        if stopping.is_set():
             return
+        stopping.set()
         log.info("%s received: stopping after the running job", signal.Signals(signum).name)
         scheduler.pause()  # no new runs start from here on
         threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=False).start()

@@ -5,6 +5,7 @@
     export_schedule  = "0 5 * * *"   # daily export to <export dir>/latest and a dated copy
     misfire_grace_time = 21600       # seconds a late run may still start
     lease_hold_seconds = 30          # a finished job's lease is kept this long (see jobs.leases)
+    [scheduler.refresh_options]      # optional: specs = ["naive", "drift"], workers = 2, seed = 7
 
     [[sources]]
     name = "top500"                  # unique; `domshare pull top500`
@@ -51,6 +52,9 @@ class SchedulerConfig:
     export_schedule: str = "0 5 * * *"
     misfire_grace_time: int = 6 * 3600
     lease_hold_seconds: float = 30.0
+    # forecast settings for scheduled refreshes: specs (models), seed, horizon,
+    # mcmc_samples, workers; empty = the engine's defaults with one worker
+    refresh_options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

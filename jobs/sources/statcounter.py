@@ -157,3 +157,37 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
         "months": len(records), "missing_months": missing_months,
         "vendors": len(vendors), "unmapped_vendors": unmapped,
     })
+
+
+# ---- fetch: the only I/O (jobs engineer's section) ---------------------------------
+
+CHART_URL = "https://gs.statcounter.com/chart.php"
+FIRST_MONTH = dt.date(2010, 1, 1)  # StatCounter's China history starts in 2010
+
+
+def export_url(options: Mapping, today: dt.date | None = None) -> str:
+    """The chart.php CSV export for China, monthly, 2010-01 to the last complete month.
+
+    Pattern from stored third-party code (see LIVE_SOURCES.md); `options` may override
+    any query parameter under the key `query` (e.g. {statType_hidden = "os", ...}).
+    """
+    from urllib.parse import quote, urlencode
+
+    today = today or dt.date.today()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    params = {
+        "device": "Mobile", "device_hidden": "mobile", "statType_hidden": "vendor",
+        "region_hidden": "CN", "granularity": "monthly", "statType": "Device Vendor",
+        "region": "China", "fromInt": f"{FIRST_MONTH:%Y%m}", "toInt": f"{last:%Y%m}",
+        "fromMonthYear": f"{FIRST_MONTH:%Y-%m}", "toMonthYear": f"{last:%Y-%m}", "csv": "1",
+    }
+    params.update({k: str(v) for k, v in dict(options.get("query") or {}).items()})
+    return f"{CHART_URL}?{urlencode(params, quote_via=quote)}"
+
+
+def fetch(client, source, state):
+    """GET the export (or the mirror/file in `url`); conditional when we have validators."""
+    from jobs.sources.http import fetch_url
+
+    url = source.url or export_url(source.options)
+    return fetch_url(client, url, options=source.http, etag=state.etag, last_modified=state.last_modified)

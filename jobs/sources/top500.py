@@ -162,3 +162,43 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     }
     return Parsed(observations=pd.DataFrame(records, columns=OBSERVATION_COLUMNS),
                   warnings=warnings, counts=counts)
+
+
+# ---- fetch: the only I/O (jobs engineer's section) ---------------------------------
+
+DOWNLOAD_URL = "https://www.top500.org/lists/top500/{year}/{month:02d}/download/TOP500_{year}{month:02d}.xlsx"
+PULLED_SERIES = (CN_INSTALLED_KEY, ALL_SYSTEMS_KEY)  # their newest date = the newest stored list
+MAX_CANDIDATES = 4
+
+
+def lists_after(latest: dt.date | None, today: dt.date, first: dt.date = dt.date(1993, 6, 1)) -> list[dt.date]:
+    """List months (June, November) after `latest` up to `today`, oldest first."""
+    out, year = [], (latest or first).year
+    while year <= today.year:
+        for month in (6, 11):
+            candidate = dt.date(year, month, 1)
+            if candidate <= today and (latest is None and candidate >= first or latest and candidate > latest):
+                out.append(candidate)
+        year += 1
+    return out
+
+
+def fetch(client, source, state):
+    """The oldest list newer than the newest stored one. A 404 (or a missing mirror file)
+    for every candidate means "not published yet": nothing new, not a failure.
+
+    `url` may be a template with {year} and {month:02d} (a mirror or a folder of files),
+    or one fixed file/URL whose name carries TOP500_YYYYMM."""
+    from jobs.sources.http import NotFound, fetch_url
+
+    template = source.url or DOWNLOAD_URL
+    if "{" not in template:
+        return fetch_url(client, template, options=source.http)
+    candidates = lists_after(state.latest, dt.date.today())[:MAX_CANDIDATES]
+    for month in candidates:
+        url = template.format(year=month.year, month=month.month)
+        try:
+            return fetch_url(client, url, options=source.http)
+        except NotFound:
+            continue
+    return None

@@ -133,3 +133,52 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     frame = pd.DataFrame(records, columns=OBSERVATION_COLUMNS).sort_values([OBS_SERIES, OBS_DATE])
     return Parsed(observations=frame.reset_index(drop=True), warnings=warnings,
                   counts={"values": len(records), "empty_years": nulls})
+
+
+# ---- fetch: the only I/O (jobs engineer's section) ---------------------------------
+
+API_URL = "https://api.worldbank.org/v2/country/{country}/indicator/{code}?format=json&per_page={per_page}"
+MAX_PAGES = 50
+PULLED_SERIES_KIND = "context"  # pulled World Bank series are context, never domestic shares
+
+
+def api_url(code: str, country: str = COUNTRY, per_page: int = 1000) -> str:
+    return API_URL.format(country=country, code=code, per_page=per_page)
+
+
+def fetch(client, source, state):
+    """The JSON API, every page (`page`/`pages`). Pages are joined into one document of
+    the API's own shape, [paging, observations], so `parse` sees a single payload.
+    `url` (a mirror, a bulk CSV or a local file) is fetched as is, unpaged."""
+    from jobs.sources.http import fetch_url
+
+    if source.url:
+        return fetch_url(client, source.url, options=source.http,
+                         etag=state.etag, last_modified=state.last_modified)
+    codes = list(source.options.get("indicators") or source.options.get("series_by_indicator") or [])
+    if not codes:
+        from jobs.errors import ConfigError
+
+        raise ConfigError(f"source {source.name!r}: options.indicators lists no indicator code")
+    country = source.options.get("country", COUNTRY)
+    per_page = int(source.options.get("per_page", 1000))
+    paging, items, first = None, [], None
+    for code in codes:
+        page, pages = 1, 1
+        while page <= pages:
+            url = api_url(code, country, per_page) + f"&page={page}"
+            got = fetch_url(client, url, options=source.http)
+            first = first or got
+            try:
+                document = json.loads(got.content)
+                meta, rows = document[0], document[1] or []
+                pages = min(int(meta.get("pages") or 1), MAX_PAGES)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                return got  # not the API's shape: let parse say what is wrong with it
+            paging = paging or meta
+            items.extend(rows)
+            page += 1
+    paging = dict(paging, page=1, pages=1, per_page=len(items), total=len(items))
+    body = json.dumps([paging, items], ensure_ascii=False).encode("utf-8")
+    return type(first)(url=first.url, content=body, status=first.status,
+                       media_type="application/json", etag=None, last_modified=None)

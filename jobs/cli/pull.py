@@ -1,0 +1,71 @@
+"""`domshare pull [NAME ...]`: pull sources now and print what each one did."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from jobs.errors import ConfigError, NotInitialised
+from jobs.store import db
+
+NAME = "pull"
+HELP = "Pull sources now (all enabled ones, or those named) and print a summary per source."
+EXAMPLES = [
+    "domshare pull",
+    "domshare pull top500 statcounter-mobile-vendor",
+    "domshare pull --sources my_sources.toml --force my-csv-feed",
+    "domshare pull --json",
+]
+EXIT_FAILED = 5  # same as SourceError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="source names from the sources file (default: every enabled source; "
+                             "a named source is pulled even when disabled)")
+    parser.add_argument("--sources", metavar="FILE", type=Path, default=None,
+                        help="sources TOML (default: $DOMSHARE_SOURCES or data/sources.toml)")
+    parser.add_argument("--force", action="store_true",
+                        help="ignore ETag/Last-Modified and the unchanged-payload check")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def _table(results) -> str:
+    head = ("source", "status", "added", "changed", "seconds", "error")
+    rows = [(r.source, r.status, str(r.rows_added), str(r.rows_changed), f"{r.seconds:.1f}",
+             f"{r.error_kind}: {r.error.splitlines()[0]}" if r.error else "") for r in results]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *rows)]
+    return "\n".join(lines)
+
+
+def run(args, settings) -> int:
+    from jobs.pull import run_pull
+    from jobs.sources.config import load_config
+
+    settings = settings.with_(sources_file=args.sources)
+    config = load_config(settings.sources_path)
+    engine = db.make_engine(settings.db_url)
+    if not db.is_initialised(engine):
+        raise NotInitialised(f"{settings.db_url} has no domshare schema: run `domshare init` first")
+    sources = [config.source(name) for name in args.names] if args.names else config.enabled
+    if not sources:
+        raise ConfigError(f"{config.path}: no enabled source to pull")
+    results = []
+    for source in tqdm(sources, desc="pulling", unit="source", disable=args.json or len(sources) < 2):
+        results.append(run_pull(engine, source, force=args.force))
+    failed = [r for r in results if r.status == "failed"]
+    if args.json:
+        print(json.dumps([{"source": r.source, "status": r.status, "rows_added": r.rows_added,
+                           "rows_changed": r.rows_changed, "error_kind": r.error_kind, "error": r.error,
+                           "snapshot_id": r.snapshot_id, "detail": r.detail} for r in results],
+                         indent=2, default=str, ensure_ascii=False))
+    else:
+        print(_table(results))
+        for r in failed:
+            print(f"\n{r.source} failed ({r.error_kind}):\n  " + r.error.replace("\n", "\n  "))
+        if failed:
+            print(f"\n{len(failed)} of {len(results)} pull(s) failed; nothing they fetched was stored "
+                  "as data (raw payloads kept as snapshots).")
+    return EXIT_FAILED if failed else 0
