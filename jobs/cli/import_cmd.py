@@ -1,0 +1,37 @@
+"""`domshare import FILE.csv`: load a user's own series, all or nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from jobs.errors import NotInitialised
+from jobs.importer import import_csv
+from jobs.store.db import is_initialised, make_engine, transaction
+
+NAME = "import"
+HELP = ("Import your own series from a long CSV (series,date,domestic_share or domestic_share_pct; "
+        "optional sector,technology,source,note). Any bad row rejects the whole file.")
+EXAMPLES = [
+    "domshare import my_series.csv",
+    "domshare import survey.csv --db postgresql://user@localhost/domshare",
+]
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", type=Path, metavar="FILE.csv",
+                        help="CSV file; dates YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD")
+
+
+def run(args, settings) -> int:
+    engine = make_engine(settings.db_url)
+    try:
+        if not is_initialised(engine):
+            raise NotInitialised(f"{engine.url.render_as_string(hide_password=True)} has no domshare schema: "
+                                 "run `domshare init` first")
+        with transaction(engine) as conn:
+            summary = import_csv(conn, args.file)
+    finally:
+        engine.dispose()
+    c = summary.observations
+    print(f"imported {summary.file}: series {', '.join(summary.series)}; observations "
+          f"{c.added} added, {c.changed} changed, {c.unchanged} unchanged (snapshot {summary.snapshot_id})")
+    return 0

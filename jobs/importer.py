@@ -1,0 +1,230 @@
+"""`domshare import FILE.csv`: a user's own domestic-share series, all or nothing.
+
+Format (long, one observation per row; row numbers below count the header as row 1):
+    series,date,domestic_share            fraction 0-1
+    series,date,domestic_share_pct        or percent 0-100 (exactly one of the two)
+    optional: sector, technology (codes from the sectors/technologies tables,
+              default `all`), source (text or URL, kept as the provenance link), note
+Dates: YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD, stored as the period's first day; one
+series uses one date form. Every bad row is collected and reported together
+(InvalidData with file, row, problem); nothing is written unless the whole file is
+good. The accepted file is kept as a raw snapshot (source `import`).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from jobs.errors import InvalidData
+from jobs.sources.base import (
+    OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE, OBSERVATION_COLUMNS,
+)
+from jobs.store import schema, writes
+
+SOURCE = "import"
+REQUIRED = ("series", "date")
+VALUE_COLUMNS = {"domestic_share": 1.0, "domestic_share_pct": 100.0}  # column -> full scale
+OPTIONAL = ("sector", "technology", "source", "note")
+FREQUENCY = {"year": "annual", "quarter": "quarterly", "month": "monthly", "day": "irregular"}
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
+_DATE_FORMS = (
+    (re.compile(r"^(\d{4})$"), "year"),
+    (re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE), "quarter"),
+    (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "day"),
+)
+
+
+@dataclass
+class ImportSummary:
+    file: str
+    snapshot_id: int
+    series: list[str]
+    observations: writes.UpsertCounts
+
+
+def parse_period(label: str) -> tuple[dt.date, str]:
+    """(first day of the period, period type); ValueError if the form is not allowed."""
+    label = label.strip()
+    for pattern, kind in _DATE_FORMS:
+        match = pattern.match(label)
+        if not match:
+            continue
+        year = int(match.group(1))
+        try:
+            if kind == "year":
+                return dt.date(year, 1, 1), kind
+            if kind == "quarter":
+                return dt.date(year, 3 * int(match.group(2)) - 2, 1), kind
+            if kind == "month":
+                return dt.date(year, int(match.group(2)), 1), kind
+            return dt.date(year, int(match.group(2)), int(match.group(3))), kind
+        except ValueError as exc:
+            raise ValueError(f"date {label!r} does not exist ({exc})") from exc
+    raise ValueError(f"date {label!r} is not YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD")
+
+
+def _decode(content: bytes, where: str) -> str:
+    if not content.strip():
+        raise InvalidData(f"{where}: the file is empty", [(where, None, "the file is empty")])
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[:exc.start].count(b"\n") + 1
+        raise InvalidData(f"{where}: not UTF-8 text", [(
+            where, line, f"byte 0x{content[exc.start]:02x} is not UTF-8; save the file as UTF-8")]) from exc
+
+
+def _header(fields: list[str], where: str) -> str:
+    """The value column's name, or InvalidData naming every header problem."""
+    problems = []
+    for column in REQUIRED:
+        if column not in fields:
+            problems.append((where, 1, f"missing column '{column}'"))
+    given = [c for c in VALUE_COLUMNS if c in fields]
+    if not given:
+        problems.append((where, 1, "missing column 'domestic_share' (fraction 0-1) or 'domestic_share_pct' (0-100)"))
+    elif len(given) > 1:
+        problems.append((where, 1, "give either 'domestic_share' or 'domestic_share_pct', not both"))
+    allowed = set(REQUIRED) | set(VALUE_COLUMNS) | set(OPTIONAL)
+    for column in fields:
+        if column not in allowed:
+            problems.append((where, 1, f"unknown column '{column}' (allowed: {', '.join(sorted(allowed))})"))
+    if len(set(fields)) != len(fields):
+        problems.append((where, 1, "a column name appears twice"))
+    if problems:
+        raise InvalidData(f"{where}: bad header", problems)
+    return given[0]
+
+
+def read_import(content: bytes, where: str, *, sectors: set[str], technologies: set[str],
+                foreign_series: set[str] = frozenset()) -> tuple[list[dict], pd.DataFrame]:
+    """Validate a whole file; return (series rows, observation frame) or raise InvalidData.
+
+    `foreign_series`: existing keys not owned by imports (bundled or pulled data),
+    which an import may not overwrite.
+    """
+    text = _decode(content, where)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        fields = [f.strip() for f in next(reader)]
+    except (StopIteration, csv.Error) as exc:
+        raise InvalidData(f"{where}: no header", [(where, 1, f"no readable header ({exc})")]) from exc
+    value_column = _header(fields, where)
+    scale = VALUE_COLUMNS[value_column]
+
+    problems: list[tuple[str, int | None, str]] = []
+    records: list[dict] = []
+    first_seen: dict[tuple[str, dt.date], int] = {}
+    series_meta: dict[str, dict] = {}
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append((where, reader.line_num, f"unreadable CSV: {exc}"))
+            break
+        number = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(fields):
+            problems.append((where, number, f"{len(cells)} cells but the header has {len(fields)}"))
+            continue
+        row = {f: c.strip() for f, c in zip(fields, cells)}
+        bad_before = len(problems)
+        key = row["series"]
+        if not _KEY.match(key):
+            problems.append((where, number, f"series {key!r} must be 1-120 letters, digits, _ . - "
+                                            "(starting with a letter or digit)"))
+        elif key in foreign_series:
+            problems.append((where, number, f"series {key!r} is bundled or pulled data; import under another name"))
+        try:
+            date, period = parse_period(row["date"])
+        except ValueError as exc:
+            problems.append((where, number, str(exc)))
+            date = period = None
+        raw_value = row[value_column]
+        try:
+            value = float(raw_value)
+            if not math.isfinite(value):
+                raise ValueError
+        except ValueError:
+            problems.append((where, number, f"{value_column} {raw_value!r} is not a number"))
+            value = None
+        if value is not None and not 0.0 <= value <= scale:
+            problems.append((where, number, f"{value_column} {raw_value} is outside 0-{scale:g}"))
+        sector = row.get("sector") or "all"
+        technology = row.get("technology") or "all"
+        if sector not in sectors:
+            problems.append((where, number, f"sector {sector!r} is unknown (known: {', '.join(sorted(sectors))})"))
+        if technology not in technologies:
+            problems.append((where, number, f"technology {technology!r} is unknown "
+                                            f"(known: {', '.join(sorted(technologies))})"))
+        if len(problems) > bad_before:
+            continue
+        meta = series_meta.setdefault(key, {"sector": sector, "technology": technology,
+                                            "period": period, "row": number, "sources": []})
+        if (meta["sector"], meta["technology"]) != (sector, technology):
+            problems.append((where, number, f"series {key!r} is {meta['sector']}/{meta['technology']} "
+                                            f"at row {meta['row']} but {sector}/{technology} here"))
+            continue
+        if meta["period"] != period:
+            problems.append((where, number, f"series {key!r} uses {meta['period']} dates (row {meta['row']}) "
+                                            f"but this row is a {period}: one date form per series"))
+            continue
+        if (key, date) in first_seen:
+            problems.append((where, number, f"duplicate date {row['date']} for series {key!r} "
+                                            f"(first at row {first_seen[(key, date)]})"))
+            continue
+        first_seen[(key, date)] = number
+        if row.get("source") and row["source"] not in meta["sources"]:
+            meta["sources"].append(row["source"])
+        records.append({OBS_SERIES: key, OBS_DATE: date, OBS_VALUE: value / scale,
+                        OBS_PERIOD_TYPE: period, OBS_SOURCE_URL: row.get("source") or None,
+                        OBS_NOTE: row.get("note") or None})
+    if problems:
+        raise InvalidData(f"{where}: {len(problems)} bad row(s); nothing was imported", problems)
+    if not records:
+        raise InvalidData(f"{where}: no data rows", [(where, 2, "the file has a header but no data rows")])
+
+    name = where.rsplit("/", 1)[-1]
+    series_rows = [{
+        "key": key, "sector": m["sector"], "technology": m["technology"], "geography": "CN",
+        "unit": "share", "frequency": FREQUENCY[m["period"]], "kind": "domestic_share",
+        "title": key, "description": f"Imported by a user from {name}",
+        "source": "; ".join(m["sources"]) or f"user import ({name})", "source_url": None,
+        "caveat": "User-supplied data: provenance is the imported file", "origin": SOURCE,
+    } for key, m in series_meta.items()]
+    return series_rows, pd.DataFrame(records, columns=OBSERVATION_COLUMNS)
+
+
+def import_csv(conn: Connection, path: Path) -> ImportSummary:
+    """Validate `path` and write it on `conn` (the caller's transaction) or raise InvalidData."""
+    path = Path(path)
+    where = str(path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InvalidData(f"{where}: cannot read the file ({exc.strerror})", [(where, None, str(exc))]) from exc
+    sectors = set(conn.execute(select(schema.sectors.c.code)).scalars())
+    technologies = set(conn.execute(select(schema.technologies.c.code)).scalars())
+    foreign = set(conn.execute(select(schema.series.c.key).where(schema.series.c.origin != SOURCE)).scalars())
+    series_rows, frame = read_import(content, where, sectors=sectors, technologies=technologies,
+                                     foreign_series=foreign)
+    uri = path.resolve().as_uri()
+    snapshot_id = writes.save_snapshot(conn, source=SOURCE, url=uri, content=content,
+                                       media_type="text/csv", note=f"user import of {path.name}")
+    frame[OBS_SOURCE_URL] = frame[OBS_SOURCE_URL].fillna(uri)
+    writes.upsert_series(conn, series_rows)
+    counts = writes.upsert_observations(conn, frame, snapshot_id)
+    return ImportSummary(file=where, snapshot_id=snapshot_id,
+                         series=[r["key"] for r in series_rows], observations=counts)
