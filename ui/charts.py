@@ -5,12 +5,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from forecast.frames import (
-    CROSSING_STATUS, LOWER_80, LOWER_95, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE,
+    CROSSING_STATUS, DATE, LOWER_80, LOWER_95, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE,
     THRESHOLD, UPPER_80, UPPER_95, YHAT,
 )
 from ui import style
 
-DATE = "date"  # the export's forecasts.csv names the forecast date "date"
 SHARE_AXIS = dict(tickformat=".0%", range=[0, 1.04], title="domestic share")
 LAYOUT = dict(
     template="plotly_white", height=520, margin=dict(l=60, r=30, t=70, b=40),

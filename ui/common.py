@@ -138,8 +138,6 @@ def show_warnings(url: str, stamp: queries.Stamp) -> None:
 def download_buttons(frames: dict[str, pd.DataFrame], series_keys: list[str] | None,
                      scope: str, key: str) -> None:
     """The four export CSVs, filtered to `series_keys` (None = whole), one button each."""
-    from jobs.export import csv_bytes  # the same writer `domshare export` uses
-
     columns = st.columns(len(EXPORT_FILES))
     for column, name in zip(columns, EXPORT_FILES):
         frame = frames.get(name)
@@ -149,7 +147,7 @@ def download_buttons(frames: dict[str, pd.DataFrame], series_keys: list[str] | N
             frame = frame[frame["series"].isin(series_keys)]
         filename = name if scope == "all" else name.replace(".csv", f"_{scope}.csv")
         column.download_button(
-            f"{name} ({len(frame)} rows)", data=csv_bytes(frame), file_name=filename,
+            f"{name} ({len(frame)} rows)", data=queries.csv_bytes(frame), file_name=filename,
             mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}", width="stretch",
         )
 

@@ -14,12 +14,16 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, and_, case, func, inspect, select
-from sqlalchemy.exc import SQLAlchemyError
 
+from jobs import export
 from jobs.store import db as store_db
+from jobs.store import read
 from jobs.store import schema as t
 
-APSCHEDULER_TABLE = "apscheduler_jobs"  # APScheduler's SQLAlchemyJobStore default name
+# The scheduler's job store table and pull-job ids (jobs/scheduler.py; the UI must not import it:
+# that would import apscheduler. A test checks these stay equal).
+APSCHEDULER_TABLE = "apscheduler_jobs"
+PULL_JOB_PREFIX = "pull:"
 
 
 @st.cache_resource(show_spinner=False)
@@ -50,14 +54,10 @@ def stamp(db_url: str) -> Stamp:
     if not store_db.is_initialised(eng):
         raise NoSchema(db_url)
     with eng.connect() as conn:
-        run = conn.execute(
-            select(t.forecast_runs.c.id, t.forecast_runs.c.finished_at)
-            .where(t.forecast_runs.c.status == "complete")
-            .order_by(t.forecast_runs.c.id.desc()).limit(1)
-        ).first()
+        run = read.latest_run(conn)
         return Stamp(
-            run_id=run.id if run else None,
-            run_finished_at=run.finished_at if run else None,
+            run_id=run["id"] if run else None,
+            run_finished_at=run["finished_at"] if run else None,
             last_pull_id=conn.execute(select(func.max(t.pulls.c.id))).scalar(),
             last_job_run_id=conn.execute(select(func.max(t.job_runs.c.id))).scalar(),
             policies=conn.execute(select(func.count()).select_from(t.policies)).scalar() or 0,
@@ -173,20 +173,6 @@ def codes(db_url: str, key: Stamp) -> tuple[dict[str, str], dict[str, str]]:
 # --- runs -------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner=False)
-def targets_overview(db_url: str, run_id: int | None) -> pd.DataFrame:
-    """Every target with its policy and, when a run exists, that run's assessment."""
-    tg, p, ta = t.targets, t.policies, t.target_assessments
-    assessed = select(ta).where(ta.c.run_id == (run_id if run_id is not None else -1)).subquery()
-    frame = _frame(db_url, select(
-        tg.c.id.label("target_id"), tg.c.policy_id, p.c.title.label("policy_title"), tg.c.sector,
-        tg.c.technology, tg.c.series_key.label("series"), tg.c.measure, tg.c.threshold,
-        tg.c.deadline, assessed.c.probability_by_deadline, assessed.c.projected_date,
-        assessed.c.status, tg.c.measure_reason, tg.c.note,
-    ).join(p, p.c.id == tg.c.policy_id).outerjoin(assessed, assessed.c.target_id == tg.c.id))
-    return frame
-
-
-@st.cache_data(show_spinner=False)
 def runs(db_url: str, key: Stamp) -> pd.DataFrame:
     """Forecast run history, newest first, with per-series outcome counts."""
     r, rs = t.forecast_runs, t.run_series
@@ -207,23 +193,6 @@ def runs(db_url: str, key: Stamp) -> pd.DataFrame:
     frame["seconds"] = (pd.to_datetime(frame["finished_at"]) - pd.to_datetime(frame["started_at"])
                         ).dt.total_seconds().round(1)
     return frame
-
-
-@st.cache_data(show_spinner=False)
-def run_series(db_url: str, run_id: int) -> pd.DataFrame:
-    rs = t.run_series
-    return _frame(db_url, select(rs.c.series_key, rs.c.status, rs.c.model, rs.c.error, rs.c.n_obs,
-                                 rs.c.last_obs_date, rs.c.seconds)
-                  .where(rs.c.run_id == run_id).order_by(rs.c.series_key))
-
-
-@st.cache_data(show_spinner=False)
-def backtest_scores(db_url: str, run_id: int, series_key: str) -> pd.DataFrame:
-    b = t.backtest_scores
-    return _frame(db_url, select(b.c.model, b.c.chosen, b.c.n_origins, b.c.mae, b.c.mase,
-                                 b.c.coverage_80, b.c.crossing_error_days)
-                  .where(b.c.run_id == run_id, b.c.series_key == series_key)
-                  .order_by(b.c.chosen.desc(), b.c.mase))
 
 
 @st.cache_data(show_spinner=False)
@@ -268,7 +237,7 @@ def source_freshness(db_url: str, key: Stamp) -> pd.DataFrame:
 def _next_run_for(schedule: pd.DataFrame, source: str):
     if schedule.empty or not isinstance(source, str):
         return None
-    matching = schedule[schedule["job"].str.contains(source, regex=False)]
+    matching = schedule[schedule["job"] == PULL_JOB_PREFIX + source]
     return matching["next_run"].min() if not matching.empty else None
 
 
@@ -295,15 +264,32 @@ def job_runs(db_url: str, key: Stamp, limit: int = 200) -> pd.DataFrame:
                                  j.c.scheduler).order_by(j.c.id.desc()).limit(limit))
 
 
-def is_schema_error(exc: BaseException) -> bool:
-    return isinstance(exc, (NoSchema, SQLAlchemyError))
-
-
-# --- the export's frames: the numbers on screen are the numbers in the files ------------
+# --- the export's frames and the shared run reads: screen and files show the same numbers ---
 
 @st.cache_data(show_spinner=False)
 def export_frames(db_url: str, key: Stamp) -> dict[str, pd.DataFrame]:
-    """`domshare export`'s four frames for the latest complete run (cached per stamp)."""
-    from jobs.export import export_frames as frames_of
+    """`domshare export`'s frames for the latest complete run (observations.csv alone before
+    the first run)."""
+    return export.export_frames(engine(db_url), run_id=key.run_id)
 
-    return frames_of(engine(db_url), run_id=key.run_id)
+
+@st.cache_data(show_spinner=False)
+def run_frames(db_url: str, run_id: int) -> dict[str, pd.DataFrame]:
+    """One run's forecasts, crossings, targets, backtest scores and per-series outcomes."""
+    with engine(db_url).connect() as conn:
+        return read.run_frames(conn, run_id)
+
+
+@st.cache_data(show_spinner=False)
+def targets(db_url: str, key: Stamp) -> pd.DataFrame:
+    """Every target, with the latest run's assessment (targets.csv) or, before any run,
+    unassessed (no probability, no status)."""
+    if key.run_id is not None:
+        return export_frames(db_url, key)["targets.csv"]
+    with engine(db_url).connect() as conn:
+        frame = read.targets_frame(conn)
+    return frame.assign(probability_by_deadline=float("nan"), projected_date=None, status=None)
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return export.csv_text(frame).encode("utf-8")

@@ -22,7 +22,7 @@ else:
     )
 common.show_warnings(url, stamp)
 
-targets = queries.targets_overview(url, stamp.run_id)
+targets = queries.targets(url, stamp).copy()
 if targets.empty:
     st.info("No policy targets in the database. `domshare init` loads the curated ones.")
     st.stop()

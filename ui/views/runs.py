@@ -106,6 +106,6 @@ else:
         )
 
 with st.expander(f"Per-series outcome of run #{run_id}"):
-    outcome = queries.run_series(url, run_id)
+    outcome = queries.run_frames(url, run_id)["run_series"].drop(columns=["run_id"])
     st.dataframe(outcome, hide_index=True, width="stretch",
                  column_config={"error": st.column_config.TextColumn(width="large")})

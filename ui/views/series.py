@@ -21,7 +21,14 @@ if catalogue.empty:
 
 # --- choosing: sector, then technology, then the series (the URL's ?series= preselects) ---
 wanted = st.query_params.get("series")
-preset = catalogue[catalogue["key"] == wanted].iloc[0] if wanted in set(catalogue["key"]) else None
+if wanted not in set(catalogue["key"]):
+    # No (valid) choice in the URL: open the domestic-share series that measures the most
+    # targets, then the longest one; a one-point series is a poor first view.
+    measured = queries.targets(url, stamp)["series"].value_counts()
+    ranked = catalogue.assign(n_targets=catalogue["key"].map(measured).fillna(0),
+                              domestic=catalogue["kind"] != "context")
+    wanted = ranked.sort_values(["domestic", "n_targets", "n_obs"], ascending=False)["key"].iloc[0]
+preset = catalogue[catalogue["key"] == wanted].iloc[0]
 ALL = "(all)"
 
 
@@ -32,11 +39,11 @@ def _index(options: list, value) -> int:
 with st.container(horizontal=True):
     sectors = [ALL] + sorted(catalogue["sector_name"].unique())
     sector = st.selectbox("Sector", sectors, key="pick-sector",
-                          index=_index(sectors, preset["sector_name"] if preset is not None else ALL))
+                          index=_index(sectors, preset["sector_name"]))
     in_sector = catalogue if sector == ALL else catalogue[catalogue["sector_name"] == sector]
     technologies = [ALL] + sorted(in_sector["technology_name"].unique())
     technology = st.selectbox("Technology", technologies, key="pick-technology",
-                              index=_index(technologies, preset["technology_name"] if preset is not None else ALL))
+                              index=_index(technologies, preset["technology_name"]))
     choices = in_sector if technology == ALL else in_sector[in_sector["technology_name"] == technology]
     labels = {
         row.key: (f"Context indicator (not a domestic share): {row.title}" if row.kind == "context"
@@ -81,7 +88,7 @@ run_status = None
 if stamp.run_id is None:
     common.no_run_message()
 elif not is_context:
-    outcome = queries.run_series(url, stamp.run_id)
+    outcome = queries.run_frames(url, stamp.run_id)["run_series"]
     outcome = outcome[outcome["series_key"] == key]
     run_status = outcome.iloc[0].to_dict() if not outcome.empty else None
     if run_status is None:
@@ -145,7 +152,12 @@ if not is_context:
                                     "policy": st.column_config.TextColumn(width="large")})
 
     st.subheader("Backtest: the chosen model against the baselines")
-    scores = queries.backtest_scores(url, stamp.run_id, key) if stamp.run_id else pd.DataFrame()
+    scores = pd.DataFrame()
+    if stamp.run_id is not None:
+        scores = queries.run_frames(url, stamp.run_id)["backtest"]
+        scores = scores[scores["series_key"] == key][
+            ["model", "chosen", "n_origins", "mae", "mase", "coverage_80", "crossing_error_days"]
+        ].sort_values(["chosen", "mase"], ascending=[False, True])
     if scores.empty:
         st.caption("No backtest scores for this series (too few observations for rolling origins, "
                    "or no run yet).")

@@ -1,0 +1,207 @@
+"""Every page of the app through Streamlit's AppTest, against databases built by the real
+`domshare init` / `domshare refresh`: what a viewer relies on is on the page, and an empty
+or missing database gets a message naming the command to run, never a traceback."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from forecast.frames import TARGET_STATUSES
+from jobs import export
+from jobs.store import db, read
+from ui import style
+
+APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+PAGES = {name: f"views/{name}.py" for name in ("overview", "series", "policies", "runs")}
+
+
+def open_page(url: str, monkeypatch, page: str = "overview", query: dict | None = None) -> AppTest:
+    monkeypatch.setenv("DOMSHARE_DB_URL", url)
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.run()
+    if page != "overview" or query:
+        at.query_params.update(query or {})
+        at.switch_page(PAGES[page]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error",
+                                  "success", "subheader") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    return [json.loads(node.proto.spec) for node in at.get("plotly_chart")]
+
+
+def trace_names(spec: dict) -> set[str]:
+    return {trace.get("name") for trace in spec["data"] if trace.get("name")}
+
+
+def frame(url: str, reader, *args):
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return reader(conn, *args)
+    finally:
+        engine.dispose()
+
+
+# --- a database with two runs ----------------------------------------------------------
+
+def test_overview_lists_every_target_with_its_status(built_db, monkeypatch):
+    at = open_page(built_db, monkeypatch)
+    latest = frame(built_db, read.latest_run)
+    expected = export.export_frames(db.make_engine(built_db))["targets.csv"]
+
+    assert f"#{latest['id']}" in text_of(at)
+    table = at.dataframe[0].value
+    assert sorted(table["target"]) == sorted(expected["target_id"])
+    labels = {style.status_label(s) for s in TARGET_STATUSES}
+    assert set(table["status"]) <= labels and len(set(table["status"])) >= 2
+    # Most urgent first: the urgency rank never decreases down the table.
+    ranks = [style.URGENCY[next(k for k, v in style.STATUS_LABELS.items() if v == s)] for s in table["status"]]
+    assert ranks == sorted(ranks)
+    # The probabilities on screen are the export's numbers (shown in percent).
+    by_id = expected.set_index("target_id")["probability_by_deadline"] * 100
+    shown = table.set_index("target")["probability"]
+    pd.testing.assert_series_equal(shown.sort_index(), by_id.reindex(shown.index).sort_index(),
+                                   check_names=False, check_dtype=False)
+    assert set(table["measure"]) <= {"direct", "proxy", "none"} and "direct" in set(table["measure"])
+
+    assert trace_names(plotly_specs(at)[0]) <= labels
+    downloads = {b.label.split(" (")[0] for b in at.download_button}
+    assert downloads == {"forecasts.csv", "crossings.csv", "targets.csv", "observations.csv"}
+
+
+def test_overview_filter_narrows_targets_and_downloads(built_db, monkeypatch):
+    at = open_page(built_db, monkeypatch)
+    everything = len(at.dataframe[0].value)
+    sector = at.multiselect[0].options[0]
+    at.multiselect[0].select(sector).run()
+    assert not at.exception
+    narrowed = at.dataframe[0].value
+    assert 0 < len(narrowed) < everything
+    assert "filtered to the series of the targets shown" in text_of(at)
+
+
+def series_with_forecast(url: str) -> str:
+    run = frame(url, read.latest_run)
+    frames = frame(url, read.run_frames, run["id"])
+    ok = frames["run_series"][frames["run_series"]["status"] == "ok"]["series_key"]
+    measured = frames["targets"]["series"].value_counts()
+    return max(ok, key=lambda key: measured.get(key, 0))
+
+
+def test_series_page_draws_forecast_bands_targets_and_crossings(built_db, monkeypatch):
+    key = series_with_forecast(built_db)
+    at = open_page(built_db, monkeypatch, "series", {"series": key})
+    text = text_of(at)
+    assert key in text
+
+    spec = plotly_specs(at)[0]
+    names = trace_names(spec)
+    assert {"observed", "forecast median", "80% band", "95% band"} <= names
+    assert any(name.startswith("target: ") for name in names)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "domestic share"
+    threshold_lines = [s for s in spec["layout"].get("shapes", []) if s.get("y0") == s.get("y1")]
+    assert threshold_lines, "threshold lines are drawn"
+
+    crossings = at.dataframe[0].value
+    assert len(crossings) > 0 and set(crossings["status"]) <= {"crossed", "projected", "not within horizon"}
+    assert "Model used for the forecast" in text
+    backtest = next(d.value for d in at.dataframe if "mase" in d.value.columns)
+    assert {"naive", "drift"} <= set(backtest["model"])
+    sources = next(d.value for d in at.dataframe if "link" in d.value.columns)
+    assert sources["observations"].sum() > 0 and sources["fetched"].notna().all()
+    assert len(at.download_button) == 4
+
+
+def test_context_series_is_not_drawn_as_a_share(built_db, monkeypatch):
+    catalogue = frame(built_db, read.series_catalogue)
+    context = catalogue[catalogue["kind"] == "context"]["key"]
+    if context.empty:
+        pytest.skip("the bundled data holds no context series")
+    at = open_page(built_db, monkeypatch, "series", {"series": context.iloc[0]})
+    assert "not a domestic share" in text_of(at)
+    spec = plotly_specs(at)[0]
+    assert "domestic share" not in spec["layout"]["yaxis"]["title"]["text"]
+    assert "context indicator" in spec["layout"]["yaxis"]["title"]["text"]
+    assert not any((name or "").startswith("target") for name in trace_names(spec))
+
+
+def test_policies_page_lists_curated_policies_with_links_and_filters(built_db, monkeypatch):
+    at = open_page(built_db, monkeypatch, "policies")
+    table = at.dataframe[0].value
+    assert {f"P{n:02d}" for n in range(1, 21)} <= set(table["id"])
+    assert table["source"].str.startswith("http").mean() > 0.9
+    assert plotly_specs(at), "the timeline is drawn"
+    at.multiselect[0].select("banking").run()
+    assert not at.exception
+    banking = at.dataframe[0].value
+    assert 0 < len(banking) < len(table)
+
+
+def test_runs_page_shows_history_sources_and_what_changed(built_db, monkeypatch):
+    at = open_page(built_db, monkeypatch, "runs")
+    text = text_of(at)
+    runs = next(d.value for d in at.dataframe if "series_ok" in d.value.columns)
+    assert len(runs) == 2 and set(runs["status"]) == {"complete"}
+    sources = at.dataframe[0].value
+    assert len(sources) > 0 and (sources["observations"] > 0).any()
+    # Two runs of the same deterministic baselines on the same data: nothing moved.
+    assert "No target changed status or projected date between run" in text
+    assert "No scheduler has run against this database yet" in text
+
+
+# --- freshness: a new run shows as soon as it lands ----------------------------------------
+
+def test_a_new_run_shows_without_restarting_the_app(built_sqlite, tmp_path, monkeypatch):
+    source = built_sqlite.removeprefix("sqlite:///")
+    shutil.copy(source, tmp_path / "copy.db")
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    at = open_page(url, monkeypatch)
+    first = frame(url, read.latest_run)["id"]
+    assert f"run **#{first}**" in text_of(at)
+    subprocess.run([sys.executable, "-m", "jobs", "refresh", "--db", url, "--models", "naive,drift",
+                    "--workers", "1", "--force"], check=True, capture_output=True, timeout=300)
+    at.run()
+    assert not at.exception
+    assert f"run **#{first + 1}**" in text_of(at)
+
+
+# --- empty states ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", ["overview", "series", "policies", "runs"])
+def test_database_without_a_run_says_to_run_refresh(initialised_db, monkeypatch, page):
+    at = open_page(initialised_db, monkeypatch, page)
+    text = text_of(at)
+    if page == "policies":
+        assert len(at.dataframe[0].value) >= 20  # policies need no run
+    else:
+        assert "domshare refresh" in text
+    if page == "overview":
+        assert len(at.dataframe[0].value) == len(frame(initialised_db, read.targets_frame))
+    if page == "series":
+        assert plotly_specs(at) and "observed" in trace_names(plotly_specs(at)[0])
+
+
+@pytest.mark.parametrize("page", ["overview", "series", "policies", "runs"])
+def test_database_without_tables_says_to_run_init(no_schema_db, monkeypatch, page):
+    at = open_page(no_schema_db, monkeypatch, page)
+    assert "domshare init" in text_of(at)
+    assert not at.dataframe and not at.get("plotly_chart")
+
+
+def test_unreachable_database_is_a_message_not_a_traceback(monkeypatch):
+    at = open_page("postgresql://nobody@127.0.0.1:9/nothing", monkeypatch)
+    assert at.error and "Cannot read the database" in at.error[0].value
