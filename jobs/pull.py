@@ -158,7 +158,7 @@ def _fail(engine: Engine, result: PullResult, exc: Exception, started) -> PullRe
 def _parse_options(source: SourceConfig, fetched: Fetched) -> dict:
     filename = posixpath.basename(urlparse(fetched.url).path) or fetched.url
     return {"where": f"{source.name} ({fetched.url})", "source_name": source.name,
-            "filename": filename, **source.options}
+            "url": fetched.url, "filename": filename, **source.options}
 
 
 def _series_rows(module, source: SourceConfig, parsed) -> list[dict]:
@@ -210,7 +210,11 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
         return result
 
     try:
-        parsed = module.parse(fetched.content, _parse_options(source, fetched))
+        options = _parse_options(source, fetched)
+        if hasattr(module, "context"):  # what a parser checks against, read from the store
+            with engine.connect() as conn:
+                options.update(module.context(conn))
+        parsed = module.parse(fetched.content, options)
         frame = parsed.observations
         if frame is not None and not frame.empty and base.OBS_SOURCE_URL in frame.columns:
             frame = frame.copy()

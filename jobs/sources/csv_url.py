@@ -1,0 +1,43 @@
+"""Any URL (or file) serving the `domshare import` CSV format: an analyst's own data feed.
+
+Validation is the importer's own (jobs.importer.read_import), so a feed row is accepted or
+rejected exactly as `domshare import` would; errors name the URL and the row.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from sqlalchemy import select
+
+from jobs.errors import ConfigError
+from jobs.importer import SOURCE as IMPORT_ORIGIN, read_import
+from jobs.sources.base import Parsed
+from jobs.sources.http import fetch_url
+from jobs.store import schema
+
+
+def fetch(client, source, state):
+    if not source.url:
+        raise ConfigError(f"source {source.name!r}: a csv_url source needs a url")
+    return fetch_url(client, source.url, options=source.http,
+                     etag=state.etag, last_modified=state.last_modified)
+
+
+def context(conn) -> dict:
+    """What read_import checks against: known codes, and series it may not overwrite."""
+    return {
+        "sectors": set(conn.execute(select(schema.sectors.c.code)).scalars()),
+        "technologies": set(conn.execute(select(schema.technologies.c.code)).scalars()),
+        "foreign_series": set(conn.execute(select(schema.series.c.key)
+                                           .where(schema.series.c.origin != IMPORT_ORIGIN)).scalars()),
+    }
+
+
+def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
+    """Options: sectors, technologies, foreign_series (from `context`), url or where."""
+    options = dict(options or {})
+    where = options.get("url") or options.get("where", "csv_url")
+    series_rows, frame = read_import(raw, where, sectors=set(options["sectors"]),
+                                     technologies=set(options["technologies"]),
+                                     foreign_series=set(options.get("foreign_series", ())))
+    return Parsed(series=series_rows, observations=frame, counts={"rows": len(frame)})
