@@ -91,20 +91,32 @@ def _options(entry: dict, data_dir: Path) -> dict:
     return {"where": f"data/{path}", "filename": Path(path).name, "data_dir": data_dir}
 
 
+def _verify_checksums(data_dir: Path, manifest: list[dict]) -> None:
+    """Refuse to load anything if a bundled file differs from its manifest sha256."""
+    problems = []
+    for entry in manifest:
+        path = data_dir / entry["path"]
+        if not path.is_file():
+            problems.append((f"data/{entry['path']}", None, "listed in data/manifest.csv but missing"))
+        elif (digest := writes.sha256_hex(path.read_bytes())) != entry["sha256"]:
+            problems.append((f"data/{entry['path']}", None,
+                             f"sha256 {digest} differs from data/manifest.csv ({entry['sha256']})"))
+    if problems:
+        raise InvalidData("bundled data files were changed or removed; nothing was loaded", problems)
+
+
 def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) -> BundledSummary:
     """Load every bundled file into the store on `conn` (the caller's transaction)."""
     data_dir = Path(data_dir)
     summary = BundledSummary()
-    known_series = _catalogue(conn, data_dir, summary)
     manifest = read_csv(data_dir / "manifest.csv")
+    _verify_checksums(data_dir, manifest)
+    known_series = _catalogue(conn, data_dir, summary)
     policy_frame, policy_snapshot = None, None
     for entry in tqdm(manifest, desc="loading bundled data", unit="file", disable=not progress):
         path = data_dir / entry["path"]
         content = path.read_bytes()
         digest = writes.sha256_hex(content)
-        if digest != entry["sha256"]:
-            raise InvalidData(f"data/{entry['path']}: sha256 {digest} differs from data/manifest.csv "
-                              f"({entry['sha256']}); a bundled file was changed")
         existed = writes.find_snapshot(conn, source=entry["source"], sha256=digest) is not None
         snapshot_id = writes.save_snapshot(
             conn, source=entry["source"], url=entry["url"], content=content,

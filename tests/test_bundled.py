@@ -1,0 +1,149 @@
+"""The bundled data folder and `domshare init` (idempotent, on SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from jobs import cli
+from jobs.bundled import init_database
+from jobs.errors import InvalidData
+from jobs.store import db, schema, writes
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _csv(name: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO((DATA / name).read_text(encoding="utf-8"))))
+
+
+def test_manifest_readme_and_files_agree():
+    manifest = _csv("manifest.csv")
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    listed = {r["path"] for r in manifest}
+    on_disk = {str(p.relative_to(DATA)) for folder in ("raw", "transcribed") for p in (DATA / folder).rglob("*")
+               if p.is_file() and p.name != "CHECKSUMS.md5"} | {"policies.csv"}
+    assert listed == on_disk
+    assert sum(r["path"].startswith("raw/top500/") for r in manifest) == 67
+    for r in manifest:
+        content = (DATA / r["path"]).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == r["sha256"], r["path"]
+        assert int(r["size"]) == len(content)
+        assert f"`{r['path']}`" in readme and r["sha256"] in readme, r["path"]
+        assert r["url"] and r["licence"] and r["accessed"] and r["publisher"]
+
+
+def test_raw_files_match_the_collectors_md5_list():
+    for line in (DATA / "raw" / "CHECKSUMS.md5").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        assert hashlib.md5((DATA / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_mapping_and_catalogue_rows_give_reasons():
+    for row in _csv("top500_manufacturer_origin.csv"):
+        assert row["origin"] in ("chinese", "foreign", "mixed") and row["reason"].strip(), row
+    for row in _csv("statcounter_vendor_origin.csv"):
+        assert row["origin"] in ("domestic", "foreign", "ambiguous", "excluded") and row["reason"].strip(), row
+    excluded = {r["vendor"] for r in _csv("statcounter_vendor_origin.csv") if r["origin"] == "excluded"}
+    assert excluded == {"Unknown", "Other", "White Label"}
+    sectors = {r["code"]: r["wave"] for r in _csv("sectors.csv")}
+    assert {k for k, v in sectors.items() if v == "2014 plan"} == {"banking", "soe", "government", "military"}
+    assert {k for k, v in sectors.items() if v == "later"} == {
+        "telecom", "energy", "finance", "transport", "education", "healthcare"}
+    used = {s for r in _csv("policies.csv") for s in r["sectors"].split(";")}
+    assert used <= set(sectors)
+    techs = {r["code"] for r in _csv("technologies.csv")}
+    assert {t for r in _csv("policies.csv") for t in r["technology"].split(";")} <= techs
+    for r in _csv("series.csv"):
+        assert r["sector"] in sectors and r["technology"] in techs and r["caveat"] and r["source"]
+
+
+def _dump(engine) -> dict:
+    """Full contents of every table, for exact before/after comparisons."""
+    out = {}
+    with engine.connect() as conn:
+        for name, table in sorted(schema.metadata.tables.items()):
+            rows = conn.execute(select(table)).all()
+            out[name] = sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows), key=repr)
+    return out
+
+
+def test_init_twice_is_a_no_op_on_both_databases(any_db_url):
+    engine = db.make_engine(any_db_url)
+    try:
+        first = init_database(engine, DATA)
+        assert first.changed_anything and first.warnings == []
+        before = _dump(engine)
+        second = init_database(engine, DATA)
+        assert not second.changed_anything
+        assert second.observations.unchanged == first.observations.added
+        assert _dump(engine) == before
+        _check_loaded(engine)
+    finally:
+        engine.dispose()
+
+
+def _check_loaded(engine) -> None:
+    with engine.connect() as conn:
+        counts = writes.table_counts(conn)
+        assert counts["policies"] == len(_csv("policies.csv"))
+        assert counts["snapshots"] == len(_csv("manifest.csv"))
+        series = conn.execute(select(schema.series)).mappings().all()
+        domestic = [s for s in series if s["kind"] == "domestic_share"]
+        assert len(domestic) >= 6
+        assert len({s["source"].split(",")[0].split(" ")[0] for s in series}) >= 4
+        # every observation is traceable: a provenance link and a stored snapshot
+        obs = schema.observations
+        assert conn.execute(select(func.count()).select_from(obs).where(
+            (obs.c.source_url.is_(None)) | (obs.c.snapshot_id.is_(None)))).scalar_one() == 0
+        assert conn.execute(select(func.min(obs.c.value), func.max(obs.c.value))).one()[0] >= 0
+        assert conn.execute(select(func.max(obs.c.value))).scalar_one() <= 1
+        for snap in conn.execute(select(schema.snapshots)).mappings():
+            assert hashlib.sha256(bytes(snap["content"])).hexdigest() == snap["sha256"]
+        # TOP500: every list with China-installed systems gives an observation, linked to its workbook
+        top = conn.execute(select(obs.c.date, schema.snapshots.c.note).join(
+            schema.snapshots, schema.snapshots.c.id == obs.c.snapshot_id).where(
+            obs.c.series_key == "supercomputers_top500_chinese_vendor_share")).all()
+        assert len(top) == 67
+        assert all(f"TOP500_{d:%Y%m}" in note for d, note in top)
+        # the newer StatCounter export revised the older one: revisions point at both snapshots
+        revisions = conn.execute(select(schema.observation_revisions)).mappings().all()
+        assert revisions and {r["series_key"] for r in revisions} == {"phones_usage_statcounter_domestic_share"}
+        notes = dict(conn.execute(select(schema.snapshots.c.id, schema.snapshots.c.note)).all())
+        assert all("201911" in notes[r["old_snapshot_id"]] and "202404" in notes[r["new_snapshot_id"]]
+                   for r in revisions)
+        p15 = conn.execute(select(schema.policies).where(schema.policies.c.id == "P15")).mappings().one()
+        assert (p15["date"].isoformat(), p15["date_precision"]) == ("2020-01-01", "year")
+        thresholds = dict(conn.execute(select(schema.targets.c.id, schema.targets.c.threshold)).all())
+        assert [thresholds[f"P1{i}-government-all"] for i in (1, 2, 3)] == pytest.approx([0.3, 0.8, 1.0])
+        p05 = conn.execute(select(schema.targets).where(schema.targets.c.policy_id == "P05")).mappings().all()
+        assert {t["sector"] for t in p05} == {"banking", "military", "soe", "government"}
+        assert all(t["measure"] == "proxy" and t["series_key"] and t["measure_reason"] for t in p05)
+
+
+def test_init_command_twice_prints_a_summary(sqlite_url, capsys):
+    assert cli.main(["init", "--db", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "policies: 20 added" in out and "bundled data loaded" in out
+    assert cli.main(["init", "--db", sqlite_url]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_a_changed_bundled_file_is_refused_and_nothing_is_written(tmp_path, sqlite_url):
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    target = data / "transcribed" / "china_ic_self_sufficiency.csv"
+    target.write_bytes(target.read_bytes().replace(b"15.9", b"19.5"))
+    engine = db.make_engine(sqlite_url)
+    try:
+        with pytest.raises(InvalidData, match="china_ic_self_sufficiency.csv"):
+            init_database(engine, data)
+        with engine.connect() as conn:
+            assert all(v == 0 for k, v in writes.table_counts(conn).items() if k != "alembic_version")
+    finally:
+        engine.dispose()
