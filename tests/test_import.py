@@ -1,0 +1,151 @@
+"""`domshare import`: each class of bad file is rejected with its row number and the
+database is exactly as before; a good file is stored with its raw snapshot."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from jobs import cli
+from jobs.store import db, schema, writes
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
+
+
+def _csv(name: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO((DATA / name).read_text(encoding="utf-8"))))
+
+
+@pytest.fixture
+def store(any_db_url):
+    """A migrated store with the real sector/technology catalogue and one bundled series."""
+    engine = db.make_engine(any_db_url)
+    db.upgrade(engine)
+    with db.transaction(engine) as conn:
+        writes.upsert_sectors(conn, [{k: v or None for k, v in r.items()} for r in _csv("sectors.csv")])
+        writes.upsert_technologies(conn, _csv("technologies.csv"))
+        writes.upsert_series(conn, [{"key": "bundled_one", "sector": "all", "technology": "chips",
+                                     "frequency": "annual", "title": "B", "source": "bundled", "origin": "bundled"}])
+    yield any_db_url, engine
+    engine.dispose()
+
+
+def _dump(engine) -> dict:
+    out = {}
+    with engine.connect() as conn:
+        for name, table in sorted(schema.metadata.tables.items()):
+            rows = conn.execute(select(table)).all()
+            out[name] = sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows), key=repr)
+    return out
+
+
+def _run(url: str, path: Path, capsys) -> tuple[int, str]:
+    code = cli.main(["import", str(path), "--db", url])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+GOOD = ("series,date,domestic_share_pct,sector,technology,source,note\n"
+        "my_banking_os,2021-Q1,12.5,banking,os,https://example.org/survey,first wave\n"
+        "my_banking_os,2021-Q2,15,banking,os,https://example.org/survey,\n"
+        "my_yearly,2020,40,,,,\n")
+
+BAD_FILES = {
+    # name: (bytes, [(row, fragment of the problem)])
+    "unparseable_date": (b"series,date,domestic_share\na,2020-13,0.1\na,20201,0.2\na,2021,0.3\n",
+                         [(2, "2020-13"), (3, "20201")]),
+    "out_of_range": (b"series,date,domestic_share\na,2020,1.5\na,2021,-0.1\n",
+                     [(2, "outside 0-1"), (3, "outside 0-1")]),
+    "pct_out_of_range": (b"series,date,domestic_share_pct\na,2020,101\n", [(2, "outside 0-100")]),
+    "non_numeric": (b"series,date,domestic_share\na,2020,abc\na,2021,\na,2022,nan\n",
+                    [(2, "'abc' is not a number"), (3, "'' is not a number"), (4, "'nan' is not a number")]),
+    "duplicate_date": (b"series,date,domestic_share\na,2020-01,0.1\nb,2020-01,0.1\na,2020-01,0.2\n",
+                       [(4, "duplicate date 2020-01")]),
+    "missing_column": (b"series,date\na,2020\n", [(1, "missing column 'domestic_share'")]),
+    "missing_series_column": (b"date,domestic_share\n2020,0.1\n", [(1, "missing column 'series'")]),
+    "both_value_columns": (b"series,date,domestic_share,domestic_share_pct\na,2020,0.1,10\n", [(1, "not both")]),
+    "unknown_column": (b"series,date,domestic_share,sectr\na,2020,0.1,banking\n", [(1, "unknown column 'sectr'")]),
+    "empty_file": (b"", [(None, "empty")]),
+    "header_only": (b"series,date,domestic_share\n", [(2, "no data rows")]),
+    "wrong_encoding": ("series,date,domestic_share,note\na,2020,0.1,ok\na,2021,0.2,café\n".encode("latin-1"),
+                       [(3, "not UTF-8")]),
+    "utf16": ("series,date,domestic_share\na,2020,0.1\n".encode("utf-16"), [(1, "not UTF-8")]),
+    "mixed_period_types": (b"series,date,domestic_share\na,2020,0.1\na,2021-06,0.2\n", [(3, "one date form per series")]),
+    "unknown_sector": (b"series,date,domestic_share,sector\na,2020,0.1,banks\n", [(2, "sector 'banks' is unknown")]),
+    "ragged_row": (b"series,date,domestic_share\na,2020,0.1,extra\n", [(2, "4 cells")]),
+    "bundled_series": (b"series,date,domestic_share\nbundled_one,2020,0.1\n", [(2, "bundled or pulled data")]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_is_rejected_with_rows_and_database_unchanged(store, tmp_path, capsys, case):
+    url, engine = store
+    good = tmp_path / "earlier.csv"
+    good.write_text(GOOD, encoding="utf-8")
+    assert _run(url, good, capsys)[0] == 0  # the database holds earlier data, which must survive
+    before = _dump(engine)
+    content, expected = BAD_FILES[case]
+    path = tmp_path / f"{case}.csv"
+    path.write_bytes(content)
+    code, output = _run(url, path, capsys)
+    assert code == 4, output
+    assert str(path) in output
+    lines = output.splitlines()
+    for row, fragment in expected:
+        where = f"{path}, row {row}:" if row is not None else f"{path}:"
+        assert any(line.strip().startswith(where) and fragment in line for line in lines), (row, fragment, output)
+    assert _dump(engine) == before
+
+
+def test_all_bad_rows_are_reported_not_just_the_first(store, tmp_path, capsys):
+    url, _ = store
+    path = FIXTURES / "many_bad_rows.csv"
+    code, output = _run(url, path, capsys)
+    assert code == 4
+    reported = sorted({int(line.split(", row ")[1].split(":")[0]) for line in output.splitlines() if ", row " in line})
+    assert reported == [3, 4, 6, 7]
+
+
+def test_good_file_is_stored_with_its_snapshot_and_reimport_is_idempotent(store, tmp_path, capsys):
+    url, engine = store
+    path = tmp_path / "mine.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    code, output = _run(url, path, capsys)
+    assert code == 0 and "3 added" in output
+    with engine.connect() as conn:
+        obs = {(r.series_key, r.date): r for r in conn.execute(select(schema.observations))}
+        series = {r.key: r for r in conn.execute(select(schema.series))}
+        snap = conn.execute(select(schema.snapshots).where(schema.snapshots.c.source == "import")).one()
+    assert obs[("my_banking_os", dt.date(2021, 1, 1))].value == pytest.approx(0.125)
+    assert obs[("my_banking_os", dt.date(2021, 4, 1))].period_type == "quarter"
+    assert obs[("my_banking_os", dt.date(2021, 1, 1))].source_url == "https://example.org/survey"
+    assert obs[("my_banking_os", dt.date(2021, 1, 1))].note == "first wave"
+    assert obs[("my_yearly", dt.date(2020, 1, 1))].source_url == path.resolve().as_uri()
+    assert all(o.snapshot_id == snap.id for o in obs.values())
+    assert bytes(snap.content) == path.read_bytes() and snap.url == path.resolve().as_uri()
+    assert (series["my_banking_os"].sector, series["my_banking_os"].technology) == ("banking", "os")
+    assert series["my_banking_os"].frequency == "quarterly" and series["my_banking_os"].origin == "import"
+    assert (series["my_yearly"].sector, series["my_yearly"].frequency) == ("all", "annual")
+
+    before = _dump(engine)
+    assert _run(url, path, capsys)[0] == 0
+    assert _dump(engine) == before
+
+    path.write_text(GOOD.replace("2021-Q2,15,", "2021-Q2,16,"), encoding="utf-8")
+    code, output = _run(url, path, capsys)
+    assert code == 0 and "1 changed" in output
+    with engine.connect() as conn:
+        rev = conn.execute(select(schema.observation_revisions)).one()
+    assert (rev.old_value, rev.new_value) == pytest.approx((0.15, 0.16))
+
+
+def test_import_needs_an_initialised_database(tmp_path, capsys):
+    path = tmp_path / "x.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    code, output = _run(f"sqlite:///{tmp_path / 'empty.db'}", path, capsys)
+    assert code == 3 and "domshare init" in output
