@@ -5,8 +5,9 @@ Format (long, one observation per row; row numbers below count the header as row
     series,date,domestic_share_pct        or percent 0-100 (exactly one of the two)
     optional: sector, technology (codes from the sectors/technologies tables,
               default `all`), source (text or URL, kept as the provenance link), note
-Dates: YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD, stored as the period's first day; one
-series uses one date form. Every bad row is collected and reported together
+Dates: YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD, stored as the period's first day (each
+observation keeps its period type; `2021` and `2021-Q1` are the same date, a duplicate).
+Every bad row is collected and reported together
 (InvalidData with file, row, problem); nothing is written unless the whole file is
 good. The accepted file is kept as a raw snapshot (source `import`).
 """
@@ -33,7 +34,7 @@ SOURCE = "import"
 REQUIRED = ("series", "date")
 VALUE_COLUMNS = {"domestic_share": 1.0, "domestic_share_pct": 100.0}  # column -> full scale
 OPTIONAL = ("sector", "technology", "source", "note")
-FREQUENCY = {"year": "annual", "quarter": "quarterly", "month": "monthly", "day": "irregular"}
+FREQUENCY = {"year": "annual", "quarter": "quarterly", "month": "monthly", "day": "irregular", "mixed": "irregular"}
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
 _DATE_FORMS = (
     (re.compile(r"^(\d{4})$"), "year"),
@@ -178,9 +179,7 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
                                             f"at row {meta['row']} but {sector}/{technology} here"))
             continue
         if meta["period"] != period:
-            problems.append((where, number, f"series {key!r} uses {meta['period']} dates (row {meta['row']}) "
-                                            f"but this row is a {period}: one date form per series"))
-            continue
+            meta["period"] = "mixed"  # allowed: each observation keeps its own period_type
         if (key, date) in first_seen:
             problems.append((where, number, f"duplicate date {row['date']} for series {key!r} "
                                             f"(first at row {first_seen[(key, date)]})"))

@@ -75,7 +75,7 @@ BAD_FILES = {
     "wrong_encoding": ("series,date,domestic_share,note\na,2020,0.1,ok\na,2021,0.2,café\n".encode("latin-1"),
                        [(3, "not UTF-8")]),
     "utf16": ("series,date,domestic_share\na,2020,0.1\n".encode("utf-16"), [(1, "not UTF-8")]),
-    "mixed_period_types": (b"series,date,domestic_share\na,2020,0.1\na,2021-06,0.2\n", [(3, "one date form per series")]),
+    "same_start_date_twice": (b"series,date,domestic_share\na,2020,0.1\na,2020-Q1,0.2\n", [(3, "duplicate date 2020-Q1")]),
     "unknown_sector": (b"series,date,domestic_share,sector\na,2020,0.1,banks\n", [(2, "sector 'banks' is unknown")]),
     "ragged_row": (b"series,date,domestic_share\na,2020,0.1,extra\n", [(2, "4 cells")]),
     "bundled_series": (b"series,date,domestic_share\nbundled_one,2020,0.1\n", [(2, "bundled or pulled data")]),
@@ -142,6 +142,22 @@ def test_good_file_is_stored_with_its_snapshot_and_reimport_is_idempotent(store,
     with engine.connect() as conn:
         rev = conn.execute(select(schema.observation_revisions)).one()
     assert (rev.old_value, rev.new_value) == pytest.approx((0.15, 0.16))
+
+
+def test_readme_example_with_mixed_date_forms_is_accepted(store, tmp_path, capsys):
+    url, engine = store
+    path = tmp_path / "readme.csv"
+    path.write_text("series,date,domestic_share_pct,sector,technology,source\n"
+                    "bank_core_db,2021,12.5,banking,databases,Internal survey 2022\n"
+                    "bank_core_db,2023-Q4,31,banking,databases,Internal survey 2024\n", encoding="utf-8")
+    assert _run(url, path, capsys)[0] == 0
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.observations.c.date, schema.observations.c.period_type,
+                                   schema.observations.c.value).order_by(schema.observations.c.date)).all()
+        frequency = conn.execute(select(schema.series.c.frequency).where(schema.series.c.key == "bank_core_db")).scalar_one()
+    assert [(d, p) for d, p, _ in rows] == [(dt.date(2021, 1, 1), "year"), (dt.date(2023, 10, 1), "quarter")]
+    assert [v for *_, v in rows] == pytest.approx([0.125, 0.31])
+    assert frequency == "irregular"
 
 
 def test_import_needs_an_initialised_database(tmp_path, capsys):
