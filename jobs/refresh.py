@@ -73,8 +73,16 @@ def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: E
     except Exception as exc:
         log.debug("series %s failed:\n%s", series, traceback.format_exc())
         result = SeriesResult(series, "failed", n_obs=len(history), error=f"{type(exc).__name__}: {exc}")
+        result.targets = assess_targets(targets, None, config.as_of)  # no usable data: no_data
     cmdstanpy = sys.modules.get("cmdstanpy")
     return result, getattr(cmdstanpy, "_TMPDIR", None)
+
+
+class InProcessExecutor(cf.ThreadPoolExecutor):
+    """`--workers 1`: the same tasks, run one at a time in this process (no spawn start-up)."""
+
+    def __init__(self, max_workers: int = 1, mp_context=None):
+        super().__init__(max_workers=1)
 
 
 def _unmeasured_targets(targets: pd.DataFrame, fitted: set[str], as_of) -> pd.DataFrame:
@@ -113,7 +121,8 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
     groups = {key: group[[DS, Y]] for key, group in history.groupby(SERIES)}
     try:
         context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        pool_class = cf.ProcessPoolExecutor if workers > 1 else InProcessExecutor
+        with pool_class(max_workers=workers, mp_context=context) as pool:
             futures = {
                 pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS], config): key
                 for key, group in groups.items()
@@ -145,7 +154,8 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
             runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        for tmpdir in tmpdirs - {None}:  # spawn workers exit without cmdstanpy's atexit clean-up
+        own = getattr(sys.modules.get("cmdstanpy"), "_TMPDIR", None)  # ours goes at exit
+        for tmpdir in tmpdirs - {None, own}:  # spawn workers exit without cmdstanpy's atexit clean-up
             shutil.rmtree(tmpdir, ignore_errors=True)
     return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started)
 

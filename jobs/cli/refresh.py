@@ -21,7 +21,7 @@ EXAMPLES = [
 
 def add_arguments(parser) -> None:
     parser.add_argument("--series", nargs="+", metavar="KEY", help="only these series (others are carried over from the latest run)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: $DOMSHARE_WORKERS or CPUs, at most 4)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes; 1 fits in this process (default: $DOMSHARE_WORKERS or CPUs, at most 4)")
     parser.add_argument("--force", action="store_true", help="refit even when inputs and parameters are unchanged")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: $DOMSHARE_SEED or 20141217)")
     parser.add_argument("--horizon", default="2035-12-31", metavar="YYYY-MM-DD", help="forecast up to this date (default 2035-12-31)")

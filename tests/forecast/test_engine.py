@@ -1,0 +1,109 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.backtest import backtest, choose, origins
+from forecast.engine import EngineConfig, forecast_series
+from forecast.frames import FORECAST_COLUMNS, TARGET_INPUT_COLUMNS
+
+FAST = EngineConfig(specs=("naive", "drift"), as_of="2026-11-28")
+NO_TARGETS = pd.DataFrame(columns=TARGET_INPUT_COLUMNS)
+
+
+def history(freq: str, periods: int, start="2010-01-01", slope=0.03, seed=0) -> pd.DataFrame:
+    dates = pd.date_range(start, periods=periods, freq=freq)
+    t = np.asarray((dates - dates[0]).days) / 365.25
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"ds": dates, "y": np.clip(0.2 + slope * t + rng.normal(0, 0.01, periods), 0, 1)})
+
+
+def assert_bounded_and_ordered(forecast: pd.DataFrame) -> None:
+    assert list(forecast.columns) == FORECAST_COLUMNS and not forecast.empty
+    values = forecast[["lower_95", "lower_80", "yhat", "upper_80", "upper_95"]].to_numpy()
+    assert ((values >= 0) & (values <= 1)).all()
+    assert (np.diff(values, axis=1) >= 0).all()
+
+
+@pytest.mark.parametrize("freq,periods,step_days", [
+    ("MS", 60, (28, 31)), ("QS", 24, (90, 92)), ("6MS", 14, (181, 184)), ("YS", 9, (365, 366)),
+])
+def test_each_frequency_forecasts_to_the_end_of_2035_within_bounds(freq, periods, step_days):
+    result = forecast_series("s", history(freq, periods), NO_TARGETS, FAST)
+    assert result.status == "ok" and result.model in ("naive", "drift")
+    assert_bounded_and_ordered(result.forecast)
+    dates = pd.to_datetime(result.forecast["ds"])
+    assert dates.iloc[0] > pd.Timestamp(result.last_obs_date) and dates.iloc[-1].year == 2035
+    assert dates.diff().dt.days.dropna().between(*step_days).all()
+
+
+def test_irregular_gaps_use_the_typical_step_and_real_elapsed_time():
+    frame = history("YS", 12).iloc[[0, 1, 3, 4, 8, 9, 10, 11]]  # like IC Insights' years
+    result = forecast_series("s", frame, NO_TARGETS, FAST)
+    assert result.status == "ok"
+    assert_bounded_and_ordered(result.forecast)
+    assert pd.to_datetime(result.forecast["ds"]).diff().dt.days.dropna().between(365, 366).all()
+
+
+def test_a_steep_series_is_clamped_to_one():
+    result = forecast_series("s", history("YS", 8, slope=0.12), NO_TARGETS, FAST)
+    assert_bounded_and_ordered(result.forecast)
+    assert result.forecast["upper_95"].max() == 1.0
+
+
+def test_fewer_than_four_points_is_insufficient_data_without_a_forecast():
+    frame = pd.DataFrame({"ds": pd.to_datetime(["2019-01-01", "2020-01-01", "2021-01-01"]),
+                          "y": [0.4, 0.55, 0.6]})
+    targets = pd.DataFrame([
+        {"target_id": "A", "series": "s", "threshold": 0.5, "deadline": "2020-12-31", "measure": "direct"},
+        {"target_id": "B", "series": "s", "threshold": 0.9, "deadline": "2030-12-31", "measure": "direct"},
+    ])
+    result = forecast_series("s", frame, targets, FAST)
+    assert result.status == "insufficient_data" and "3 observation" in result.error
+    assert result.forecast.empty and result.model is None
+    assert result.crossings["status"].tolist() == ["crossed"]  # 0.5 observed; nothing projected
+    assert result.targets.set_index("target_id")["status"].to_dict() == {"A": "met", "B": "no_data"}
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    frame = history("MS", 48)
+    a = forecast_series("s", frame, NO_TARGETS, FAST).forecast
+    b = forecast_series("s", frame, NO_TARGETS, FAST).forecast
+    c = forecast_series("s", frame, NO_TARGETS, EngineConfig(specs=("naive", "drift"), seed=1)).forecast
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["upper_80"], c["upper_80"])
+
+
+def test_backtest_scores_every_model_and_the_choice_is_stored():
+    result = forecast_series("s", history("MS", 60, slope=0.08), NO_TARGETS, FAST)
+    scores = result.backtest.set_index("model")
+    assert set(scores.index) == {"naive", "drift"} and (scores["n_origins"] == 3).all()
+    assert scores["mase"].notna().all() and scores["coverage_80"].between(0, 1).all()
+    assert scores["chosen"].sum() == 1 and scores.loc[result.model, "chosen"]
+    assert result.model == "drift"  # a clear trend: drift beats the naive forecast
+
+
+def test_origins_keep_at_least_four_training_points():
+    assert origins(60, 12, 3) == [48, 42, 36]
+    assert origins(7, 2, 3) == [5, 4]
+    assert origins(5, 2, 3) == []
+
+
+def test_choice_falls_back_to_baselines_when_prophet_fails_or_is_worse():
+    scores = pd.DataFrame([
+        {"model": "naive", "mase": 1.0, "error": None},
+        {"model": "drift", "mase": 0.8, "error": None},
+        {"model": "prophet_logistic", "mase": None, "error": "RuntimeError: boom"},
+        {"model": "prophet_logit", "mase": 0.9, "error": None},
+    ])
+    assert choose(scores, ("naive", "drift"), "drift") == "drift"
+    scores.loc[3, "mase"] = 0.5
+    assert choose(scores, ("naive", "drift"), "drift") == "prophet_logit"
+    scores.loc[3, "mase"] = 0.8  # a tie goes to the baseline
+    assert choose(scores, ("naive", "drift"), "drift") == "drift"
+    assert choose(scores.iloc[0:0], ("naive", "drift"), "drift") == "drift"
+
+
+def test_crossing_error_is_scored_for_thresholds_crossed_after_the_cutoff():
+    frame = history("MS", 60, slope=0.08)  # crosses 0.5 around month 45
+    scores = backtest(frame, {"drift": __import__("forecast.models", fromlist=["Drift"]).Drift()}, [0.5])
+    assert scores.loc[0, "crossing_error_days"] is not None and scores.loc[0, "crossing_error_days"] >= 0

@@ -1,0 +1,58 @@
+"""Real Prophet fits (a few, small): crossing dates against a known logistic path,
+bounds, reproducibility and the clean-up of cmdstanpy's temporary files."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.crossings import crossing_row
+from forecast.engine import forecast_frame
+from forecast.prophet_models import cmdstan_tmpdir, prophet_models
+
+pytestmark = pytest.mark.prophet
+FUTURE = pd.date_range("2022-01-01", "2035-12-01", freq="MS")
+
+
+def synthetic(seed: int):
+    """Monthly 2012-2021, level 1/(1+exp(-0.5 (t - midpoint))) crossing 0.5 in 2023-2025."""
+    rng = np.random.default_rng(seed)
+    midpoint = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(rng.integers(0, 3 * 365)))
+    dates = pd.date_range("2012-01-01", "2021-12-01", freq="MS")
+    level = 1 / (1 + np.exp(-0.5 * np.asarray((dates - midpoint).days) / 365.25))
+    history = pd.DataFrame({"ds": dates, "y": np.clip(level + rng.normal(0, 0.015, len(dates)), 0, 1)})
+    truth = FUTURE[np.argmax(FUTURE >= midpoint)]  # first month at or above 0.5
+    return history, truth
+
+
+def test_logistic_crossing_dates_are_near_the_truth_and_the_range_covers_it():
+    model = prophet_models(mcmc_samples=200)["prophet_logistic"]
+    inside, errors = [], []
+    for seed in range(5):
+        history, truth = synthetic(seed)
+        paths = model.fit_predict(history, FUTURE, 500, seed)
+        row = crossing_row("s", 0.5, history, FUTURE, paths.level)
+        assert row["status"] == "projected"
+        inside.append(pd.Timestamp(row["p10_date"]) <= truth <= pd.Timestamp(row["p90_date"]))
+        errors.append(abs((pd.Timestamp(row["median_date"]) - truth).days))
+    assert sum(inside) >= 4, (inside, errors)
+    assert np.median(errors) <= 183, errors  # median error within six months
+
+
+def test_logit_spec_bounds_ordered_reproducible_and_no_temporary_files_left():
+    model = prophet_models(mcmc_samples=100)["prophet_logit"]
+    history, _ = synthetic(11)
+    tmpdir = cmdstan_tmpdir()
+    before = sorted(os.listdir(tmpdir))
+    a = model.fit_predict(history, FUTURE, 500, 3)
+    b = model.fit_predict(history, FUTURE, 500, 3)
+    assert sorted(os.listdir(tmpdir)) == before  # each fit writes a dir and files there
+    assert a.level.shape == (len(FUTURE), 500) and np.array_equal(a.observed, b.observed)
+    assert (a.level >= 0).all() and (a.level <= 1).all()
+    forecast = forecast_frame("s", FUTURE, a.observed, model.name)
+    values = forecast[["lower_95", "lower_80", "yhat", "upper_80", "upper_95"]].to_numpy()
+    assert ((values >= 0) & (values <= 1)).all() and (np.diff(values, axis=1) >= 0).all()
+    # the posterior gives a real spread of trend paths (a MAP fit would collapse it)
+    assert np.ptp(np.quantile(a.level[60], [0.1, 0.9])) > 0.01

@@ -1,0 +1,112 @@
+"""CSV export: exact columns, atomic writes, formula neutralisation, bounded ordered values."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from forecast.engine import EngineConfig
+from forecast.frames import (
+    CROSSINGS_EXPORT_COLUMNS, FORECASTS_EXPORT_COLUMNS, OBSERVATIONS_EXPORT_COLUMNS,
+    TARGETS_EXPORT_COLUMNS,
+)
+from jobs.export import _atomic_write, export_frames, neutralise, write_export
+from jobs.refresh import refresh
+from jobs.store import db
+from synthetic_store import monthly_logistic, seed_store
+
+ROOT = Path(__file__).resolve().parent.parent
+SERIES = {"a": monthly_logistic("2012-01-01", "2021-12-01", "2024-01-01", 0.5, 0.015, 1),
+          "b": monthly_logistic("2016-01-01", "2021-12-01", "2020-01-01", 0.6, 0.015, 2)}
+TARGETS = [{"id": "T1", "threshold": 0.75, "deadline": dt.date(2028, 12, 31), "series_key": "a", "measure": "direct"},
+           {"id": "T2", "threshold": 1.0, "deadline": dt.date(2020, 12, 31), "series_key": None, "measure": None}]
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture
+def store(any_db_url):
+    seed_store(any_db_url, SERIES, TARGETS)
+    engine = db.make_engine(any_db_url)
+    yield engine
+    engine.dispose()
+
+
+def test_no_run_yet_exports_observations_only(store, any_db_url, tmp_path):
+    tmp_path = tmp_path / "out"
+    out = cli("export", "--db", any_db_url, "--out", str(tmp_path))
+    assert out.returncode == 0 and "no complete forecast run yet" in out.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["observations.csv"]
+    frame = pd.read_csv(tmp_path / "observations.csv")
+    assert list(frame.columns) == OBSERVATIONS_EXPORT_COLUMNS and len(frame) == 120 + 72
+
+
+def test_export_columns_values_and_same_numbers_as_export_frames(store, any_db_url, tmp_path):
+    tmp_path = tmp_path / "out"
+    run_id = refresh(store, EngineConfig(specs=("naive", "drift")), workers=1, progress=False).run_id
+    out = cli("export", "--db", any_db_url, "--run", "latest", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["crossings.csv", "forecasts.csv", "observations.csv", "run.json", "targets.csv"]
+    read = {name: pd.read_csv(tmp_path / name, keep_default_na=False, na_values=[""]) for name in files if name.endswith(".csv")}
+    expected = {"observations.csv": OBSERVATIONS_EXPORT_COLUMNS, "forecasts.csv": FORECASTS_EXPORT_COLUMNS,
+                "crossings.csv": CROSSINGS_EXPORT_COLUMNS, "targets.csv": TARGETS_EXPORT_COLUMNS}
+    for name, columns in expected.items():
+        assert list(read[name].columns) == columns, name
+    f = read["forecasts.csv"]
+    values = f[["lower_95", "lower_80", "yhat", "upper_80", "upper_95"]]
+    assert ((values >= 0) & (values <= 1)).all().all()
+    assert (values.diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    assert (f["run_id"] == run_id).all()
+    for column in ("probability_by_horizon",):
+        assert read["crossings.csv"][column].dropna().between(0, 1).all()
+    t = read["targets.csv"].set_index("target_id")
+    assert t["probability_by_deadline"].dropna().between(0, 1).all()
+    assert t.loc["T2", "status"] == "no_data" and t.loc["T1", "measure"] == "direct"
+    assert set(read["crossings.csv"]["status"]) <= {"crossed", "projected", "not_within_horizon"}
+    meta = json.loads((tmp_path / "run.json").read_text())
+    assert meta["id"] == run_id and meta["status"] == "complete" and meta["params"]["specs"] == ["naive", "drift"]
+    frames = export_frames(store)  # what the UI downloads
+    pd.testing.assert_series_equal(frames["forecasts.csv"]["yhat"].reset_index(drop=True), f["yhat"],
+                                   check_exact=False, rtol=1e-12, check_names=False)
+    assert list(frames) == ["observations.csv", "forecasts.csv", "crossings.csv", "targets.csv"]
+
+
+def test_formula_cells_are_neutralised(store, tmp_path):
+    refresh(store, EngineConfig(specs=("naive",)), workers=1, progress=False)
+    write_export(store, tmp_path)
+    observations = (tmp_path / "observations.csv").read_text()
+    targets = (tmp_path / "targets.csv").read_text()
+    assert "'=HYPERLINK" in observations and ",=HYPERLINK" not in observations.replace('"', "")
+    assert ",'-Synthetic policy," in targets
+    for prefix in ("=", "+", "-", "@", "\t", "\r"):
+        assert neutralise(prefix + "x") == "'" + prefix + "x"
+    assert neutralise("plain") == "plain" and neutralise(-0.5) == -0.5
+
+
+def test_unknown_or_incomplete_run_is_a_clean_error(store, any_db_url, tmp_path):
+    out = cli("export", "--db", any_db_url, "--run", "42", "--out", str(tmp_path / "out"))
+    assert out.returncode == 2 and "run 42 does not exist" in out.stderr
+
+
+def test_writes_are_atomic(tmp_path):
+    path = tmp_path / "forecasts.csv"
+    path.write_text("old,complete\n1,2\n")
+    with open(path) as reader:  # a reader that opened the old file still reads it whole
+        _atomic_write(path, "new\n" * 100000)
+        assert reader.read() == "old,complete\n1,2\n"
+    assert path.read_text() == "new\n" * 100000
+    (tmp_path / "targets.csv").mkdir()  # the rename fails: no half file, no temp file left
+    with pytest.raises(OSError):
+        _atomic_write(tmp_path / "targets.csv", "x\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forecasts.csv", "targets.csv"]
+    assert not any(name.endswith(".tmp") for name in os.listdir(tmp_path))

@@ -1,0 +1,141 @@
+"""Refresh on real SQLite files and PostgreSQL, with the drift/naive baselines (our real
+models, fast); the kill test fits real Prophet in a subprocess. (Prophet's temporary
+files are tested per fit in tests/forecast/test_prophet.py.)"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import select, update
+
+from forecast.engine import EngineConfig
+from jobs.refresh import refresh
+from jobs.store import db, read, schema
+from synthetic_store import monthly_logistic, seed_store
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = EngineConfig(specs=("naive", "drift"))
+TARGETS = [
+    {"id": "T-direct", "threshold": 0.7, "deadline": dt.date(2030, 12, 31), "series_key": "good", "measure": "direct"},
+    {"id": "T-met", "threshold": 0.1, "deadline": dt.date(2020, 12, 31), "series_key": "good", "measure": "proxy"},
+    {"id": "T-none", "threshold": 0.7, "deadline": dt.date(2030, 12, 31), "series_key": None, "measure": None},
+    {"id": "T-bad", "threshold": 0.7, "deadline": dt.date(2030, 12, 31), "series_key": "bad", "measure": "direct"},
+]
+
+
+def series_set() -> dict[str, pd.DataFrame]:
+    return {
+        "good": monthly_logistic("2012-01-01", "2021-12-01", "2024-01-01", 0.5, 0.015, 1),
+        "other": monthly_logistic("2014-01-01", "2021-12-01", "2022-06-01", 0.4, 0.015, 2),
+        "short": monthly_logistic("2021-01-01", "2021-03-01", "2024-01-01", 0.5, 0.015, 3),
+        # A stored value outside [0, 1] (an import mistake): this series must fail alone.
+        "bad": pd.DataFrame({"date": pd.date_range("2015-01-01", periods=6, freq="MS"),
+                             "value": [0.1, 0.2, 1.5, 0.3, 0.3, 0.3]}),
+    }
+
+
+@pytest.fixture
+def store(any_db_url):
+    seed_store(any_db_url, series_set(), TARGETS)
+    engine = db.make_engine(any_db_url)
+    yield engine
+    engine.dispose()
+
+
+def cli(*args, env=None, **kwargs):
+    return subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def test_a_failing_series_does_not_stop_the_run(store):
+    outcome = refresh(store, FAST, workers=2, progress=False)
+    assert outcome.statuses == {"good": "ok", "other": "ok", "short": "insufficient_data", "bad": "failed"}
+    assert "not a share in [0, 1]" in outcome.failures["bad"]
+    with store.connect() as conn:
+        run = read.latest_run(conn)
+        frames = read.run_frames(conn, run["id"])
+    assert run["id"] == outcome.run_id and run["status"] == "complete" and run["finished_at"]
+    assert run["code_version"] and len(run["input_hash"]) == 64
+    rs = frames["run_series"].set_index("series_key")
+    assert rs.loc["bad", "error"].startswith("InvalidHistory") and rs.loc["short", "n_obs"] == 3
+    assert set(frames["forecasts"]["series"]) == {"good", "other"}
+    status = frames["targets"].set_index("target_id")["status"]
+    assert status["T-met"] == "met" and status["T-none"] == "no_data" and status["T-bad"] == "no_data"
+    assert status["T-direct"] in ("on_track", "at_risk", "off_track")
+    assert frames["backtest"].groupby("series_key")["chosen"].sum().to_dict() == {"good": 1, "other": 1}
+
+
+def test_unchanged_input_refits_nothing_unless_forced_and_changes_refit(store, any_db_url):
+    first = refresh(store, FAST, workers=1, progress=False)
+    second = refresh(store, FAST, workers=1, progress=False)
+    assert second.refitted is False and second.run_id is None
+    out = cli("refresh", "--db", any_db_url, "--models", "naive,drift", "--workers", "1")
+    assert out.returncode == 0 and "nothing refitted" in out.stdout
+    forced = refresh(store, FAST, workers=1, force=True, progress=False)
+    assert forced.refitted and forced.run_id == first.run_id + 1
+    with db.transaction(store) as conn:  # a revised observation changes the input hash
+        conn.execute(update(schema.observations).where(schema.observations.c.series_key == "good")
+                     .values(value=0.5))
+    assert refresh(store, FAST, workers=1, progress=False).refitted
+    assert refresh(store, EngineConfig(specs=("naive", "drift"), seed=9), workers=1, progress=False).refitted
+
+
+def test_reproducible_for_a_seed(store):
+    def numbers(run_id):
+        with store.connect() as conn:
+            return read.run_frames(conn, run_id)["forecasts"].drop(columns="run_id")
+
+    a = refresh(store, FAST, workers=2, progress=False).run_id
+    b = refresh(store, FAST, workers=1, force=True, progress=False).run_id  # in-process = pool
+    c = refresh(store, EngineConfig(specs=("naive", "drift"), seed=1), workers=2, progress=False).run_id
+    pd.testing.assert_frame_equal(numbers(a), numbers(b))
+    assert not numbers(a)["upper_80"].equals(numbers(c)["upper_80"])
+
+
+def test_refresh_of_some_series_carries_the_others_over(store):
+    first = refresh(store, FAST, workers=1, progress=False).run_id
+    second = refresh(store, FAST, series=["other"], workers=1, force=True, progress=False).run_id
+    with store.connect() as conn:
+        a, b = read.run_frames(conn, first), read.run_frames(conn, second)
+    assert set(b["run_series"]["series_key"]) == set(a["run_series"]["series_key"])
+    assert len(b["targets"]) == len(a["targets"]) == len(TARGETS)
+    pd.testing.assert_frame_equal(a["forecasts"].query("series == 'good'").drop(columns="run_id").reset_index(drop=True),
+                                  b["forecasts"].query("series == 'good'").drop(columns="run_id").reset_index(drop=True))
+
+
+@pytest.mark.prophet
+def test_killed_refresh_leaves_the_previous_run_current(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    seed_store(url, series_set(), TARGETS)
+    engine = db.make_engine(url)
+    first = refresh(engine, FAST, workers=1, progress=False).run_id
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs", "refresh", "--db", url, "--force", "--workers", "1",
+         "--models", "drift,prophet_logit", "--mcmc-samples", "100"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        written = 0
+        while time.time() < deadline and written == 0:  # kill once some results are written
+            time.sleep(0.2)
+            with engine.connect() as conn:
+                written = len(conn.execute(select(schema.run_series.c.series_key)
+                                           .where(schema.run_series.c.run_id == first + 1)).all())
+        assert written, "the refresh wrote nothing in time"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    with engine.connect() as conn:
+        assert read.latest_run(conn)["id"] == first
+        assert read.get_run(conn, first + 1)["status"] == "running"
+    out = cli("export", "--db", url, "--out", str(tmp_path / "out"))
+    assert out.returncode == 0 and f"run {first} " in out.stdout
+    assert refresh(engine, FAST, workers=1, progress=False).refitted is False  # first run still current
+    engine.dispose()
