@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine, insert
+from sqlalchemy.exc import DBAPIError
 
 from jobs import leases
 from jobs.errors import NotInitialised
@@ -44,6 +46,7 @@ LEASE_TTL_SECONDS = 6 * 3600  # a crashed holder blocks its job at most this lon
 
 # The scheduler running in this process (set by `run`), so a pull job can queue a refresh.
 _current: BlockingScheduler | None = None
+_stopping = threading.Event()
 _engines: dict[str, Engine] = {}
 
 
@@ -97,9 +100,14 @@ def queue_refresh(refresh_args: list) -> None:
     """Ask this process's scheduler for a refresh now (one pending at most)."""
     if _current is None:
         return
-    _current.add_job(refresh_job, "date", run_date=utcnow(), id=REFRESH_AFTER_PULL,
-                     name="forecast refresh after new data", args=refresh_args,
-                     replace_existing=True)
+    if _stopping.is_set():
+        log.info("observations changed but the scheduler is stopping: the next scheduled refresh will fit them")
+        return
+    # From another thread: during shutdown the scheduler holds its job-store lock while it
+    # waits for this very job to end, so adding a job here could deadlock.
+    threading.Thread(target=_current.add_job, daemon=True, kwargs=dict(
+        func=refresh_job, trigger="date", run_date=utcnow(), id=REFRESH_AFTER_PULL,
+        name="forecast refresh after new data", args=refresh_args, replace_existing=True)).start()
     log.info("observations changed: forecast refresh queued")
 
 
@@ -187,11 +195,26 @@ def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options:
     return jobs
 
 
+def _job_store(engine: Engine) -> SQLAlchemyJobStore:
+    """APScheduler's table in our database, created up front: two schedulers starting at
+    once would otherwise both try CREATE TABLE and one would crash."""
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
+    for attempt in range(5):
+        try:
+            store.jobs_t.create(engine, checkfirst=True)
+            return store
+        except DBAPIError:  # lost the race: the other process created it meanwhile
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    return store
+
+
 def build_scheduler(config: Config, db_url: str, export_dir: Path,
                     refresh_options: dict | None = None) -> BlockingScheduler:
     engine = _engine(db_url)
     scheduler = BlockingScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
+        jobstores={"default": _job_store(engine)},
         executors={"default": ThreadPoolExecutor(max_workers=1)},  # one writer at a time
         job_defaults={"coalesce": True, "max_instances": 1,
                       "misfire_grace_time": config.scheduler.misfire_grace_time},
@@ -223,12 +246,12 @@ def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict
     config = load_config(sources_path)
     scheduler = build_scheduler(config, db_url, Path(export_dir).resolve(), refresh_options)
     _current = scheduler
-    stopping = threading.Event()
+    _stopping.clear()
 
     def stop(signum, _frame) -> None:
-        if stopping.is_set():
+        if _stopping.is_set():
             return
-        stopping.set()
+        _stopping.set()
         log.info("%s received: stopping after the running job", signal.Signals(signum).name)
         scheduler.pause()  # no new runs start from here on
         threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=False).start()
