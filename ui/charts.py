@@ -105,7 +105,7 @@ def _add_crossings(fig: go.Figure, crossings: pd.DataFrame, forecast: pd.DataFra
         elif row[CROSSING_STATUS] == "crossed" and pd.notna(row[OBSERVED_DATE]):
             fig.add_trace(go.Scatter(
                 x=[pd.Timestamp(row[OBSERVED_DATE])], y=[row[THRESHOLD]], mode="markers",
-                marker=dict(symbol="circle-open", size=14, line=dict(width=2, color=style.OBSERVED_COLOUR)),
+                marker=dict(symbol="circle-open", size=14, color=style.FORECAST_COLOUR, line=dict(width=2)),
                 name="first observed crossing", showlegend=False,
                 hovertemplate=f"first at or above {_pct(row[THRESHOLD])}: {_day(row[OBSERVED_DATE])}"
                               "<extra></extra>",
@@ -165,9 +165,10 @@ def targets_chart(targets: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def policy_timeline(policies: pd.DataFrame) -> go.Figure:
+def policy_timeline(policies: pd.DataFrame, sector_names: dict[str, str]) -> go.Figure:
     """Curated policies and unreviewed feed items on one time axis, one row per sector."""
     rows = policies.assign(sector=policies["sector_list"]).explode("sector")
+    rows["sector"] = rows["sector"].map(lambda c: sector_names.get(c, c) if isinstance(c, str) else c)
     rows = rows[rows["date"].notna()]
     fig = go.Figure()
     for review, colour, symbol in (("curated", style.CURATED_COLOUR, "circle"),

@@ -81,6 +81,11 @@ def _age(age: pd.Timedelta) -> str:
     return "just now"
 
 
+def month_text(values: pd.Series) -> pd.Series:
+    """Dates as YYYY-MM text, with a dash where there is none (tables, not charts)."""
+    return pd.to_datetime(values).dt.strftime("%Y-%m").fillna("—")
+
+
 def days_since(value) -> float | None:
     if value is None or pd.isna(value):
         return None

@@ -27,8 +27,11 @@ if targets.empty:
     st.info("No policy targets in the database. `domshare init` loads the curated ones.")
     st.stop()
 
+# Most urgent first: targets whose deadline is still ahead, the likeliest misses first;
+# then those whose deadline has passed.
+targets["closed"] = pd.to_datetime(targets["deadline"]) < pd.Timestamp.now().normalize()
 targets["urgency"] = targets["status"].map(style.URGENCY).fillna(len(style.URGENCY))
-targets = targets.sort_values(["urgency", "deadline", "probability_by_deadline"],
+targets = targets.sort_values(["closed", "urgency", "deadline", "probability_by_deadline"],
                               na_position="last").reset_index(drop=True)
 
 # Status counts, each in its own colour: the page's headline.
@@ -53,19 +56,19 @@ if pick_statuses:
 
 table = pd.DataFrame({
     "status": shown["status"].map(style.status_label),
-    "policy": shown["policy_id"] + " · " + shown["policy_title"],
+    "deadline": pd.to_datetime(shown["deadline"]),
+    "threshold": shown["threshold"] * 100,
+    "probability": shown["probability_by_deadline"] * 100,
+    "projected crossing": common.month_text(shown["projected_date"]),
     "sector": shown["sector"].map(lambda c: sector_names.get(c, c)),
     "technology": shown["technology"].map(lambda c: technology_names.get(c, c)),
-    "threshold": shown["threshold"] * 100,
-    "deadline": pd.to_datetime(shown["deadline"]),
-    "probability": shown["probability_by_deadline"] * 100,
-    "projected crossing": pd.to_datetime(shown["projected_date"]),
     "measure": shown["measure"].fillna("none"),
+    "policy": shown["policy_id"] + " · " + shown["policy_title"],
     "series": shown["series"].fillna(""),
     "target": shown["target_id"],
 })
-st.caption("Most urgent first: off track, at risk, on track, no data, then missed and met; "
-           "nearest deadline first within each. **Select a row to open its series.** "
+st.caption("Most urgent first: targets whose deadline is still ahead (off track, at risk, on "
+           "track, no data), then those whose deadline has passed. **Select a row to open its series.** "
            "A *proxy* measure is a related series, not the target's own quantity.")
 selection = st.dataframe(
     table.style.map(style.status_cell_css, subset=["status"]),
@@ -73,11 +76,13 @@ selection = st.dataframe(
     selection_mode="single-row", key="targets-table",
     column_config={
         "threshold": st.column_config.NumberColumn(format="%.0f%%"),
-        "probability": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100,
-                                                       help="probability of reaching the threshold by the deadline"),
+        "probability": st.column_config.NumberColumn(format="%.0f%%",
+                                                     help="probability of reaching the threshold by the deadline"),
         "deadline": st.column_config.DateColumn(format="YYYY-MM-DD"),
-        "projected crossing": st.column_config.DateColumn(format="YYYY-MM", help="median crossing date"),
+        "projected crossing": st.column_config.TextColumn(help="median date the forecast crosses the threshold"),
         "policy": st.column_config.TextColumn(width="large"),
+        "sector": st.column_config.TextColumn(width="small"),
+        "technology": st.column_config.TextColumn(width="small"),
     },
 )
 rows = selection.selection.rows if selection else []

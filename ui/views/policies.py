@@ -31,9 +31,9 @@ with st.container(horizontal=True):
     pick_techs = st.multiselect("Technology", all_techs, format_func=lambda c: technology_names.get(c, c),
                                 placeholder="all technologies")
     period = st.date_input("Dates", (first, last), min_value=first, max_value=last)
-    kinds = st.multiselect("Show", ["curated", "unreviewed"], default=["curated", "unreviewed"],
-                           format_func={"curated": "curated policies",
-                                        "unreviewed": "feed items (unreviewed)"}.get)
+    kinds = st.pills("Show", ["curated", "unreviewed"], selection_mode="multi",
+                     default=["curated", "unreviewed"],
+                     format_func={"curated": "curated policies", "unreviewed": "feed items (unreviewed)"}.get)
 
 
 def _matches(codes: list[str], picked: list[str]) -> bool:
@@ -58,7 +58,7 @@ if shown.empty:
     st.info("No policy matches these filters.")
     st.stop()
 
-st.plotly_chart(charts.policy_timeline(shown), width="stretch", key="policy-timeline")
+st.plotly_chart(charts.policy_timeline(shown, sector_names), width="stretch", key="policy-timeline")
 
 
 def _when(row) -> str:
@@ -70,18 +70,18 @@ def _when(row) -> str:
 
 table = pd.DataFrame({
     "date": shown.apply(_when, axis=1),
-    "review": shown["review_status"].map({"curated": "curated", "unreviewed": "⚠ unreviewed feed item"}),
     "id": shown["id"],
     "title": shown["title"],
-    "issuer": shown["issuer"],
+    "source": shown["link"],
+    "review": shown["review_status"].map({"curated": "curated", "unreviewed": "⚠ unreviewed feed item"}),
     "sectors": shown["sector_list"].map(lambda c: ", ".join(sector_names.get(x, x) for x in c)),
     "technologies": shown["technology_list"].map(lambda c: ", ".join(technology_names.get(x, x) for x in c)),
     "targets": shown["targets"],
-    "source": shown["link"],
+    "issuer": shown["issuer"],
 }).iloc[::-1]
-st.dataframe(table, hide_index=True, width="stretch",
+st.dataframe(table, hide_index=True, width="stretch", height="content",
              column_config={"title": st.column_config.TextColumn(width="large"),
-                            "source": st.column_config.LinkColumn("source link")})
+                            "source": st.column_config.LinkColumn("source link", width="medium")})
 with st.expander("Full notes and sources"):
     for row in shown.iloc[::-1].itertuples():
         flag = " — ⚠ unreviewed feed item" if row.review_status == "unreviewed" else ""

@@ -21,12 +21,14 @@ if sources.empty:
                "`domshare pull` fetches the live sources.")
 else:
     st.dataframe(
-        sources[["source", "last_pull", "last_outcome", "rows_added", "rows_changed", "error_kind",
-                 "error", "last_success", "next_run", "last_snapshot", "newest_observation", "observations"]],
+        sources[["source", "last_snapshot", "newest_observation", "observations", "last_pull",
+                 "last_outcome", "rows_added", "rows_changed", "last_success", "next_run",
+                 "error_kind", "error"]],
         hide_index=True, width="stretch",
         column_config={
             "last_pull": st.column_config.DatetimeColumn("last pull", **DATETIME),
-            "last_outcome": "outcome",
+            "last_outcome": "outcome", "rows_added": "rows added", "rows_changed": "rows changed",
+            "error_kind": "error kind",
             "last_success": st.column_config.DatetimeColumn("last success", **DATETIME),
             "next_run": st.column_config.DatetimeColumn("next scheduled run", **DATETIME),
             "last_snapshot": st.column_config.DatetimeColumn("last snapshot", **DATETIME),

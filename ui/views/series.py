@@ -20,7 +20,8 @@ if catalogue.empty:
     st.stop()
 
 # --- choosing: sector, then technology, then the series (the URL's ?series= preselects) ---
-wanted = st.query_params.get("series")
+in_url = st.query_params.get("series")
+wanted = in_url
 if wanted not in set(catalogue["key"]):
     # No (valid) choice in the URL: open the domestic-share series that measures the most
     # targets, then the longest one; a one-point series is a poor first view.
@@ -29,7 +30,7 @@ if wanted not in set(catalogue["key"]):
                               domestic=catalogue["kind"] != "context")
     wanted = ranked.sort_values(["domestic", "n_targets", "n_obs"], ascending=False)["key"].iloc[0]
 preset = catalogue[catalogue["key"] == wanted].iloc[0]
-ALL = "(all)"
+ALL = "(any)"
 
 
 def _index(options: list, value) -> int:
@@ -53,7 +54,7 @@ with st.container(horizontal=True):
     keys = list(labels)
     key = st.selectbox("Series", keys, format_func=labels.get, key="pick-series",
                        index=_index(keys, wanted))
-if key != wanted:
+if key != in_url:
     st.query_params["series"] = key  # a shareable URL for this view
 meta = catalogue[catalogue["key"] == key].iloc[0].to_dict()
 is_context = meta["kind"] == "context"
@@ -112,22 +113,20 @@ if not is_context:
             pd.DataFrame({
                 "threshold": crossings[THRESHOLD] * 100,
                 "status": crossings[CROSSING_STATUS].str.replace("_", " "),
-                "first observed": pd.to_datetime(crossings[OBSERVED_DATE]),
-                "median date": pd.to_datetime(crossings[MEDIAN_DATE]),
-                "10% date": pd.to_datetime(crossings[P10_DATE]),
-                "90% date": pd.to_datetime(crossings[P90_DATE]),
+                "first observed": common.month_text(crossings[OBSERVED_DATE]),
+                "median date": common.month_text(crossings[MEDIAN_DATE]),
+                "10% date": common.month_text(crossings[P10_DATE]),
+                "90% date": common.month_text(crossings[P90_DATE]),
                 "probability within horizon": crossings[PROBABILITY_BY_HORIZON] * 100,
             }).sort_values("threshold"),
             hide_index=True, width="stretch",
             column_config={
                 "threshold": st.column_config.NumberColumn(format="%.0f%%"),
                 "probability within horizon": st.column_config.NumberColumn(format="%.0f%%"),
-                **{c: st.column_config.DateColumn(format="YYYY-MM")
-                   for c in ("first observed", "median date", "10% date", "90% date")},
             },
         )
         st.caption("Projected dates come from the forecast's sample paths: the median first "
-                   "date at or above the threshold, and the 10th–90th percentile range. An empty "
+                   "date at or above the threshold, and the 10th–90th percentile range. A dash as the "
                    "90% date means more than 10% of paths do not cross before the horizon.")
     st.subheader("Targets measured by this series")
     if targets.empty:
@@ -135,12 +134,12 @@ if not is_context:
     else:
         table = pd.DataFrame({
             "status": targets["status"].map(style.status_label),
-            "policy": targets["policy_id"] + " · " + targets["policy_title"],
-            "threshold": targets["threshold"] * 100,
             "deadline": pd.to_datetime(targets["deadline"]),
+            "threshold": targets["threshold"] * 100,
             "probability": targets["probability_by_deadline"] * 100,
-            "projected crossing": pd.to_datetime(targets["projected_date"]),
+            "projected crossing": common.month_text(targets["projected_date"]),
             "measure": targets["measure"].fillna(""),
+            "policy": targets["policy_id"] + " · " + targets["policy_title"],
             "target": targets["target_id"],
         })
         st.dataframe(table.style.map(style.status_cell_css, subset=["status"]),
@@ -148,8 +147,7 @@ if not is_context:
                      column_config={"threshold": st.column_config.NumberColumn(format="%.0f%%"),
                                     "probability": st.column_config.NumberColumn(format="%.0f%%"),
                                     "deadline": st.column_config.DateColumn(format="YYYY-MM-DD"),
-                                    "projected crossing": st.column_config.DateColumn(format="YYYY-MM"),
-                                    "policy": st.column_config.TextColumn(width="large")})
+                                        "policy": st.column_config.TextColumn(width="large")})
 
     st.subheader("Backtest: the chosen model against the baselines")
     scores = pd.DataFrame()
