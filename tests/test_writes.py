@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from jobs.errors import InvalidData
 from jobs.sources.base import OBSERVATION_COLUMNS
 from jobs.store import db, schema, writes
 
@@ -61,6 +62,15 @@ def test_upsert_observations_counts_and_revisions(engine):
     assert (rev["date"], rev["old_value"], rev["old_snapshot_id"], rev["new_value"], rev["new_snapshot_id"]) == (
         dt.date(2021, 1, 1), 0.2, snap1, 0.25, snap2)
     assert rows[0]["source_url"] == "https://example.org/2020"
+
+
+def test_upsert_refuses_a_frame_that_repeats_a_date(engine):
+    frame = pd.concat([_frame({2020: 0.1}), _frame({2020: 0.2})])
+    with pytest.raises(InvalidData, match="s1 2020-01-01"):
+        with db.transaction(engine) as conn:
+            writes.upsert_observations(conn, frame, None)
+    with engine.connect() as conn:
+        assert writes.table_counts(conn)["observations"] == 0
 
 
 def test_upsert_rolls_back_with_the_transaction(engine):

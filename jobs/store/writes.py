@@ -16,6 +16,7 @@ from typing import Iterable, Mapping
 import pandas as pd
 from sqlalchemy import Connection, Table, func, select
 
+from jobs.errors import InvalidData
 from jobs.sources.base import (
     OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE,
 )
@@ -140,6 +141,11 @@ def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int 
     """
     if frame is None or frame.empty:
         return UpsertCounts()
+    dates = frame[OBS_DATE].map(_as_date)
+    repeated = frame[pd.concat([frame[OBS_SERIES], dates], axis=1).duplicated(keep=False)]
+    if not repeated.empty:
+        pairs = sorted({f"{k} {_as_date(d)}" for k, d in zip(repeated[OBS_SERIES], repeated[OBS_DATE])})
+        raise InvalidData(f"observations repeat a (series, date): {', '.join(pairs[:10])}")
     obs = schema.observations
     now = utcnow()
     added = changed = unchanged = 0
