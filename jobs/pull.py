@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from jobs.errors import InvalidData, SourceChanged, SourceError
+from jobs.errors import ConfigError, InvalidData, SourceChanged, SourceError, SourceUnavailable
 from jobs.sources import base
 from jobs.sources.config import SourceConfig
 from jobs.sources.http import Fetched, make_client
@@ -35,6 +35,7 @@ from jobs.store import schema, writes
 from jobs.store.db import transaction, utcnow
 
 log = logging.getLogger(__name__)
+ERROR_KINDS = (SourceUnavailable, SourceChanged, InvalidData, ConfigError)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def _record(engine: Engine, conn, result: PullResult, started) -> None:
 def _fail(engine: Engine, result: PullResult, exc: Exception, started) -> PullResult:
     result.status = "failed"
     result.rows_added = result.rows_changed = 0
-    result.error_kind = type(exc).__name__ if isinstance(exc, (SourceError, InvalidData)) else "InternalError"
+    # the family, not the subclass (http.NotFound is reported as SourceChanged)
+    result.error_kind = next((kind.__name__ for kind in ERROR_KINDS if isinstance(exc, kind)), "InternalError")
     result.error = str(exc)
     log.warning("pull %s failed (%s): %s", result.source, result.error_kind, result.error)
     _record(engine, None, result, started)
@@ -183,7 +185,10 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
                 fetched = module.fetch(own_client, source, state)
         else:
             fetched = module.fetch(client, source, state)
-    except SourceError as exc:
+    except (SourceError, ConfigError) as exc:
+        return _fail(engine, result, exc, started)
+    except Exception as exc:  # a bug in a fetch on an odd answer: record it, let other sources run
+        log.exception("pull %s: unexpected error while fetching", source.name)
         return _fail(engine, result, exc, started)
 
     if fetched is None or fetched.not_modified:

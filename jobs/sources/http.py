@@ -59,8 +59,11 @@ class HttpOptions:
 
     @classmethod
     def from_mapping(cls, values: dict) -> "HttpOptions":
-        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
-        return cls(**known)
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown key(s) {', '.join(sorted(unknown))} "
+                            f"(known: {', '.join(cls.__dataclass_fields__)})")
+        return cls(**values)
 
 
 @dataclass
