@@ -7,7 +7,8 @@ CSVs in data/. Idempotent: a second run finds every row unchanged and adds nothi
 
 A manifest row with role `superseded` (the older StatCounter export) is applied only
 when its snapshot is first stored, before the newer export: the newer values then
-show up as revisions of the older ones, and a re-run cannot flip them back.
+show up as revisions of the older ones, and a re-run cannot flip them back. Likewise a
+value that a later pull replaced (its snapshot is not a bundled one) is left alone.
 """
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from tqdm import tqdm
 
 from jobs.errors import InvalidData
 from jobs.sources import policies, statcounter, top500, transcribed, worldbank
-from jobs.store import writes
+from jobs.store import schema, writes
 from jobs.store.db import transaction, upgrade
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class BundledSummary:
     policies: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
     targets: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
     not_stored: dict = field(default_factory=dict)  # file -> parser counts of rows left out
+    kept_newer: int = 0  # bundled values not applied because a pull or import replaced them
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -63,7 +65,8 @@ class BundledSummary:
         return [
             f"files checked: {self.files} (new snapshots: {self.snapshots_added})",
             f"sectors: {fmt(self.sectors)}", f"technologies: {fmt(self.technologies)}",
-            f"series: {fmt(self.series)}", f"observations: {fmt(self.observations)}",
+            f"series: {fmt(self.series)}", f"observations: {fmt(self.observations)}"
+            + (f" ({self.kept_newer} newer pulled values kept)" if self.kept_newer else ""),
             f"policies: {fmt(self.policies)}", f"targets: {fmt(self.targets)}",
         ] + [f"warning: {w}" for w in self.warnings]
 
@@ -91,6 +94,22 @@ def _options(entry: dict, data_dir: Path) -> dict:
     return {"where": f"data/{path}", "filename": Path(path).name, "data_dir": data_dir}
 
 
+def _without_newer_values(conn: Connection, frame, bundled_ids: set[int]):
+    """Drop rows whose stored value came from a non-bundled snapshot (a later pull):
+    re-running init must never turn fresher data back into the bundled copy."""
+    obs = schema.observations
+    keys = sorted(set(frame["series_key"]))
+    newer = {
+        (key, date) for key, date, snap in conn.execute(
+            select(obs.c.series_key, obs.c.date, obs.c.snapshot_id).where(obs.c.series_key.in_(keys)))
+        if snap is not None and snap not in bundled_ids
+    }
+    if not newer:
+        return frame
+    keep = [(k, d) not in newer for k, d in zip(frame["series_key"], frame["date"])]
+    return frame[keep]
+
+
 def _verify_checksums(data_dir: Path, manifest: list[dict]) -> None:
     """Refuse to load anything if a bundled file differs from its manifest sha256."""
     problems = []
@@ -113,6 +132,7 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
     _verify_checksums(data_dir, manifest)
     known_series = _catalogue(conn, data_dir, summary)
     policy_frame, policy_snapshot = None, None
+    bundled_ids: set[int] = set()
     for entry in tqdm(manifest, desc="loading bundled data", unit="file", disable=not progress):
         path = data_dir / entry["path"]
         content = path.read_bytes()
@@ -124,6 +144,7 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
             note=f"bundled file data/{entry['path']}; publisher: {entry['publisher']}",
         )
         summary.files += 1
+        bundled_ids.add(snapshot_id)
         summary.snapshots_added += not existed
         if entry["role"] == "superseded" and existed:
             continue
@@ -138,7 +159,9 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
         unknown = set(parsed.observations["series_key"]) - known_series
         if unknown:
             raise InvalidData(f"data/{entry['path']}: series {sorted(unknown)} missing from data/series.csv")
-        summary.observations += writes.upsert_observations(conn, parsed.observations, snapshot_id)
+        frame = _without_newer_values(conn, parsed.observations, bundled_ids)
+        summary.kept_newer += len(parsed.observations) - len(frame)
+        summary.observations += writes.upsert_observations(conn, frame, snapshot_id)
 
     if policy_frame is not None:
         policy_frame = policy_frame.assign(snapshot_id=policy_snapshot)

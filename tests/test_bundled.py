@@ -4,9 +4,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import datetime as dt
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -84,6 +86,7 @@ def test_init_twice_is_a_no_op_on_both_databases(any_db_url):
         assert second.observations.unchanged == first.observations.added
         assert _dump(engine) == before
         _check_loaded(engine)
+        _check_pulled_values_survive_a_rerun(engine)
     finally:
         engine.dispose()
 
@@ -124,6 +127,20 @@ def _check_loaded(engine) -> None:
         p05 = conn.execute(select(schema.targets).where(schema.targets.c.policy_id == "P05")).mappings().all()
         assert {t["sector"] for t in p05} == {"banking", "military", "soe", "government"}
         assert all(t["measure"] == "proxy" and t["series_key"] and t["measure_reason"] for t in p05)
+
+
+def _check_pulled_values_survive_a_rerun(engine) -> None:
+    key, month = "phones_usage_statcounter_domestic_share", dt.date(2024, 4, 1)
+    with db.transaction(engine) as conn:
+        snap = writes.save_snapshot(conn, source="statcounter-live", url="https://gs.statcounter.com/x", content=b"live")
+        frame = pd.DataFrame([{"series_key": key, "date": month, "value": 0.5, "period_type": "month",
+                               "source_url": "https://gs.statcounter.com/x", "note": None}])
+        assert writes.upsert_observations(conn, frame, snap).changed == 1
+    third = init_database(engine, DATA)
+    assert not third.changed_anything and third.kept_newer == 1
+    with engine.connect() as conn:
+        obs = schema.observations
+        assert conn.execute(select(obs.c.value).where(obs.c.series_key == key, obs.c.date == month)).scalar_one() == 0.5
 
 
 def test_init_command_twice_prints_a_summary(sqlite_url, capsys):
