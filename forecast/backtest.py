@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecast.calendar import backtest_steps, history_frequency
+from forecast.calendar import FREQUENCIES, backtest_steps, history_frequency
 from forecast.crossings import crossing_row, observed_crossing
 from forecast.frames import DS, Y
 
@@ -71,9 +71,10 @@ def score_model(model, history: pd.DataFrame, cuts: list[int], h: int, threshold
 
 
 def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_cutoffs: int = 3,
-             n_paths: int = 200, seed: int = 0) -> pd.DataFrame:
-    """One score row per model (no rows when the series is too short for any origin)."""
-    h = backtest_steps(history_frequency(history))
+             n_paths: int = 200, seed: int = 0, frequency: str | None = None) -> pd.DataFrame:
+    """One score row per model (no rows when the series is too short for any origin).
+    The horizon counts observations: h held-out points at the series' frequency."""
+    h = backtest_steps(frequency if frequency in FREQUENCIES else history_frequency(history))
     cuts = origins(len(history), h, n_cutoffs)
     if not cuts:
         return pd.DataFrame(columns=SCORE_COLUMNS)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest import SCORE_COLUMNS, backtest, choose
-from forecast.calendar import future_dates, history_frequency
+from forecast.calendar import FREQUENCIES, future_dates, history_frequency
 from forecast.crossings import crossings_frame
 from forecast.frames import (
     CROSSING_COLUMNS, DS, FORECAST_COLUMNS, LOWER_80, LOWER_95, MODEL, SERIES,
@@ -89,10 +89,11 @@ def _thresholds(config: EngineConfig, targets: pd.DataFrame) -> list[float]:
 
 
 def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
-                    config: EngineConfig) -> SeriesResult:
+                    config: EngineConfig, frequency: str | None = None) -> SeriesResult:
     """Fit, choose and forecast one series. `history`: its (ds, y) rows, validated; `targets`:
-    the TARGET_INPUT_COLUMNS rows it measures. Model failures fall back to the baselines;
-    only when every model fails is the result 'failed'."""
+    the TARGET_INPUT_COLUMNS rows it measures; `frequency` as declared for the series
+    (monthly|quarterly|half_yearly|annual), inferred from the dates when None or irregular.
+    Model failures fall back to the baselines; only when every model fails is it 'failed'."""
     started = time.perf_counter()
     history = history[[DS, Y]].sort_values(DS).reset_index(drop=True)
     as_of = pd.Timestamp(config.as_of or dt.date.today())
@@ -108,9 +109,12 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         return result
     seed = series_seed(series, config.seed)
     models = build_models(config.specs, config.mcmc_samples)
-    result.backtest = backtest(history, models, thresholds, config.n_cutoffs, config.backtest_paths, seed)
+    result.backtest = backtest(history, models, thresholds, config.n_cutoffs, config.backtest_paths,
+                               seed, frequency)
     chosen = choose(result.backtest, tuple(BASELINES), config.fallback)
-    dates = future_dates(history[DS].iloc[-1], config.horizon, history_frequency(history))
+    if frequency not in FREQUENCIES:
+        frequency = history_frequency(history)
+    dates = future_dates(history[DS].iloc[-1], config.horizon, frequency)
     errors = []
     for name in dict.fromkeys([chosen, config.fallback, "naive"]):
         try:

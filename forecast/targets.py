@@ -10,7 +10,7 @@ Status rules (in this order):
   off_track  probability < 0.3
 For `missed`, the probability is the forecast's chance that the threshold was reached in
 the unobserved stretch between the last observation and the deadline (0 when the data
-cover the deadline).
+cover the deadline; empty when the series has too little data to forecast).
 """
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ def assess_target(target: dict, history: pd.DataFrame | None, as_of,
         projected = crossing_row(row[SERIES], threshold, history, dates, level)
         row[PROJECTED_DATE] = projected["median_date"] if projected else None
     if deadline < pd.Timestamp(as_of):
-        # Paths start after the last observation, so p is 0 when the data cover the deadline.
-        return {**row, PROBABILITY_BY_DEADLINE: 0.0 if p is None else p, TARGET_STATUS: "missed"}
+        # Paths start after the last observation, so p is 0 when the data cover the deadline;
+        # without a forecast there is no probability to give.
+        return {**row, PROBABILITY_BY_DEADLINE: p, TARGET_STATUS: "missed"}
     if p is None:
         return {**row, TARGET_STATUS: "no_data"}
     return {**row, PROBABILITY_BY_DEADLINE: p, TARGET_STATUS: status_from_probability(p)}

@@ -64,12 +64,13 @@ def input_hash(history: pd.DataFrame, targets: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig):
+def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig,
+            frequency: str | None = None):
     """Pool task (module level, so it pickles under spawn). Never raises: a failure is a
     'failed' result carrying its error. Also returns this worker's cmdstanpy temp dir."""
     try:
         clean = validate_history(history.assign(**{SERIES: series}))
-        result = forecast_series(series, clean, targets, config)
+        result = forecast_series(series, clean, targets, config, frequency)
     except Exception as exc:
         log.debug("series %s failed:\n%s", series, traceback.format_exc())
         result = SeriesResult(series, "failed", n_obs=len(history), error=f"{type(exc).__name__}: {exc}")
@@ -119,12 +120,14 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
                                 input_hash=digest, seed=config.seed, trigger=trigger)
     statuses, failures, tmpdirs = {}, {}, set()
     groups = {key: group[[DS, Y]] for key, group in history.groupby(SERIES)}
+    frequencies = dict(zip(catalogue["key"], catalogue["frequency"])) if not catalogue.empty else {}
     try:
         context = multiprocessing.get_context("spawn")
         pool_class = cf.ProcessPoolExecutor if workers > 1 else InProcessExecutor
         with pool_class(max_workers=workers, mp_context=context) as pool:
             futures = {
-                pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS], config): key
+                pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS],
+                            config, frequencies.get(key)): key
                 for key, group in groups.items()
             }
             bar = tqdm(total=len(futures), desc=f"run {run_id}", unit="series", disable=not progress)

@@ -107,3 +107,11 @@ def test_crossing_error_is_scored_for_thresholds_crossed_after_the_cutoff():
     frame = history("MS", 60, slope=0.08)  # crosses 0.5 around month 45
     scores = backtest(frame, {"drift": __import__("forecast.models", fromlist=["Drift"]).Drift()}, [0.5])
     assert scores.loc[0, "crossing_error_days"] is not None and scores.loc[0, "crossing_error_days"] >= 0
+
+
+def test_declared_frequency_wins_over_sparse_dates():
+    frame = history("MS", 60).iloc[::3]  # a monthly series observed only every third month
+    inferred = forecast_series("s", frame, NO_TARGETS, FAST)
+    declared = forecast_series("s", frame, NO_TARGETS, FAST, frequency="monthly")
+    assert pd.to_datetime(inferred.forecast["ds"]).diff().dt.days.max() > 85
+    assert pd.to_datetime(declared.forecast["ds"]).diff().dt.days.max() <= 31
