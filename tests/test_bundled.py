@@ -122,6 +122,11 @@ def _check_loaded(engine) -> None:
                    for r in revisions)
         p15 = conn.execute(select(schema.policies).where(schema.policies.c.id == "P15")).mappings().one()
         assert (p15["date"].isoformat(), p15["date_precision"]) == ("2020-01-01", "year")
+        # a deadline is kept also where the policy sets no share target (P03: by 2019)
+        deadlines = dict(conn.execute(select(schema.policies.c.id, schema.policies.c.deadline)).all())
+        expected = {r["id"]: r["deadline"] or None for r in _csv("policies.csv")}
+        assert {k: v and v.isoformat() for k, v in deadlines.items()} == expected
+        assert deadlines["P03"] == dt.date(2019, 12, 31) and deadlines["P01"] is None
         thresholds = dict(conn.execute(select(schema.targets.c.id, schema.targets.c.threshold)).all())
         assert [thresholds[f"P1{i}-government-all"] for i in (1, 2, 3)] == pytest.approx([0.3, 0.8, 1.0])
         p05 = conn.execute(select(schema.targets).where(schema.targets.c.policy_id == "P05")).mappings().all()

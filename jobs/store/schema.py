@@ -105,6 +105,7 @@ policies = Table(
     Column("url", Text),
     Column("source", Text),
     Column("summary", Text),
+    Column("deadline", Date),  # the policy's own deadline, also when it sets no share target
     Column("review_status", String(20), nullable=False, server_default="curated"),  # curated|unreviewed
     Column("feed", String(100)),
     Column("guid", Text),

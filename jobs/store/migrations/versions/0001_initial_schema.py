@@ -137,6 +137,7 @@ def upgrade() -> None:
     sa.Column('url', sa.Text(), nullable=True),
     sa.Column('source', sa.Text(), nullable=True),
     sa.Column('summary', sa.Text(), nullable=True),
+    sa.Column('deadline', sa.Date(), nullable=True),
     sa.Column('review_status', sa.String(length=20), server_default='curated', nullable=False),
     sa.Column('feed', sa.String(length=100), nullable=True),
     sa.Column('guid', sa.Text(), nullable=True),
