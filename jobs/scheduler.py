@@ -180,18 +180,20 @@ def _listener(db_url: str):
 def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options: dict) -> list[dict]:
     """The jobs the config asks for, as add_job keyword arguments."""
     hold = config.scheduler.lease_hold_seconds
+    grace = config.scheduler.misfire_grace_time
     refresh_args = [db_url, hold, refresh_options]
     jobs = [
         dict(func=pull_job, trigger=make_trigger(s.schedule), id=f"pull:{s.name}",
              name=f"pull {s.name} ({s.kind})",
-             args=[s.name, db_url, str(config.path.resolve()), refresh_args, hold])
+             args=[s.name, db_url, str(config.path.resolve()), refresh_args, hold],
+             misfire_grace_time=grace)
         for s in config.enabled
     ]
     jobs.append(dict(func=refresh_job, trigger=make_trigger(config.scheduler.refresh_schedule),
-                     id="refresh", name="forecast refresh", args=refresh_args))
+                     id="refresh", name="forecast refresh", args=refresh_args, misfire_grace_time=grace))
     jobs.append(dict(func=export_job, trigger=make_trigger(config.scheduler.export_schedule),
                      id="export", name=f"export to {export_dir}",
-                     args=[db_url, str(export_dir.resolve()), hold]))
+                     args=[db_url, str(export_dir.resolve()), hold], misfire_grace_time=grace))
     return jobs
 
 
@@ -210,6 +212,32 @@ def _job_store(engine: Engine) -> SQLAlchemyJobStore:
     return store
 
 
+def sync_jobs(scheduler, wanted: list[dict], origin: Path) -> None:
+    """Make the stored jobs match the config once the job store is open.
+
+    A job whose trigger and arguments are unchanged keeps its stored next run time, so
+    runs that fell due while no scheduler was running are coalesced into one late run,
+    or, past misfire_grace_time, reported as missed (logged and recorded in job_runs).
+    """
+    keep = {job["id"] for job in wanted} | {REFRESH_AFTER_PULL}
+    for job in scheduler.get_jobs():
+        if job.id not in keep:  # a source since disabled or removed
+            log.info("removing job %s (no longer in %s)", job.id, origin)
+            job.remove()
+    for spec in wanted:
+        stored = scheduler.get_job(spec["id"])
+        if stored is None:
+            scheduler.add_job(replace_existing=True, **spec)
+        elif (str(stored.trigger) != str(spec["trigger"]) or list(stored.args) != list(spec["args"])
+              or stored.misfire_grace_time != spec["misfire_grace_time"]):
+            log.info("job %s changed in %s: rescheduled", spec["id"], origin)
+            scheduler.add_job(replace_existing=True, **spec)
+        elif stored.name != spec["name"]:
+            stored.modify(name=spec["name"])
+    for job in scheduler.get_jobs():
+        log.info("  %-28s %-34s next run %s", job.id, job.trigger, job.next_run_time)
+
+
 def build_scheduler(config: Config, db_url: str, export_dir: Path,
                     refresh_options: dict | None = None) -> BlockingScheduler:
     engine = _engine(db_url)
@@ -222,17 +250,11 @@ def build_scheduler(config: Config, db_url: str, export_dir: Path,
     )
     refresh_options = {**(refresh_options or {}), **config.scheduler.refresh_options}  # the file wins
     wanted = desired_jobs(config, db_url, export_dir, refresh_options)
-    for job in wanted:
-        scheduler.add_job(replace_existing=True, **job)
-    keep = {job["id"] for job in wanted} | {REFRESH_AFTER_PULL}
 
-    def drop_stale(_event) -> None:  # jobs of sources since disabled or removed
-        for job in scheduler.get_jobs():
-            if job.id not in keep:
-                log.info("removing job %s (no longer in %s)", job.id, config.path)
-                job.remove()
+    def sync(_event) -> None:
+        sync_jobs(scheduler, wanted, config.path)
 
-    scheduler.add_listener(drop_stale, EVENT_SCHEDULER_START)
+    scheduler.add_listener(sync, EVENT_SCHEDULER_START)
     scheduler.add_listener(_listener(db_url), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
                            | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     return scheduler
@@ -258,10 +280,7 @@ def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("scheduler %s started on %s with %d job(s); Ctrl-C to stop",
-             leases.process_owner(), config.path, len(scheduler.get_jobs()))
-    for job in scheduler.get_jobs():
-        log.info("  %-28s %s", job.id, job.trigger)
+    log.info("scheduler %s starting on %s; Ctrl-C to stop", leases.process_owner(), config.path)
     try:
         scheduler.start()
     finally:

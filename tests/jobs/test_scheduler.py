@@ -184,3 +184,51 @@ def test_sigterm_stops_after_the_running_job(tmp_path, server):
     outcomes = [r["outcome"] for r in rows(engine, schema.job_runs) if r["job"] == "pull:sc"]
     assert [o for o in outcomes if o != "skipped"] == ["ok"]  # 'skipped': still running at 1 s
     assert "scheduler stopped" in log.read_text()
+
+
+def test_runs_that_fell_due_while_down_run_late_once_or_are_recorded_missed(tmp_path, server):
+    import datetime as dt
+    import pickle
+
+    from sqlalchemy import MetaData, Table, update
+
+    server.set("/sc.csv", Reply(CSV))
+    server.set("/feed", Reply(RSS))
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = catalogue_store(db_url)
+    sources = write_sources(tmp_path / "sources.toml", server, pull_every="interval:1h",
+                            export_every="interval:1h")  # misfire_grace_time = 30 s
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+
+    def stored_jobs() -> int:
+        with engine.connect() as conn:
+            if not engine.dialect.has_table(conn, "apscheduler_jobs"):
+                return 0
+            return len(conn.exec_driver_sql("SELECT id FROM apscheduler_jobs").all())
+
+    first = start(db_url, sources, tmp_path / "exports", logs[0])
+    try:
+        wait_for(lambda: stored_jobs() == 4, 30, "the jobs to be stored", logs[:1])
+    finally:
+        assert stop(first) == 0
+    # The clock moved on while no scheduler ran: pull:sc fell due 10 s ago (within the
+    # grace time: it runs once, late), pull:feed two minutes ago (past it: recorded missed).
+    jobs_table = Table("apscheduler_jobs", MetaData(), autoload_with=engine)
+    with engine.begin() as conn:
+        for job, ago in (("pull:sc", 10), ("pull:feed", 120)):
+            blob = conn.execute(select(jobs_table.c.job_state).where(jobs_table.c.id == job)).scalar_one()
+            state = pickle.loads(blob)  # APScheduler keeps the time in the row and in the pickled job
+            state["next_run_time"] = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ago)
+            conn.execute(update(jobs_table).where(jobs_table.c.id == job).values(
+                next_run_time=state["next_run_time"].timestamp(), job_state=pickle.dumps(state)))
+    second = start(db_url, sources, tmp_path / "exports", logs[1])
+    try:
+        wait_for(lambda: {("pull:sc", "ok"), ("pull:feed", "missed")}
+                 <= {(r["job"], r["outcome"]) for r in rows(engine, schema.job_runs)}, 30,
+                 "a late run and a missed one", logs)
+    finally:
+        assert stop(second) == 0
+    runs = [(r["job"], r["outcome"]) for r in rows(engine, schema.job_runs) if r["job"].startswith("pull:")]
+    assert sorted(runs) == [("pull:feed", "missed"), ("pull:sc", "ok")]
+    assert [p["source"] for p in rows(engine, schema.pulls)] == ["sc"]
+    assert "pull:feed missed its run" in logs[1].read_text()
