@@ -54,35 +54,56 @@ if pick_sectors:
 if pick_statuses:
     shown = shown[shown["status"].isin(pick_statuses)]
 
+def _measure(row, outcomes: dict) -> str:
+    """direct / proxy / none, and for an unassessed target with a series, why it has no data."""
+    measure = row["measure"] if isinstance(row["measure"], str) and row["measure"] else "none"
+    if row["status"] != "no_data" or measure == "none":
+        return measure
+    outcome = outcomes.get(row["series"])
+    if outcome is None:
+        return f"{measure}: series not in the latest run"
+    if outcome["status"] == "insufficient_data":
+        return f"{measure}: too few points ({outcome['n_obs']})"
+    return f"{measure}: forecast {outcome['status']}"
+
+
+outcomes = {}
+if stamp.run_id is not None:
+    outcomes = queries.run_frames(url, stamp.run_id)["run_series"].set_index("series_key").to_dict("index")
 table = pd.DataFrame({
     "status": shown["status"].map(style.status_label),
+    "policy": shown["policy_id"] + " · " + shown["policy_title"],
     "deadline": pd.to_datetime(shown["deadline"]),
     "threshold": shown["threshold"] * 100,
     "probability": shown["probability_by_deadline"] * 100,
     "projected crossing": common.month_text(shown["projected_date"]),
-    "sector": shown["sector"].map(lambda c: sector_names.get(c, c)),
-    "technology": shown["technology"].map(lambda c: technology_names.get(c, c)),
-    "measure": shown["measure"].fillna("none"),
-    "policy": shown["policy_id"] + " · " + shown["policy_title"],
+    "sector / technology": shown["sector"].map(lambda c: sector_names.get(c, c)) + " / "
+                           + shown["technology"].map(lambda c: technology_names.get(c, c)),
+    "measure": pd.Series([_measure(row, outcomes) for _, row in shown.iterrows()],
+                         index=shown.index, dtype=object),
     "series": shown["series"].fillna(""),
     "target": shown["target_id"],
 })
 st.caption("Most urgent first: targets whose deadline is still ahead (off track, at risk, on "
            "track, no data), then those whose deadline has passed. **Select a row to open its series.** "
-           "A *proxy* measure is a related series, not the target's own quantity.")
+           "A *proxy* measure is a related series, not the target's own quantity; *none* means no "
+           "series measures the target.")
 selection = st.dataframe(
     table.style.map(style.status_cell_css, subset=["status"]),
     hide_index=True, width="stretch", height="content", on_select="rerun",
     selection_mode="single-row", key="targets-table",
     column_config={
-        "threshold": st.column_config.NumberColumn(format="%.0f%%"),
-        "probability": st.column_config.NumberColumn(format="%.0f%%",
-                                                     help="probability of reaching the threshold by the deadline"),
-        "deadline": st.column_config.DateColumn(format="YYYY-MM-DD"),
-        "projected crossing": st.column_config.TextColumn(help="median date the forecast crosses the threshold"),
-        "policy": st.column_config.TextColumn(width="large"),
-        "sector": st.column_config.TextColumn(width="small"),
-        "technology": st.column_config.TextColumn(width="small"),
+        "status": st.column_config.TextColumn(width="small"),
+        "deadline": st.column_config.DateColumn(format="YYYY-MM-DD", width="small"),
+        "threshold": st.column_config.NumberColumn(format="%.0f%%", width="small"),
+        "probability": st.column_config.NumberColumn(
+            "P(met)", format="%.0f%%", width="small",
+            help="probability of reaching the threshold by the deadline"),
+        "projected crossing": st.column_config.TextColumn(
+            "projected", width="small", help="median date the forecast crosses the threshold"),
+        "policy": st.column_config.TextColumn(width="medium", help="policy id and title (hover for the whole title)"),
+        "sector / technology": st.column_config.TextColumn(width="medium"),
+        "measure": st.column_config.TextColumn(width="medium"),
     },
 )
 rows = selection.selection.rows if selection else []
