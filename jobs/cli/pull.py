@@ -31,10 +31,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def _table(results) -> str:
     head = ("source", "status", "added", "changed", "seconds", "error")
     rows = [(r.source, r.status, str(r.rows_added), str(r.rows_changed), f"{r.seconds:.1f}",
-             f"{r.error_kind}: {r.error.splitlines()[0]}" if r.error else "") for r in results]
+             _short(f"{r.error_kind}: {r.error.splitlines()[0]}") if r.error else "") for r in results]
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *rows)]
     return "\n".join(lines)
@@ -66,6 +70,6 @@ def run(args, settings) -> int:
         for r in failed:
             print(f"\n{r.source} failed ({r.error_kind}):\n  " + r.error.replace("\n", "\n  "))
         if failed:
-            print(f"\n{len(failed)} of {len(results)} pull(s) failed; nothing they fetched was stored "
-                  "as data (raw payloads kept as snapshots).")
+            print(f"\n{len(failed)} of {len(results)} pull(s) failed: they changed no data "
+                  "(a payload that did arrive is kept as a snapshot for inspection).")
     return EXIT_FAILED if failed else 0

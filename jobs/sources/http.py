@@ -52,8 +52,8 @@ class HttpOptions:
 
     timeout: float = 60.0  # seconds for read/write; connect uses connect_timeout
     connect_timeout: float = 10.0
-    attempts: int = 4  # total tries, the first included
-    backoff_base: float = 2.0  # seconds; waits are base * 2**(n-1), capped by max_wait
+    attempts: int = 3  # total tries, the first included
+    backoff_base: float = 1.0  # seconds; waits are base * 2**(n-1), capped by max_wait
     max_wait: float = 120.0  # cap for backoff and for a server's Retry-After
     max_bytes: int = 50 * 1024 * 1024
 
