@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,4 +28,12 @@ with st.sidebar:
     st.caption("Forecasts of China's domestic-technology share by sector, against the "
                "official localisation targets. Data and forecasts come from the domshare store; "
                "this app only reads it.")
-page.run()
+try:
+    page.run()
+except SQLAlchemyError as exc:  # e.g. a database made by an older domshare: say what to do
+    st.error(
+        "**The database could not be read** — it may have been made by another version of "
+        "domshare. Run `domshare init` to upgrade it, then reload the page."
+        f"\n\n`{type(exc).__name__}: {str(exc).splitlines()[0][:300]}`",
+        icon=":material/error:",
+    )

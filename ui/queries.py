@@ -138,7 +138,7 @@ def policies(db_url: str, key: Stamp) -> pd.DataFrame:
     """Curated policies and feed items, with their targets summarised in one text column."""
     p, tg = t.policies, t.targets
     frame = _frame(db_url, select(
-        p.c.id, p.c.date, p.c.date_precision, p.c.title, p.c.issuer, p.c.sectors,
+        p.c.id, p.c.date, p.c.date_precision, p.c.deadline, p.c.title, p.c.issuer, p.c.sectors,
         p.c.technologies, p.c.url, p.c.source, p.c.summary, p.c.review_status, p.c.feed,
         p.c.added_at,
     ).order_by(p.c.date, p.c.id))

@@ -212,3 +212,14 @@ def test_database_without_tables_says_to_run_init(no_schema_db, monkeypatch, pag
 def test_unreachable_database_is_a_message_not_a_traceback(monkeypatch):
     at = open_page("postgresql://nobody@127.0.0.1:9/nothing", monkeypatch)
     assert at.error and "Cannot read the database" in at.error[0].value
+
+
+def test_database_from_another_version_is_a_message_not_a_traceback(initialised_db, tmp_path, monkeypatch):
+    shutil.copy(initialised_db.removeprefix("sqlite:///"), tmp_path / "old.db")
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = db.make_engine(url)
+    with engine.begin() as conn:  # a schema that lacks a column this version reads
+        conn.exec_driver_sql("ALTER TABLE policies DROP COLUMN deadline")
+    engine.dispose()
+    at = open_page(url, monkeypatch, "policies")
+    assert at.error and "domshare init" in at.error[0].value

@@ -72,6 +72,7 @@ table = pd.DataFrame({
     "date": shown.apply(_when, axis=1),
     "id": shown["id"],
     "title": shown["title"],
+    "deadline": common.month_text(shown["deadline"]).str.replace("—", ""),
     "source": shown["link"],
     "review": shown["review_status"].map({"curated": "curated", "unreviewed": "⚠ unreviewed feed item"}),
     "sectors": shown["sector_list"].map(lambda c: ", ".join(sector_names.get(x, x) for x in c)),
