@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from forecast.engine import DEFAULT_SPECS, EngineConfig
+from forecast.engine import DEFAULT_SPECS, EngineConfig, build_models
 from jobs.errors import ConfigError
 from jobs.refresh import refresh
 from jobs.store import db
@@ -37,18 +37,16 @@ def config_from_args(args, settings) -> EngineConfig:
     except ValueError as exc:
         raise ConfigError(f"--horizon {args.horizon!r} is not a date YYYY-MM-DD") from exc
     specs = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    try:
+        build_models(specs, args.mcmc_samples)  # names only: Prophet is imported at fit time
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return EngineConfig(horizon=args.horizon, specs=specs, seed=args.seed if args.seed is not None else settings.seed,
                         mcmc_samples=args.mcmc_samples)
 
 
 def run(args, settings) -> int:
-    from forecast.engine import build_models
-
     config = config_from_args(args, settings)
-    try:
-        build_models([s for s in config.specs if not s.startswith("prophet")], 0)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
     engine = db.make_engine(settings.db_url)
     outcome = refresh(engine, config, series=args.series, workers=args.workers or settings.workers,
                       force=args.force)
