@@ -21,6 +21,8 @@ TOLERANCE = 1e-9  # a path exactly at the threshold counts as at or above it
 def first_crossing_index(paths: np.ndarray, threshold: float) -> np.ndarray:
     """For paths shaped (dates, n_paths): index of each path's first date at or above the
     threshold, NEVER where a path stays below it throughout."""
+    if paths.shape[0] == 0:  # a horizon that ends before the data: nothing can cross
+        return np.full(paths.shape[1], NEVER, dtype=np.int64)
     above = paths >= threshold - TOLERANCE
     index = above.argmax(axis=0).astype(np.int64)
     index[~above.any(axis=0)] = NEVER

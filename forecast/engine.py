@@ -128,7 +128,9 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         result.seconds = time.perf_counter() - started
         return result
     result.model = name
-    result.error = "; ".join(errors) or None
+    failed = result.backtest.dropna(subset=["error"])  # models that failed in the backtest
+    errors = [f"backtest {m}: {e}" for m, e in zip(failed["model"], failed["error"])] + errors
+    result.error = "; ".join(errors) or None  # kept with status ok: the run used a fallback
     if "chosen" not in result.backtest.columns:
         result.backtest["chosen"] = result.backtest["model"] == name
     result.forecast = forecast_frame(series, dates, paths.observed, name)

@@ -115,3 +115,9 @@ def test_declared_frequency_wins_over_sparse_dates():
     declared = forecast_series("s", frame, NO_TARGETS, FAST, frequency="monthly")
     assert pd.to_datetime(inferred.forecast["ds"]).diff().dt.days.max() > 85
     assert pd.to_datetime(declared.forecast["ds"]).diff().dt.days.max() <= 31
+
+
+def test_a_horizon_before_the_last_observation_gives_no_forecast_rows_but_no_crash():
+    result = forecast_series("s", history("YS", 8), NO_TARGETS, EngineConfig(specs=("drift",), horizon="2015-12-31"))
+    assert result.status == "ok" and result.forecast.empty
+    assert set(result.crossings["status"]) <= {"crossed", "not_within_horizon"}
