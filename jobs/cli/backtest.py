@@ -15,7 +15,7 @@ HELP = ("Print each series' rolling-origin backtest: per model MAE, MASE against
         "coverage and crossing-date error, and the model chosen.")
 EXAMPLES = [
     "domshare backtest",
-    "domshare backtest --series smartphones_statcounter",
+    "domshare backtest --series phones_usage_statcounter_domestic_share",
 ]
 
 

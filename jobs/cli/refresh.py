@@ -13,7 +13,7 @@ HELP = ("Fit forecasts for every domestic-share series (process pool), with cros
         "target assessments and backtests, and store them as one run.")
 EXAMPLES = [
     "domshare refresh",
-    "domshare refresh --series smartphones_statcounter --force",
+    "domshare refresh --series phones_usage_statcounter_domestic_share --force",
     "domshare refresh --workers 2 --seed 7 --horizon 2030-12-31",
     "domshare refresh --models naive,drift",
 ]
