@@ -265,11 +265,3 @@ def _insert_new_policies(conn, policies: pd.DataFrame, snapshot_id: int | None) 
     counts = writes.upsert_policies(conn, fresh) if fresh else writes.UpsertCounts()
     return dataclasses.replace(counts, unchanged=counts.unchanged + len(rows) - len(fresh))
 
-
-def latest_pulls(engine: Engine) -> dict[str, dict]:
-    """The newest pull row per source."""
-    t = schema.pulls
-    newest = select(t.c.source, func.max(t.c.id).label("id")).group_by(t.c.source).subquery()
-    with engine.connect() as conn:
-        rows = conn.execute(select(t).join(newest, t.c.id == newest.c.id)).mappings().all()
-    return {row["source"]: dict(row) for row in rows}

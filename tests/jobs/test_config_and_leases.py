@@ -98,3 +98,23 @@ def test_a_lease_has_one_holder_until_released_or_expired(any_db_url):
     leases.release(engine, "pull:x", "a")
     assert leases.acquire(engine, "pull:x", "b", ttl_seconds=60)
     engine.dispose()
+
+
+def test_jobs_lists_the_default_schedule_before_any_scheduler_ran(sqlite_url, capsys):
+    import json
+
+    from jobs import cli
+
+    engine = db.make_engine(sqlite_url)
+    db.upgrade(engine)
+    engine.dispose()
+    assert cli.main(["jobs", "--db", sqlite_url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    config = load_config(REPO_DATA_DIR / "sources.toml")
+    assert [j["job"] for j in listed] == [f"pull:{s.name}" for s in config.enabled] + ["refresh", "export"]
+    now = dt.datetime.now(dt.timezone.utc)
+    for job in listed:
+        assert not job["scheduled"] and job["last_outcome"] is None
+        assert dt.datetime.fromisoformat(job["next_run_time"]) > now - dt.timedelta(seconds=5)
+    assert cli.main(["jobs", "--db", sqlite_url]) == 0
+    assert "has not run on this database yet" in capsys.readouterr().out

@@ -341,3 +341,16 @@ enabled = false
     assert [(p["source"], p["status"]) for p in pulls(store)] == [("good", "ok"), ("bad", "failed")]
     assert cli.main(["pull", "--db", db_url, "--sources", str(toml), "good"]) == 0
     assert pulls(store)[-1]["status"] == "unchanged"
+
+
+def test_top500_from_a_mirror_folder_walks_the_lists_in_order(store):
+    mirror = SourceConfig(name="top500", kind="top500", schedule="interval:1h", http=FAST,
+                          url=str(RAW / "top500" / "TOP500_{year}{month:02d}.xls"))
+    first, second = run_pull(store, mirror), run_pull(store, mirror)
+    assert (first.status, second.status) == ("ok", "ok")
+    # the first two lists (1993) had no China-installed system: only the all-systems share
+    assert sorted(observations(store, top500.ALL_SYSTEMS_KEY)) == [dt.date(1993, 6, 1), dt.date(1993, 11, 1)]
+    assert observations(store, top500.CN_INSTALLED_KEY) == {}
+    with store.connect() as conn:
+        urls = conn.execute(select(schema.snapshots.c.url).order_by(schema.snapshots.c.id)).scalars().all()
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["TOP500_199306.xls", "TOP500_199311.xls"]

@@ -86,10 +86,10 @@ def stop(process: subprocess.Popen, timeout: float = 60) -> int:
         raise
 
 
-def test_scheduler_pulls_refreshes_exports_and_lists_its_jobs(tmp_path, server, capsys):
+def test_scheduler_pulls_refreshes_exports_and_lists_its_jobs(tmp_path, server, capsys, any_db_url):
     server.set("/sc.csv", Reply(CSV))
     server.set("/feed", Reply(RSS))
-    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    db_url = any_db_url
     engine = catalogue_store(db_url)
     sources = write_sources(tmp_path / "sources.toml", server)
     out, log = tmp_path / "exports", tmp_path / "scheduler.log"
