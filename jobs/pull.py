@@ -146,9 +146,18 @@ def _record(engine: Engine, conn, result: PullResult, started) -> None:
     result.seconds = (values["finished_at"] - started).total_seconds()
 
 
+def _drop_content(conn, snapshot_id: int) -> None:
+    """A payload that added or changed nothing (a feed re-served with a new build date, say)
+    keeps its url, time, size and sha256 but not its bytes: nothing refers to them, and an
+    hourly feed would otherwise grow the store by megabytes a day."""
+    conn.execute(update(schema.snapshots).where(schema.snapshots.c.id == snapshot_id).values(
+        content=None, note="payload not kept: it added or changed nothing (sha256 and size kept)"))
+
+
 def _fail(engine: Engine, result: PullResult, exc: Exception, started) -> PullResult:
     result.status = "failed"
     result.rows_added = result.rows_changed = 0
+    result.detail = {}
     # the family, not the subclass (http.NotFound is reported as SourceChanged)
     result.error_kind = next((kind.__name__ for kind in ERROR_KINDS if isinstance(exc, kind)), "InternalError")
     result.error = str(exc)
@@ -202,6 +211,7 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
 
     digest = writes.sha256_hex(fetched.content)
     with transaction(engine) as conn:  # the raw payload is kept whatever happens next
+        new_snapshot = writes.find_snapshot(conn, source=source.name, sha256=digest) is None
         result.snapshot_id = writes.save_snapshot(
             conn, source=source.name, url=fetched.url, content=fetched.content,
             fetched_at=started, http_status=fetched.status, media_type=fetched.media_type,
@@ -243,6 +253,8 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
                 **({"warnings": parsed.warnings} if parsed.warnings else {}),
                 **({"counts": parsed.counts} if parsed.counts else {}),
             }
+            if new_snapshot and not (result.rows_added or result.rows_changed):
+                _drop_content(conn, result.snapshot_id)
             _save_state(conn, source.name, fetched, digest)
             _record(engine, conn, result, started)
         for warning in parsed.warnings:

@@ -166,3 +166,18 @@ def test_csv_url_may_not_overwrite_bundled_series_and_reads_files_too(store, tmp
     result = run_pull(store, csv_source(path.as_uri()))
     assert result.status == "ok"
     assert observations(store, "my_series") == {dt.date(2024, 4, 1): (pytest.approx(0.4), path.as_uri())}
+
+
+def test_a_feed_with_nothing_new_keeps_the_snapshot_metadata_not_the_bytes(store, server):
+    v1 = (FEEDS / "policies_rss_v1.xml").read_bytes()
+    rebuilt = v1.replace(b"Mon, 25 Mar 2024 02:00:00 GMT", b"Mon, 25 Mar 2024 05:00:00 GMT")
+    server.set("/feed", Reply(v1), Reply(rebuilt))
+    first = run_pull(store, feed_source(server, "/feed"))
+    second = run_pull(store, feed_source(server, "/feed"))
+    assert (second.status, second.rows_added, second.rows_changed) == ("ok", 0, 0)
+    with store.connect() as conn:
+        snaps = {r["id"]: r for r in conn.execute(select(schema.snapshots)).mappings()}
+    assert snaps[first.snapshot_id]["content"] == v1  # referenced by the policies it added
+    kept = snaps[second.snapshot_id]
+    assert kept["content"] is None and kept["size"] == len(rebuilt) and "not kept" in kept["note"]
+    assert count(store, schema.policies) == 3
