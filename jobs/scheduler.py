@@ -7,9 +7,10 @@ Jobs (ids as shown by `domshare jobs`):
     export          the export to <export dir>/latest (atomic swap) + <export dir>/<YYYY-MM-DD>
 
 Every run is recorded in `job_runs` by listeners (ok | failed | skipped | missed).
-Job functions are module-level and take only strings and numbers, because the
-SQLAlchemyJobStore pickles them. Each takes a database lease named after its job first
-(jobs.leases), so a second scheduler on the same database never runs it at the same time.
+Job functions are module-level and take only plain values (strings, numbers, lists,
+dicts), because the SQLAlchemyJobStore pickles them. Each takes a database lease named
+after its job first (jobs.leases), so a second scheduler on the same database never runs
+it at the same time.
 """
 from __future__ import annotations
 
