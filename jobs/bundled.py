@@ -37,7 +37,7 @@ MEDIA_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 SERIES_COLUMNS = ("key", "sector", "technology", "geography", "unit", "frequency", "kind",
-                  "title", "description", "source", "source_url", "caveat")
+                  "title", "description", "source", "publisher", "source_url", "caveat")
 
 
 @dataclass

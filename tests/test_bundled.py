@@ -99,7 +99,8 @@ def _check_loaded(engine) -> None:
         series = conn.execute(select(schema.series)).mappings().all()
         domestic = [s for s in series if s["kind"] == "domestic_share"]
         assert len(domestic) >= 6
-        assert len({s["source"].split(",")[0].split(" ")[0] for s in series}) >= 4
+        # independent sources = distinct named publishers of domestic-share series
+        assert len({s["publisher"] for s in domestic if s["publisher"]}) >= 4
         # every observation is traceable: a provenance link and a stored snapshot
         obs = schema.observations
         assert conn.execute(select(func.count()).select_from(obs).where(

@@ -64,6 +64,8 @@ series = Table(
     Column("source", Text, nullable=False),
     Column("source_url", Text),
     Column("caveat", Text),
+    # The organisation whose numbers these are (not the repost); NULL when it is not named.
+    Column("publisher", String(200)),
     Column("origin", String(20), nullable=False, server_default="bundled"),  # bundled|import|pull
 )
 

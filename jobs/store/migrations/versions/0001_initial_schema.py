@@ -192,6 +192,7 @@ def upgrade() -> None:
     sa.Column('source', sa.Text(), nullable=False),
     sa.Column('source_url', sa.Text(), nullable=True),
     sa.Column('caveat', sa.Text(), nullable=True),
+    sa.Column('publisher', sa.String(length=200), nullable=True),
     sa.Column('origin', sa.String(length=20), server_default='bundled', nullable=False),
     sa.ForeignKeyConstraint(['sector'], ['sectors.code'], name=op.f('fk_series_sector_sectors')),
     sa.ForeignKeyConstraint(['technology'], ['technologies.code'], name=op.f('fk_series_technology_technologies')),
