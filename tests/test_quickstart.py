@@ -1,0 +1,45 @@
+"""The README quickstart as a newcomer runs it: a clean folder, no flags, no environment."""
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+
+from jobs.store import schema
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def test_init_with_no_settings_creates_a_useful_domshare_db_here(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOMSHARE_")}
+    done = subprocess.run([sys.executable, "-m", "jobs", "init"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "bundled data loaded" in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("domshare.db-")) == ["domshare.db"]
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'domshare.db'}")
+    with engine.connect() as conn:
+        series = conn.execute(select(schema.series)).mappings().all()
+        with_data = set(conn.execute(select(schema.observations.c.series_key).distinct()).scalars())
+        policy_ids = set(conn.execute(select(schema.policies.c.id)).scalars())
+        n_obs = conn.execute(select(func.count()).select_from(schema.observations)).scalar_one()
+    engine.dispose()
+
+    # Domestic-share series with observations, and the organisations that published them.
+    # A series whose publisher is not named cannot count as an independent source.
+    domestic = [s for s in series if s["kind"] == "domestic_share" and s["key"] in with_data]
+    publishers = {s["publisher"] for s in domestic if s["publisher"]}
+    assert len(domestic) >= 6, [s["key"] for s in domestic]
+    assert len(publishers) >= 4, publishers
+    assert n_obs > 300
+    expected = {r["id"] for r in csv.DictReader(open(DATA / "policies.csv", encoding="utf-8"))}
+    assert policy_ids == expected
+
+    again = subprocess.run([sys.executable, "-m", "jobs", "init"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
