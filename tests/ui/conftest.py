@@ -41,21 +41,22 @@ def build(url: str, runs: int) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def built_sqlite(tmp_path_factory):
+    """A SQLite file holding the bundled data and two complete forecast runs (tests that
+    copy the file or start a server use it directly)."""
+    return build(f"sqlite:///{tmp_path_factory.mktemp('built') / 'store.db'}", runs=2)
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def built_db(request, tmp_path_factory):
-    """A database holding the bundled data and two complete forecast runs."""
+def built_db(request):
+    """The same build on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        yield build(f"sqlite:///{tmp_path_factory.mktemp('built') / 'store.db'}", runs=2)
+        yield request.getfixturevalue("built_sqlite")
         return
     url, drop = _fresh_pg_database()
     yield build(url, runs=2)
     drop()
-
-
-@pytest.fixture(scope="session")
-def built_sqlite(tmp_path_factory):
-    """The SQLite build alone (for tests that copy the file or start a server)."""
-    return build(f"sqlite:///{tmp_path_factory.mktemp('built-sqlite') / 'store.db'}", runs=1)
 
 
 @pytest.fixture(scope="session")
