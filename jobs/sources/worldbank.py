@@ -150,7 +150,7 @@ def fetch(client, source, state):
     """The JSON API, every page (`page`/`pages`). Pages are joined into one document of
     the API's own shape, [paging, observations], so `parse` sees a single payload.
     `url` (a mirror, a bulk CSV or a local file) is fetched as is, unpaged."""
-    from jobs.sources.http import fetch_url
+    from jobs.sources.http import Fetched, fetch_url
 
     if source.url:
         return fetch_url(client, source.url, options=source.http,
@@ -180,5 +180,4 @@ def fetch(client, source, state):
             page += 1
     paging = dict(paging, page=1, pages=1, per_page=len(items), total=len(items))
     body = json.dumps([paging, items], ensure_ascii=False).encode("utf-8")
-    return type(first)(url=first.url, content=body, status=first.status,
-                       media_type="application/json", etag=None, last_modified=None)
+    return Fetched(url=first.url, content=body, status=first.status, media_type="application/json")
