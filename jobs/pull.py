@@ -93,8 +93,10 @@ def _save_state(conn, source: str, fetched: Fetched | None, sha256: str | None) 
         conn.execute(insert(t).values(source=source, **values))
 
 
-def validate_observations(conn, frame: pd.DataFrame, parsed_series: list[dict], where: str) -> None:
-    """Rows must name a known series, carry a date and a finite value; shares in [0, 1]."""
+def validate_observations(conn, frame: pd.DataFrame, parsed_series: list[dict], where: str,
+                          required_kind: str | None = None) -> None:
+    """Rows must name a known series (of `required_kind`, if given), carry a date and a
+    finite value; shares in [0, 1]."""
     if frame is None or frame.empty:
         return
     missing = [c for c in (base.OBS_SERIES, base.OBS_DATE, base.OBS_VALUE) if c not in frame.columns]
@@ -111,6 +113,10 @@ def validate_observations(conn, frame: pd.DataFrame, parsed_series: list[dict], 
         key, date, value = record[base.OBS_SERIES], record[base.OBS_DATE], record[base.OBS_VALUE]
         if key not in kinds:
             problems.append((where, number, f"unknown series {key!r} (run `domshare init` first?)"))
+            continue
+        if required_kind and kinds[key] != required_kind:
+            problems.append((where, number, f"series {key!r} is {kinds[key]}; this source may only "
+                                            f"write {required_kind} series"))
             continue
         if date is None or pd.isna(date):
             problems.append((where, number, f"{key}: no date"))
@@ -236,7 +242,8 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
             frame[base.OBS_SOURCE_URL] = frame[base.OBS_SOURCE_URL].fillna(fetched.url)
         with transaction(engine) as conn:
             series_rows = _series_rows(module, source, parsed)
-            validate_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})")
+            validate_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})",
+                                  getattr(module, "PULLED_SERIES_KIND", None))
             writes.upsert_series(conn, series_rows)
             counts = writes.upsert_observations(conn, frame, result.snapshot_id)
             policy_counts = writes.UpsertCounts()

@@ -354,3 +354,14 @@ def test_top500_from_a_mirror_folder_walks_the_lists_in_order(store):
     with store.connect() as conn:
         urls = conn.execute(select(schema.snapshots.c.url).order_by(schema.snapshots.c.id)).scalars().all()
     assert [u.rsplit("/", 1)[1] for u in urls] == ["TOP500_199306.xls", "TOP500_199311.xls"]
+
+
+def test_worldbank_values_never_land_in_a_domestic_share_series(store, server):
+    pages, _ = api_pages(per_page=100)
+    server.set("/wb.json", Reply(pages[0]))
+    src = SourceConfig(name="wb", kind="worldbank", url=server.url + "/wb.json", schedule="interval:1h",
+                       http=FAST, options={"series_by_indicator": {"TX.VAL.TECH.MF.ZS": KEY}})
+    result = run_pull(store, src)
+    assert (result.status, result.error_kind) == ("failed", "InvalidData")
+    assert f"series {KEY!r} is domestic_share" in result.error
+    assert count(store, schema.observations) == 0
