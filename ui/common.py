@@ -103,7 +103,7 @@ def freshness_warnings(url: str, stamp: queries.Stamp) -> list[str]:
         if age is not None and age > style.STALE_RUN_DAYS:
             warnings.append(f"The latest forecast run is {age:.0f} days old: run `domshare refresh`.")
         latest = runs[runs["id"] == stamp.run_id].iloc[0]
-        if stamp.last_observation_update is not None and _after(stamp.last_observation_update,
+        if stamp.last_share_update is not None and _after(stamp.last_share_update,
                                                                  latest["started_at"]):
             warnings.append("Observations changed after the latest forecast run started: the "
                             "forecasts are out of date until `domshare refresh` runs.")

@@ -41,7 +41,8 @@ class Stamp:
     last_job_run_id: int | None
     policies: int
     observations: int
-    last_observation_update: dt.datetime | None
+    last_observation_update: dt.datetime | None  # any series (a cache key)
+    last_share_update: dt.datetime | None  # domestic-share series only (what forecasts use)
 
 
 class NoSchema(Exception):
@@ -63,6 +64,12 @@ def stamp(db_url: str) -> Stamp:
             policies=conn.execute(select(func.count()).select_from(t.policies)).scalar() or 0,
             observations=conn.execute(select(func.count()).select_from(t.observations)).scalar() or 0,
             last_observation_update=conn.execute(select(func.max(t.observations.c.updated_at))).scalar(),
+            # Only series the forecasts use: a revised context value does not make them stale.
+            last_share_update=conn.execute(
+                select(func.max(t.observations.c.updated_at))
+                .join(t.series, t.series.c.key == t.observations.c.series_key)
+                .where(t.series.c.kind != "context")
+            ).scalar(),
         )
 
 

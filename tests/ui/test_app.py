@@ -186,6 +186,26 @@ def test_a_new_run_shows_without_restarting_the_app(built_sqlite, tmp_path, monk
     assert f"run **#{first + 1}**" in text_of(at)
 
 
+def test_new_data_after_the_run_warns_until_the_next_refresh(built_sqlite, tmp_path, monkeypatch):
+    shutil.copy(built_sqlite.removeprefix("sqlite:///"), tmp_path / "copy.db")
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    mine = tmp_path / "my_series.csv"
+    mine.write_text("series,date,domestic_share\nmy_survey,2020,0.2\nmy_survey,2021,0.3\n"
+                    "my_survey,2022,0.35\nmy_survey,2023,0.5\nmy_survey,2024,0.55\n")
+    stale = "Observations changed after the latest forecast run started"
+    assert stale not in text_of(open_page(url, monkeypatch))
+    subprocess.run([sys.executable, "-m", "jobs", "import", str(mine), "--db", url],
+                   check=True, capture_output=True, timeout=300)
+    at = open_page(url, monkeypatch)
+    assert stale in text_of(at)
+    subprocess.run([sys.executable, "-m", "jobs", "refresh", "--db", url, "--models", "naive,drift",
+                    "--workers", "1"], check=True, capture_output=True, timeout=300)
+    at.run()
+    assert stale not in text_of(at)
+    series = open_page(url, monkeypatch, "series", {"series": "my_survey"})
+    assert "forecast median" in trace_names(plotly_specs(series)[0])
+
+
 # --- empty states ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("page", ["overview", "series", "policies", "runs"])
