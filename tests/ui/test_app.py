@@ -100,6 +100,17 @@ def test_overview_filter_narrows_targets_and_downloads(built_db, monkeypatch):
     assert 0 < len(narrowed) < everything
     assert "filtered to the series of the targets shown" in text_of(at)
 
+    def rows(at) -> dict[str, int]:
+        return {b.label.split(" (")[0]: int(b.label.split("(")[1].split()[0]) for b in at.download_button}
+
+    expected = export.export_frames(db.make_engine(built_db))
+    keys = set(narrowed["series"]) - {""}
+    filtered = rows(at)
+    assert filtered["forecasts.csv"] == expected["forecasts.csv"]["series"].isin(keys).sum()
+    assert filtered["observations.csv"] < len(expected["observations.csv"])
+    at.radio[0].set_value("everything").run()
+    assert rows(at) == {name: len(f) for name, f in expected.items()}
+
 
 def series_with_forecast(url: str) -> str:
     run = frame(url, read.latest_run)

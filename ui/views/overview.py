@@ -138,6 +138,10 @@ if stamp.run_id is None:
     st.caption("The forecast files appear after the first `domshare refresh`.")
 frames = queries.export_frames(url, stamp)
 filtered = len(shown) < len(targets)
+if filtered:
+    scope = st.radio("Files", ["the series of the targets shown", "everything"], horizontal=True,
+                     key="download-scope", label_visibility="collapsed")
+    filtered = scope != "everything"
 keys = sorted(shown["series"].dropna().unique()) if filtered else None
 st.caption("The same files `domshare export` writes" +
            (", filtered to the series of the targets shown above." if filtered else ", whole."))
