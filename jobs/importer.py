@@ -35,6 +35,7 @@ REQUIRED = ("series", "date")
 VALUE_COLUMNS = {"domestic_share": 1.0, "domestic_share_pct": 100.0}  # column -> full scale
 OPTIONAL = ("sector", "technology", "source", "note")
 FREQUENCY = {"year": "annual", "quarter": "quarterly", "month": "monthly", "day": "irregular", "mixed": "irregular"}
+NOTHING = "nothing was imported"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
 _DATE_FORMS = (
     (re.compile(r"^(\d{4})$"), "year"),
@@ -75,35 +76,64 @@ def parse_period(label: str) -> tuple[dt.date, str]:
 
 def _decode(content: bytes, where: str) -> str:
     if not content.strip():
-        raise InvalidData(f"{where}: the file is empty", [(where, None, "the file is empty")])
+        raise InvalidData(f"{where}: {NOTHING}", [(where, None, "the file is empty")])
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidData(f"{where}: {NOTHING}", [(where, 1, "the file is UTF-16, not UTF-8 "
+                                                        "(Excel's 'Unicode Text'); save it as 'CSV UTF-8'")])
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content[:exc.start].count(b"\n") + 1
-        raise InvalidData(f"{where}: not UTF-8 text", [(
+        raise InvalidData(f"{where}: {NOTHING}", [(
             where, line, f"byte 0x{content[exc.start]:02x} is not UTF-8; save the file as UTF-8")]) from exc
 
 
 def _header(fields: list[str], where: str) -> str:
     """The value column's name, or InvalidData naming every header problem."""
     problems = []
+    if len(fields) == 1 and (sep := next((s for s in ";\t|" if s in fields[0]), None)):
+        raise InvalidData(f"{where}: bad header; {NOTHING}", [(where, 1, (
+            f"the header is one column: columns are separated by {sep!r}; save the file as comma-separated CSV"))])
+    allowed = set(REQUIRED) | set(VALUE_COLUMNS) | set(OPTIONAL)
+    lowered = {f.lower() for f in fields}  # a capitalised name gets a "did you mean", not a "missing"
     for column in REQUIRED:
-        if column not in fields:
+        if column not in lowered:
             problems.append((where, 1, f"missing column '{column}'"))
     given = [c for c in VALUE_COLUMNS if c in fields]
-    if not given:
+    if not any(c in lowered for c in VALUE_COLUMNS):
         problems.append((where, 1, "missing column 'domestic_share' (fraction 0-1) or 'domestic_share_pct' (0-100)"))
     elif len(given) > 1:
         problems.append((where, 1, "give either 'domestic_share' or 'domestic_share_pct', not both"))
-    allowed = set(REQUIRED) | set(VALUE_COLUMNS) | set(OPTIONAL)
     for column in fields:
-        if column not in allowed:
+        if column in allowed:
+            continue
+        if column.lower() in allowed:
+            problems.append((where, 1, f"unknown column '{column}': did you mean '{column.lower()}'? "
+                                       "(column names are lower case)"))
+        else:
             problems.append((where, 1, f"unknown column '{column}' (allowed: {', '.join(sorted(allowed))})"))
     if len(set(fields)) != len(fields):
         problems.append((where, 1, "a column name appears twice"))
     if problems:
-        raise InvalidData(f"{where}: bad header", problems)
+        raise InvalidData(f"{where}: bad header; {NOTHING}", problems)
     return given[0]
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _number_hint(text: str) -> str:
+    """What probably went wrong with a cell that is not a number."""
+    if text.endswith("%") and _number(text[:-1].strip()) is not None:
+        return " (leave out the % sign)"
+    if text.count(",") == 1 and _number(text.replace(",", ".")) is not None:
+        return " (use a dot as the decimal mark)"
+    return ""
 
 
 def read_import(content: bytes, where: str, *, sectors: set[str], technologies: set[str],
@@ -118,7 +148,7 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
     try:
         fields = [f.strip() for f in next(reader)]
     except (StopIteration, csv.Error) as exc:
-        raise InvalidData(f"{where}: no header", [(where, 1, f"no readable header ({exc})")]) from exc
+        raise InvalidData(f"{where}: {NOTHING}", [(where, 1, f"no readable header ({exc})")]) from exc
     value_column = _header(fields, where)
     scale = VALUE_COLUMNS[value_column]
 
@@ -154,22 +184,20 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
             problems.append((where, number, str(exc)))
             date = period = None
         raw_value = row[value_column]
-        try:
-            value = float(raw_value)
-            if not math.isfinite(value):
-                raise ValueError
-        except ValueError:
-            problems.append((where, number, f"{value_column} {raw_value!r} is not a number"))
-            value = None
-        if value is not None and not 0.0 <= value <= scale:
-            problems.append((where, number, f"{value_column} {raw_value} is outside 0-{scale:g}"))
+        value = _number(raw_value)
+        if value is None:
+            problems.append((where, number, f"{value_column} is empty" if not raw_value else
+                             f"{value_column} {raw_value!r} is not a number{_number_hint(raw_value)}"))
+        elif not 0.0 <= value <= scale:
+            hint = " (percentages go in a 'domestic_share_pct' column)" if scale == 1.0 and 1 < value <= 100 else ""
+            problems.append((where, number, f"{value_column} {raw_value} is outside 0-{scale:g}{hint}"))
         sector = row.get("sector") or "all"
         technology = row.get("technology") or "all"
-        if sector not in sectors:
-            problems.append((where, number, f"sector {sector!r} is unknown (known: {', '.join(sorted(sectors))})"))
-        if technology not in technologies:
-            problems.append((where, number, f"technology {technology!r} is unknown "
-                                            f"(known: {', '.join(sorted(technologies))})"))
+        for name, code, known in (("sector", sector, sectors), ("technology", technology, technologies)):
+            if code not in known:
+                guess = f"did you mean {code.lower()!r}? " if code.lower() in known else ""
+                problems.append((where, number, f"{name} {code!r} is unknown ({guess}known: "
+                                                f"{', '.join(sorted(known))})"))
         if len(problems) > bad_before:
             continue
         meta = series_meta.setdefault(key, {"sector": sector, "technology": technology,
@@ -191,9 +219,9 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
                         OBS_PERIOD_TYPE: period, OBS_SOURCE_URL: row.get("source") or None,
                         OBS_NOTE: row.get("note") or None})
     if problems:
-        raise InvalidData(f"{where}: {len(problems)} bad row(s); nothing was imported", problems)
+        raise InvalidData(f"{where}: {len(problems)} bad row(s); {NOTHING}", problems)
     if not records:
-        raise InvalidData(f"{where}: no data rows", [(where, 2, "the file has a header but no data rows")])
+        raise InvalidData(f"{where}: {NOTHING}", [(where, 2, "the file has a header but no data rows")])
 
     name = where.rsplit("/", 1)[-1]
     series_rows = [{
@@ -213,7 +241,8 @@ def import_csv(conn: Connection, path: Path) -> ImportSummary:
     try:
         content = path.read_bytes()
     except OSError as exc:
-        raise InvalidData(f"{where}: cannot read the file ({exc.strerror})", [(where, None, str(exc))]) from exc
+        problem = f"cannot read the file ({exc.strerror or exc})"
+        raise InvalidData(f"{where}: {NOTHING}", [(where, None, problem)]) from exc
     sectors = set(conn.execute(select(schema.sectors.c.code)).scalars())
     technologies = set(conn.execute(select(schema.technologies.c.code)).scalars())
     foreign = set(conn.execute(select(schema.series.c.key).where(schema.series.c.origin != SOURCE)).scalars())

@@ -63,7 +63,7 @@ BAD_FILES = {
                      [(2, "outside 0-1"), (3, "outside 0-1")]),
     "pct_out_of_range": (b"series,date,domestic_share_pct\na,2020,101\n", [(2, "outside 0-100")]),
     "non_numeric": (b"series,date,domestic_share\na,2020,abc\na,2021,\na,2022,nan\n",
-                    [(2, "'abc' is not a number"), (3, "'' is not a number"), (4, "'nan' is not a number")]),
+                    [(2, "'abc' is not a number"), (3, "domestic_share is empty"), (4, "'nan' is not a number")]),
     "duplicate_date": (b"series,date,domestic_share\na,2020-01,0.1\nb,2020-01,0.1\na,2020-01,0.2\n",
                        [(4, "duplicate date 2020-01")]),
     "missing_column": (b"series,date\na,2020\n", [(1, "missing column 'domestic_share'")]),
@@ -79,6 +79,14 @@ BAD_FILES = {
     "unknown_sector": (b"series,date,domestic_share,sector\na,2020,0.1,banks\n", [(2, "sector 'banks' is unknown")]),
     "ragged_row": (b"series,date,domestic_share\na,2020,0.1,extra\n", [(2, "4 cells")]),
     "bundled_series": (b"series,date,domestic_share\nbundled_one,2020,0.1\n", [(2, "bundled or pulled data")]),
+    # what spreadsheets produce: each gets a hint saying what to change
+    "semicolons": (b"series;date;domestic_share\na;2020;0,1\n", [(1, "separated by ';'")]),
+    "capitalised_header": (b"Series,date,domestic_share\na,2020,0.1\n", [(1, "did you mean 'series'?")]),
+    "percent_sign_and_decimal_comma": (b'series,date,domestic_share_pct\na,2020,12%\na,2021,"12,5"\n',
+                                       [(2, "leave out the % sign"), (3, "use a dot as the decimal mark")]),
+    "percent_in_fraction_column": (b"series,date,domestic_share\na,2020,45\n", [(2, "'domestic_share_pct' column")]),
+    "utf16_excel_unicode_text": ("series,date,domestic_share\na,2020,0.1\n".encode("utf-16"), [(1, "UTF-16")]),
+    "missing_file_name": (None, [(None, "cannot read the file")]),
 }
 
 
@@ -91,7 +99,8 @@ def test_bad_file_is_rejected_with_rows_and_database_unchanged(store, tmp_path, 
     before = _dump(engine)
     content, expected = BAD_FILES[case]
     path = tmp_path / f"{case}.csv"
-    path.write_bytes(content)
+    if content is not None:
+        path.write_bytes(content)
     code, output = _run(url, path, capsys)
     assert code == 4, output
     assert str(path) in output

@@ -32,6 +32,13 @@ def run(args, settings) -> int:
     finally:
         engine.dispose()
     c = summary.observations
-    print(f"imported {summary.file}: series {', '.join(summary.series)}; observations "
-          f"{c.added} added, {c.changed} changed, {c.unchanged} unchanged (snapshot {summary.snapshot_id})")
+    print(f"imported {summary.file} into {engine.url.render_as_string(hide_password=True)}")
+    print(f"  series: {', '.join(summary.series)}")
+    print(f"  observations: {c.added} added, {c.changed} changed"
+          + (" (old values kept as revisions)" if c.changed else "") + f", {c.unchanged} unchanged")
+    print(f"  the file is kept as snapshot {summary.snapshot_id}")
+    if c.added or c.changed:
+        print("  next: `domshare refresh` forecasts the new data")
+    else:
+        print("  nothing new: the database already held these values")
     return 0
