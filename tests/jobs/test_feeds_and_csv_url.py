@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
-from conftest import FIXTURES, Reply
+from local_server import FIXTURES, Reply
 from jobs.pull import run_pull
 from jobs.sources.config import SourceConfig
 from jobs.sources.http import HttpOptions

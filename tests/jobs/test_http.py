@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import RAW, Reply
+from local_server import RAW, Reply
 from jobs.errors import SourceChanged, SourceUnavailable
 from jobs.sources.http import (
     USER_AGENT, HttpOptions, NotFound, fetch_url, make_client, parse_retry_after,

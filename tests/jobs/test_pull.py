@@ -10,7 +10,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from conftest import RAW, Reply
+from local_server import RAW, Reply
 from jobs import cli
 from jobs.pull import run_pull
 from jobs.sources import statcounter, top500

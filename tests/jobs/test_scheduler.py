@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import FIXTURES, RAW, ROOT, Reply, catalogue_store
+from local_server import FIXTURES, RAW, ROOT, Reply, catalogue_store
 from jobs import cli
 from jobs.store import schema
 

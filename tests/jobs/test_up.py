@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from conftest import RAW, ROOT, catalogue_store
+from local_server import RAW, ROOT, catalogue_store
 from forecast.engine import EngineConfig
 from jobs.pull import run_pull
 from jobs.refresh import refresh
