@@ -3,6 +3,7 @@
 or missing database gets a message naming the command to run, never a traceback."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -254,3 +255,42 @@ def test_database_from_another_version_is_a_message_not_a_traceback(initialised_
     engine.dispose()
     at = open_page(url, monkeypatch, "policies")
     assert at.error and "domshare init" in at.error[0].value
+
+
+# --- a synthetic rising series: projected crossings and status colours ---------------------
+
+def test_projected_crossing_range_and_target_colours(tmp_path, monkeypatch):
+    from synthetic_store import monthly_logistic, seed_store
+
+    url = f"sqlite:///{tmp_path / 'synthetic.db'}"
+    rising = monthly_logistic("2014-01-01", "2024-12-01", "2026-06-01", 0.6, 0.01, seed=1)
+    seed_store(url, {"rising": rising}, [
+        {"id": "T1", "threshold": 0.75, "deadline": dt.date(2030, 12, 31), "series_key": "rising", "measure": "direct"},
+        {"id": "T2", "threshold": 0.9, "deadline": dt.date(2026, 12, 31), "series_key": "rising", "measure": "direct"},
+    ])
+    subprocess.run([sys.executable, "-m", "jobs", "refresh", "--db", url, "--models", "naive,drift",
+                    "--workers", "1"], check=True, capture_output=True, timeout=300)
+    frames = export.export_frames(db.make_engine(url))
+    projected = frames["crossings.csv"][frames["crossings.csv"]["status"] == "projected"]
+    assert not projected.empty, "the fixture must project at least one crossing"
+
+    at = open_page(url, monkeypatch, "series", {"series": "rising"})
+    spec = plotly_specs(at)[0]
+    ranges = [t for t in spec["data"] if t.get("legendgroup") == "crossing" and t.get("mode") == "lines"]
+    medians = [t for t in spec["data"] if t.get("name") == "median crossing"]
+    assert len(ranges) == len(medians) == len(projected)
+    for row, bar, tick in zip(projected.sort_values("threshold").itertuples(), ranges, medians):
+        assert bar["y"] == [row.threshold, row.threshold] and tick["y"] == [row.threshold]
+        assert pd.Timestamp(tick["x"][0]) == pd.Timestamp(row.median_date)
+        start = row.p10_date if pd.notna(row.p10_date) else row.median_date
+        assert pd.Timestamp(bar["x"][0]) == pd.Timestamp(start)
+        end = row.p90_date if pd.notna(row.p90_date) else frames["forecasts.csv"]["date"].max()
+        assert pd.Timestamp(bar["x"][1]) == pd.Timestamp(end)
+    for trace in spec["data"]:
+        if (trace.get("name") or "").startswith("target: "):
+            status = trace["name"].removeprefix("target: ")
+            key = next(k for k, v in style.STATUS_LABELS.items() if v == status)
+            assert trace["marker"]["color"] == style.STATUS_COLOURS[key]
+    crossings = at.dataframe[0].value.set_index("threshold")
+    for row in projected.itertuples():
+        assert crossings.loc[row.threshold * 100, "median date"] == pd.Timestamp(row.median_date).strftime("%Y-%m")
