@@ -62,13 +62,24 @@ class BundledSummary:
     def lines(self) -> list[str]:
         def fmt(c: writes.UpsertCounts) -> str:
             return f"{c.added} added, {c.changed} changed, {c.unchanged} unchanged"
+        obs = self.observations
         return [
-            f"files checked: {self.files} (new snapshots: {self.snapshots_added})",
+            f"bundled files: {self.files} checked against data/manifest.csv, "
+            f"{self.snapshots_added} newly kept as raw snapshots",
             f"sectors: {fmt(self.sectors)}", f"technologies: {fmt(self.technologies)}",
-            f"series: {fmt(self.series)}", f"observations: {fmt(self.observations)}"
-            + (f" ({self.kept_newer} newer pulled values kept)" if self.kept_newer else ""),
+            f"series: {fmt(self.series)}",
+            f"observations: {obs.added} added, {obs.changed} revised"
+            + (" (by a newer file of the same source; old values kept as revisions)" if obs.changed else "")
+            + f", {obs.unchanged} unchanged"
+            + (f", {self.kept_newer} newer pulled values kept" if self.kept_newer else ""),
             f"policies: {fmt(self.policies)}", f"targets: {fmt(self.targets)}",
         ] + [f"warning: {w}" for w in self.warnings]
+
+    def left_out_lines(self) -> list[str]:
+        """Rows the parsers skip on purpose, per file (data/README.md, 'Decisions', says why)."""
+        return [f"data/{path}: " + ", ".join(f"{k.removesuffix('_not_stored').replace('_', ' ')}: {v} rows"
+                                             for k, v in counts.items())
+                for path, counts in self.not_stored.items()]
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -133,7 +144,8 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
     known_series = _catalogue(conn, data_dir, summary)
     policy_frame, policy_snapshot = None, None
     bundled_ids: set[int] = set()
-    for entry in tqdm(manifest, desc="loading bundled data", unit="file", disable=not progress):
+    # disable=None: no bar when stderr is not a terminal (logs, CI, pipes get no bar spam)
+    for entry in tqdm(manifest, desc="loading bundled data", unit="file", disable=None if progress else True):
         path = data_dir / entry["path"]
         content = path.read_bytes()
         digest = writes.sha256_hex(content)

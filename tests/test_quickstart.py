@@ -43,3 +43,16 @@ def test_init_with_no_settings_creates_a_useful_domshare_db_here(tmp_path):
     again = subprocess.run([sys.executable, "-m", "jobs", "init"], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+
+def test_a_newcomers_first_help_commands_print_help(capsys):
+    """`domshare`, `domshare --help` and every `domshare COMMAND --help` print help, no traceback."""
+    from jobs.cli import command_modules, main
+
+    for args in [[], ["--help"]] + [[m.NAME, "--help"] for m in command_modules()]:
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse exits after printing help
+            code = exc.code
+        assert code in (0, 2) and "usage: domshare" in capsys.readouterr().out, args

@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     for module in command_modules():
         examples = "\n".join(f"  {line}" for line in module.EXAMPLES)
         command = sub.add_parser(
-            module.NAME, help=module.HELP, description=module.HELP,
+            module.NAME, help=module.HELP.replace("%", "%%"),  # argparse %-formats help (e.g. "80%")
+            description=module.HELP,
             epilog=f"examples:\n{examples}", formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         command.add_argument(

@@ -27,12 +27,25 @@ def run(args, settings) -> int:
         summary = init_database(engine, settings.data_dir, progress=True)
     finally:
         engine.dispose()
-    print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    print(f"database: {describe(engine.url)}")
     for line in summary.lines():
         print(f"  {line}")
-    for path, left_out in summary.not_stored.items():
-        print(f"  rows not stored from data/{path}: "
-              + ", ".join(f"{k.replace('_not_stored', '').replace('_', ' ')} {v}" for k, v in left_out.items()))
-    print("  nothing to do: the database already holds the bundled data"
-          if not summary.changed_anything else "  bundled data loaded")
+    left_out = summary.left_out_lines() if summary.changed_anything else []  # said on the first run
+    if left_out:
+        print("  rows left out on purpose (data/README.md, 'Decisions', says why):")
+        for line in left_out:
+            print(f"    {line}")
+    if not summary.changed_anything:
+        print("nothing to do: the database already holds the bundled data")
+    else:
+        print("bundled data loaded. Next: `domshare refresh` fits the forecasts, `domshare ui` opens the "
+              "web app (`domshare up` does both and starts the scheduler).")
     return 0
+
+
+def describe(url) -> str:
+    """The URL without its password; a SQLite file also gets its full path."""
+    text = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        text += f" ({Path(url.database).resolve()})"
+    return text
