@@ -24,6 +24,9 @@ from jobs.store import schema as t
 # that would import apscheduler. A test checks these stay equal).
 APSCHEDULER_TABLE = "apscheduler_jobs"
 PULL_JOB_PREFIX = "pull:"
+# Each new stamp makes new cache entries; bound them so a server running for months does
+# not keep every past run's frames in memory.
+CACHE_ENTRIES = 32
 
 
 @st.cache_resource(show_spinner=False)
@@ -81,7 +84,7 @@ def _frame(db_url: str, statement) -> pd.DataFrame:
 
 # --- reference data -------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def series_catalogue(db_url: str, key: Stamp) -> pd.DataFrame:
     """Every series with its sector and technology names, kind and source."""
     s, sec, tech = t.series, t.sectors, t.technologies
@@ -106,7 +109,7 @@ def series_catalogue(db_url: str, key: Stamp) -> pd.DataFrame:
     return frame
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def observations(db_url: str, series_key: str, key: Stamp) -> pd.DataFrame:
     """One series' observations with the snapshot each number came from."""
     o, snap = t.observations, t.snapshots
@@ -140,7 +143,7 @@ def observation_sources(obs: pd.DataFrame) -> pd.DataFrame:
     return grouped.sort_values("from").reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def policies(db_url: str, key: Stamp) -> pd.DataFrame:
     """Curated policies and feed items, with their targets summarised in one text column."""
     p, tg = t.policies, t.targets
@@ -168,7 +171,7 @@ def split_codes(text: str | None) -> list[str]:
     return [code.strip() for code in (text or "").split(";") if code.strip()]
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def codes(db_url: str, key: Stamp) -> tuple[dict[str, str], dict[str, str]]:
     """Sector and technology code -> name."""
     sectors = _frame(db_url, select(t.sectors.c.code, t.sectors.c.name).order_by(t.sectors.c.name))
@@ -179,7 +182,7 @@ def codes(db_url: str, key: Stamp) -> tuple[dict[str, str], dict[str, str]]:
 
 # --- runs -------------------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def runs(db_url: str, key: Stamp) -> pd.DataFrame:
     """Forecast run history, newest first, with per-series outcome counts."""
     r, rs = t.forecast_runs, t.run_series
@@ -202,7 +205,7 @@ def runs(db_url: str, key: Stamp) -> pd.DataFrame:
     return frame
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def run_diff(db_url: str, run_id: int, previous_id: int) -> pd.DataFrame:
     """Targets whose status or projected date moved between two runs."""
     ta = t.target_assessments
@@ -220,7 +223,7 @@ def run_diff(db_url: str, run_id: int, previous_id: int) -> pd.DataFrame:
 
 # --- pulls, jobs and freshness -------------------------------------------------------
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def source_freshness(db_url: str, key: Stamp) -> pd.DataFrame:
     """Per source: newest snapshot, newest observation, and the last pull with its outcome."""
     snap, o, p = t.snapshots, t.observations, t.pulls
@@ -248,7 +251,7 @@ def _next_run_for(schedule: pd.DataFrame, source: str):
     return matching["next_run"].min() if not matching.empty else None
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def scheduled_jobs(db_url: str, key: Stamp) -> pd.DataFrame:
     """APScheduler's persisted jobs (id, next run), read as plain rows: no apscheduler import."""
     eng = engine(db_url)
@@ -264,7 +267,7 @@ def scheduled_jobs(db_url: str, key: Stamp) -> pd.DataFrame:
     return frame
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def job_runs(db_url: str, key: Stamp, limit: int = 200) -> pd.DataFrame:
     j = t.job_runs
     return _frame(db_url, select(j.c.job, j.c.started_at, j.c.finished_at, j.c.outcome, j.c.error,
@@ -273,21 +276,21 @@ def job_runs(db_url: str, key: Stamp, limit: int = 200) -> pd.DataFrame:
 
 # --- the export's frames and the shared run reads: screen and files show the same numbers ---
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def export_frames(db_url: str, key: Stamp) -> dict[str, pd.DataFrame]:
     """`domshare export`'s frames for the latest complete run (observations.csv alone before
     the first run)."""
     return export.export_frames(engine(db_url), run_id=key.run_id)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def run_frames(db_url: str, run_id: int) -> dict[str, pd.DataFrame]:
     """One run's forecasts, crossings, targets, backtest scores and per-series outcomes."""
     with engine(db_url).connect() as conn:
         return read.run_frames(conn, run_id)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def targets(db_url: str, key: Stamp) -> pd.DataFrame:
     """Every target, with the latest run's assessment (targets.csv) or, before any run,
     unassessed (no probability, no status)."""
