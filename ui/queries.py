@@ -240,6 +240,11 @@ def source_freshness(db_url: str, key: Stamp) -> pd.DataFrame:
                 .where(p.c.status.in_(["ok", "unchanged"])).group_by(p.c.source))
     frame = snapshots.merge(pulls, on="source", how="outer").merge(ok, on="source", how="left")
     schedule = scheduled_jobs(db_url, key)
+    # Sources the scheduler will pull but that have no snapshot or pull yet.
+    scheduled = schedule["job"][schedule["job"].str.startswith(PULL_JOB_PREFIX)].str.removeprefix(PULL_JOB_PREFIX)
+    missing = sorted(set(scheduled) - set(frame["source"]))
+    if missing:
+        frame = pd.concat([frame, pd.DataFrame({"source": missing, "observations": 0})], ignore_index=True)
     frame["next_run"] = frame["source"].map(lambda s: _next_run_for(schedule, s))
     return frame.sort_values("source").reset_index(drop=True)
 

@@ -21,10 +21,10 @@ if sources.empty:
                "`domshare pull` fetches the live sources.")
 else:
     st.dataframe(
-        sources[["source", "last_snapshot", "newest_observation", "observations", "last_pull",
-                 "last_outcome", "rows_added", "rows_changed", "last_success", "next_run",
+        sources[["source", "last_pull", "last_outcome", "next_run", "last_snapshot",
+                 "newest_observation", "observations", "rows_added", "rows_changed", "last_success",
                  "error_kind", "error"]],
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", height="content",
         column_config={
             "last_pull": st.column_config.DatetimeColumn("last pull", **DATETIME),
             "last_outcome": "outcome", "rows_added": "rows added", "rows_changed": "rows changed",
