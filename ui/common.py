@@ -2,8 +2,6 @@
 the download buttons."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -155,7 +153,3 @@ def download_buttons(frames: dict[str, pd.DataFrame], series_keys: list[str] | N
             f"{name} ({len(frame)} rows)", data=queries.csv_bytes(frame), file_name=filename,
             mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}", width="stretch",
         )
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)

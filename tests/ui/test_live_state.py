@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 from jobs import scheduler
 from jobs.sources.config import load_config
 from jobs.store import db
-from test_app import open_page, text_of
+from test_app import open_page
 from ui import queries
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,6 @@
 """Data & runs: sources and their pulls, the scheduler's jobs, forecast runs and what changed."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from ui import common, queries, style
