@@ -186,8 +186,10 @@ def _series_rows(module, source: SourceConfig, parsed) -> list[dict]:
     return [dict(row, kind=kind) if kind else row for row in rows]
 
 
-def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, client=None) -> PullResult:
-    """Pull one source now and record the outcome; never raises for a source's failure."""
+def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, client=None,
+             contact: str | None = None) -> PullResult:
+    """Pull one source now and record the outcome; never raises for a source's failure.
+    `contact` (settings.contact) goes into the User-Agent of the client made here."""
     started = utcnow()
     result = PullResult(source=source.name, status="failed")
     module = module_for(source.kind)
@@ -196,7 +198,7 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
         state = SourceState(latest=state.latest)
     try:
         if client is None:
-            with make_client(source.http) as own_client:
+            with make_client(source.http, contact) as own_client:
                 fetched = module.fetch(own_client, source, state)
         else:
             fetched = module.fetch(client, source, state)

@@ -79,7 +79,7 @@ def _outcome(started: dt.datetime, outcome: str, error: str | None = None, **ext
 # ---- job functions (module-level, picklable arguments) ------------------------------
 
 def pull_job(source_name: str, db_url: str, sources_path: str, refresh_args: list,
-             hold_seconds: float) -> dict:
+             hold_seconds: float, contact: str | None = None) -> dict:
     from jobs.pull import run_pull
 
     started = utcnow()
@@ -87,7 +87,7 @@ def pull_job(source_name: str, db_url: str, sources_path: str, refresh_args: lis
         if engine is None:
             return _outcome(started, "skipped", "lease held by another scheduler")
         source = load_config(Path(sources_path)).source(source_name)
-        result = run_pull(engine, source)
+        result = run_pull(engine, source, contact=contact)
     log.info("pull %s: %s (+%d ~%d)%s", source_name, result.status, result.rows_added,
              result.rows_changed, f" {result.error_kind}: {result.error}" if result.error else "")
     if result.data_changed:
@@ -178,15 +178,17 @@ def _listener(db_url: str):
     return on_event
 
 
-def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options: dict) -> list[dict]:
-    """The jobs the config asks for, as add_job keyword arguments."""
+def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options: dict,
+                 contact: str | None = None) -> list[dict]:
+    """The jobs the config asks for, as add_job keyword arguments (`contact`: settings.contact,
+    for the pulls' User-Agent)."""
     hold = config.scheduler.lease_hold_seconds
     grace = config.scheduler.misfire_grace_time
     refresh_args = [db_url, hold, refresh_options]
     jobs = [
         dict(func=pull_job, trigger=make_trigger(s.schedule), id=f"pull:{s.name}",
              name=f"pull {s.name} ({s.kind})",
-             args=[s.name, db_url, str(config.path.resolve()), refresh_args, hold],
+             args=[s.name, db_url, str(config.path.resolve()), refresh_args, hold, contact],
              misfire_grace_time=grace)
         for s in config.enabled
     ]
@@ -240,7 +242,7 @@ def sync_jobs(scheduler, wanted: list[dict], origin: Path) -> None:
 
 
 def build_scheduler(config: Config, db_url: str, export_dir: Path,
-                    refresh_options: dict | None = None) -> BlockingScheduler:
+                    refresh_options: dict | None = None, contact: str | None = None) -> BlockingScheduler:
     engine = _engine(db_url)
     scheduler = BlockingScheduler(
         jobstores={"default": _job_store(engine)},
@@ -250,7 +252,7 @@ def build_scheduler(config: Config, db_url: str, export_dir: Path,
         timezone=dt.timezone.utc,
     )
     refresh_options = {**(refresh_options or {}), **config.scheduler.refresh_options}  # the file wins
-    wanted = desired_jobs(config, db_url, export_dir, refresh_options)
+    wanted = desired_jobs(config, db_url, export_dir, refresh_options, contact)
 
     def sync(_event) -> None:
         sync_jobs(scheduler, wanted, config.path)
@@ -261,13 +263,14 @@ def build_scheduler(config: Config, db_url: str, export_dir: Path,
     return scheduler
 
 
-def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict | None = None) -> None:
+def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict | None = None,
+        contact: str | None = None) -> None:
     """Run the scheduler in the foreground until SIGTERM/SIGINT (then finish the running job)."""
     global _current
     if not is_initialised(_engine(db_url)):
         raise NotInitialised(f"{db_url} has no schema yet: run `domshare init` first")
     config = load_config(sources_path)
-    scheduler = build_scheduler(config, db_url, Path(export_dir).resolve(), refresh_options)
+    scheduler = build_scheduler(config, db_url, Path(export_dir).resolve(), refresh_options, contact)
     _current = scheduler
     _stopping.clear()
 

@@ -8,6 +8,10 @@
 | export_dir     | --out DIR      | DOMSHARE_EXPORT_DIR    | exports                         |
 | workers        | --workers N    | DOMSHARE_WORKERS       | number of CPUs (at most 4)      |
 | seed           | --seed N       | DOMSHARE_SEED          | 20141217                        |
+| contact        |                | DOMSHARE_CONTACT       | none                            |
+
+`contact` (an e-mail address or URL of whoever runs this instance) is added to the
+User-Agent of every pull, `domshare/<version> (+<contact>)`, so a site can reach them.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ class Settings:
     export_dir: Path = Path("exports")
     workers: int = field(default_factory=_default_workers)
     seed: int = DEFAULT_SEED
+    contact: str | None = None
 
     @property
     def sources_path(self) -> Path:
@@ -52,5 +57,6 @@ def from_environment(env: dict[str, str] | None = None, **overrides) -> Settings
         "export_dir": Path(env["DOMSHARE_EXPORT_DIR"]) if env.get("DOMSHARE_EXPORT_DIR") else None,
         "workers": int(env["DOMSHARE_WORKERS"]) if env.get("DOMSHARE_WORKERS") else None,
         "seed": int(env["DOMSHARE_SEED"]) if env.get("DOMSHARE_SEED") else None,
+        "contact": env.get("DOMSHARE_CONTACT", "").strip() or None,
     }
     return base.with_(**from_env).with_(**overrides)

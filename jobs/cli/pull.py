@@ -58,7 +58,7 @@ def run(args, settings) -> int:
         raise ConfigError(f"{config.path}: no enabled source to pull")
     results = []
     for source in tqdm(sources, desc="pulling", unit="source", disable=args.json or len(sources) < 2):
-        results.append(run_pull(engine, source, force=args.force))
+        results.append(run_pull(engine, source, force=args.force, contact=settings.contact))
     failed = [r for r in results if r.status == "failed"]
     if args.json:
         print(json.dumps([{"source": r.source, "status": r.status, "rows_added": r.rows_added,

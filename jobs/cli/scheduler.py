@@ -25,5 +25,5 @@ def run(args, settings) -> int:
 
     settings = settings.with_(sources_file=args.sources, export_dir=args.out)
     refresh = {"seed": settings.seed, "workers": settings.workers}
-    scheduler.run(settings.db_url, settings.sources_path, settings.export_dir, refresh)
+    scheduler.run(settings.db_url, settings.sources_path, settings.export_dir, refresh, settings.contact)
     return 0

@@ -1,7 +1,8 @@
 """The one HTTP client and the one way to fetch a payload.
 
 `fetch_url` is the only place that talks to the network or reads a mirrored file:
-- explicit timeouts and a User-Agent naming the project;
+- explicit timeouts and a User-Agent naming the project and version (and the operator's
+  contact, when one is set: settings.contact / DOMSHARE_CONTACT);
 - retries with exponential backoff (tenacity) for timeouts, connection errors, truncated
   bodies, HTTP 429 and 5xx, honouring `Retry-After` (capped, so a server cannot park us);
 - conditional GET (`If-None-Match` / `If-Modified-Since`): 304 comes back as
@@ -29,9 +30,6 @@ from jobs.errors import SourceChanged, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
-PROJECT_URL = "https://github.com/domshare/domshare"
-
-
 def _version() -> str:
     try:
         return metadata.version("domshare")
@@ -39,7 +37,16 @@ def _version() -> str:
         return "0"
 
 
-USER_AGENT = f"domshare/{_version()} (+{PROJECT_URL})"
+USER_AGENT = f"domshare/{_version()}"
+
+
+def user_agent(contact: str | None = None) -> str:
+    """`domshare/<version>`, plus `(+<contact>)` when the operator gave one (settings.contact,
+    DOMSHARE_CONTACT): a site owner who sees our requests can then reach whoever runs them."""
+    if not contact or not contact.strip():
+        return USER_AGENT
+    clean = " ".join(contact.split()).encode("ascii", "backslashreplace").decode("ascii")
+    return f"{USER_AGENT} (+{clean})"
 
 
 class NotFound(SourceChanged):
@@ -82,11 +89,11 @@ class Fetched:
         return self.content is None
 
 
-def make_client(options: HttpOptions | None = None) -> httpx.Client:
+def make_client(options: HttpOptions | None = None, contact: str | None = None) -> httpx.Client:
     options = options or HttpOptions()
     return httpx.Client(
         timeout=httpx.Timeout(options.timeout, connect=options.connect_timeout),
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": user_agent(contact)},
         follow_redirects=True,
         max_redirects=5,
     )

@@ -8,8 +8,9 @@ import pytest
 
 from local_server import RAW, Reply
 from jobs.errors import SourceChanged, SourceUnavailable
+from jobs.settings import from_environment
 from jobs.sources.http import (
-    USER_AGENT, HttpOptions, NotFound, fetch_url, make_client, parse_retry_after,
+    USER_AGENT, HttpOptions, NotFound, fetch_url, make_client, parse_retry_after, user_agent,
 )
 
 FAST = HttpOptions(timeout=1.0, connect_timeout=1.0, attempts=3, backoff_base=0.01, max_wait=0.05)
@@ -26,7 +27,17 @@ def test_a_payload_comes_back_byte_exact_with_our_user_agent(server):
     got = get(server, "/sc.csv")
     assert got.content == CSV and got.status == 200 and got.media_type == "text/csv"
     assert server.hits("/sc.csv")[0]["User-Agent"] == USER_AGENT
-    assert USER_AGENT.startswith("domshare/") and "(+http" in USER_AGENT
+    assert USER_AGENT.startswith("domshare/") and " " not in USER_AGENT  # no made-up project URL
+
+
+def test_the_operators_contact_goes_into_the_user_agent(server):
+    server.set("/sc.csv", Reply(CSV))
+    with make_client(FAST, contact="ops@example.org") as client:
+        fetch_url(client, server.url + "/sc.csv", options=FAST)
+    assert server.hits("/sc.csv")[0]["User-Agent"] == f"{USER_AGENT} (+ops@example.org)"
+    assert from_environment({"DOMSHARE_CONTACT": " ops@example.org "}).contact == "ops@example.org"
+    assert from_environment({}).contact is None and user_agent(None) == USER_AGENT
+    assert user_agent("a\nb") == f"{USER_AGENT} (+a b)"  # a header value stays one line
 
 
 def test_503_with_retry_after_then_success(server):
