@@ -294,3 +294,28 @@ def test_projected_crossing_range_and_target_colours(tmp_path, monkeypatch):
     crossings = at.dataframe[0].value.set_index("threshold")
     for row in projected.itertuples():
         assert crossings.loc[row.threshold * 100, "median date"] == pd.Timestamp(row.median_date).strftime("%Y-%m")
+
+
+def test_runs_page_lists_targets_whose_status_moved(tmp_path, monkeypatch):
+    """A rising straight line: the naive model never reaches 90%, the drift model does."""
+    from synthetic_store import seed_store
+
+    url = f"sqlite:///{tmp_path / 'linear.db'}"
+    dates = pd.date_range("2014-01-01", "2024-12-01", freq="MS")
+    seed_store(url, {"linear": pd.DataFrame({"date": dates, "value": 0.2 + 0.005 * pd.RangeIndex(len(dates))})},
+               [{"id": "T1", "threshold": 0.9, "deadline": dt.date(2030, 12, 31), "series_key": "linear",
+                 "measure": "direct"}])
+    for models in ("naive", "drift"):
+        subprocess.run([sys.executable, "-m", "jobs", "refresh", "--db", url, "--models", models,
+                        "--workers", "1", "--force"], check=True, capture_output=True, timeout=300)
+    first, second = (frame(url, read.run_frames, run)["targets"].iloc[0] for run in (1, 2))
+    assert first["status"] != second["status"], "the fixture must move the target"
+
+    at = open_page(url, monkeypatch, "runs")
+    assert "1 target(s)** changed status or projected date since run #1" in text_of(at)
+    moved = next(d.value for d in at.dataframe if "status_before" in d.value.columns)
+    row = moved.set_index("target_id").loc["T1"]
+    assert (row["status_before"], row["status"]) == (style.status_label(first["status"]),
+                                                     style.status_label(second["status"]))
+    at.selectbox[0].set_value(1).run()
+    assert "Run #1 is the first complete run" in text_of(at)

@@ -23,7 +23,9 @@ policies["technology_list"] = policies["technologies"].map(queries.split_codes)
 all_sectors = sorted({c for codes in policies["sector_list"] for c in codes})
 all_techs = sorted({c for codes in policies["technology_list"] for c in codes})
 dated = policies["date"].dropna()
-first, last = dated.min().date(), max(dated.max().date(), dt.date.today())
+today = dt.date.today()
+first = dated.min().date() if not dated.empty else today
+last = max(dated.max().date(), today) if not dated.empty else today
 
 with st.container(horizontal=True):
     pick_sectors = st.multiselect("Sector", all_sectors, format_func=lambda c: sector_names.get(c, c),
