@@ -44,7 +44,7 @@ st.markdown(
 
 sector_names, technology_names = queries.codes(url, stamp)
 with st.container(horizontal=True):
-    pick_sectors = st.multiselect("Sector", sorted(targets["sector"].unique()),
+    pick_sectors = st.multiselect("Sector", sorted(targets["sector"].unique(), key=lambda c: sector_names.get(c, c)),
                                   format_func=lambda c: sector_names.get(c, c), placeholder="all sectors")
     pick_statuses = st.multiselect("Status", [s for s in style.URGENCY if s in counts],
                                    format_func=style.status_label, placeholder="all statuses")
@@ -53,6 +53,7 @@ if pick_sectors:
     shown = shown[shown["sector"].isin(pick_sectors)]
 if pick_statuses:
     shown = shown[shown["status"].isin(pick_statuses)]
+
 
 def _measure(row, outcomes: dict) -> str:
     """direct / proxy / none, and for an unassessed target with a series, why it has no data."""
