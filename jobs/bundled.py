@@ -9,6 +9,11 @@ A manifest row with role `superseded` (the older StatCounter export) is applied 
 when its snapshot is first stored, before the newer export: the newer values then
 show up as revisions of the older ones, and a re-run cannot flip them back. Likewise a
 value that a later pull replaced (its snapshot is not a bundled one) is left alone.
+
+A re-run does not parse again what it has loaded before: a file whose bytes are stored
+is skipped when everything else that decides what it turns into is unchanged too. That
+is recorded as one more snapshot (source `bundled-inputs`): the sha256 of every
+data/*.csv table (catalogue, mappings, targets, manifest) and of the loader and parser code.
 """
 from __future__ import annotations
 
@@ -36,6 +41,9 @@ MEDIA_TYPES = {
     ".csv": "text/csv", ".xls": "application/vnd.ms-excel",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+INPUTS_SOURCE = "bundled-inputs"
+CODE_FILES = (Path(__file__), Path(writes.__file__),
+              *sorted((Path(__file__).resolve().parent / "sources").glob("*.py")))
 SERIES_COLUMNS = ("key", "sector", "technology", "geography", "unit", "frequency", "kind",
                   "title", "description", "source", "publisher", "source_url", "caveat")
 
@@ -44,6 +52,8 @@ SERIES_COLUMNS = ("key", "sector", "technology", "geography", "unit", "frequency
 class BundledSummary:
     files: int = 0
     snapshots_added: int = 0
+    files_skipped: int = 0  # stored before, with the same inputs: not parsed again
+    inputs_changed: bool = False
     sectors: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
     technologies: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
     series: writes.UpsertCounts = field(default_factory=writes.UpsertCounts)
@@ -57,7 +67,7 @@ class BundledSummary:
     @property
     def changed_anything(self) -> bool:
         parts = (self.sectors, self.technologies, self.series, self.observations, self.policies, self.targets)
-        return self.snapshots_added > 0 or any(p.added or p.changed for p in parts)
+        return self.snapshots_added > 0 or self.inputs_changed or any(p.added or p.changed for p in parts)
 
     def lines(self) -> list[str]:
         def fmt(c: writes.UpsertCounts) -> str:
@@ -65,7 +75,9 @@ class BundledSummary:
         obs = self.observations
         return [
             f"bundled files: {self.files} checked against data/manifest.csv, "
-            f"{self.snapshots_added} newly kept as raw snapshots",
+            f"{self.snapshots_added} newly kept as raw snapshots"
+            + (f", {self.files_skipped} loaded before with the same inputs (not parsed again)"
+               if self.files_skipped else ""),
             f"sectors: {fmt(self.sectors)}", f"technologies: {fmt(self.technologies)}",
             f"series: {fmt(self.series)}",
             f"observations: {obs.added} added, {obs.changed} revised"
@@ -135,12 +147,22 @@ def _verify_checksums(data_dir: Path, manifest: list[dict]) -> None:
         raise InvalidData("bundled data files were changed or removed; nothing was loaded", problems)
 
 
+def _inputs_record(data_dir: Path) -> bytes:
+    """Everything besides a raw file's bytes that decides what loading it writes."""
+    root = Path(__file__).resolve().parent.parent
+    lines = [f"data/{p.name} {writes.sha256_hex(p.read_bytes())}" for p in sorted(data_dir.glob("*.csv"))]
+    lines += [f"{p.resolve().relative_to(root)} {writes.sha256_hex(p.read_bytes())}" for p in CODE_FILES]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) -> BundledSummary:
     """Load every bundled file into the store on `conn` (the caller's transaction)."""
     data_dir = Path(data_dir)
     summary = BundledSummary()
     manifest = read_csv(data_dir / "manifest.csv")
     _verify_checksums(data_dir, manifest)
+    inputs = _inputs_record(data_dir)
+    inputs_known = writes.find_snapshot(conn, source=INPUTS_SOURCE, sha256=writes.sha256_hex(inputs)) is not None
     known_series = _catalogue(conn, data_dir, summary)
     policy_frame, policy_snapshot = None, None
     bundled_ids: set[int] = set()
@@ -158,7 +180,8 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
         summary.files += 1
         bundled_ids.add(snapshot_id)
         summary.snapshots_added += not existed
-        if entry["role"] == "superseded" and existed:
+        if existed and (inputs_known or entry["role"] == "superseded"):
+            summary.files_skipped += inputs_known
             continue
         parsed = PARSERS[entry["parser"]].parse(content, _options(entry, data_dir))
         summary.warnings += parsed.warnings
@@ -186,6 +209,11 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
             raise InvalidData(f"data/target_measures.csv names unknown series {sorted(bad)}")
         summary.warnings += warnings
         summary.targets = writes.upsert_targets(conn, targets)
+    if not inputs_known:
+        summary.inputs_changed = True
+        writes.save_snapshot(conn, source=INPUTS_SOURCE, url=data_dir.resolve().as_uri(), content=inputs,
+                             media_type="text/plain",
+                             note="inputs of the bundled load besides the raw files (sha256 of each)")
     for warning in summary.warnings:
         log.warning(warning)
     return summary

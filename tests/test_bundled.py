@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from jobs import cli
 from jobs.bundled import init_database
@@ -83,7 +83,7 @@ def test_init_twice_is_a_no_op_on_both_databases(any_db_url):
         before = _dump(engine)
         second = init_database(engine, DATA)
         assert not second.changed_anything
-        assert second.observations.unchanged == first.observations.added
+        assert second.files_skipped == second.files == len(_csv("manifest.csv"))  # nothing parsed again
         assert _dump(engine) == before
         _check_loaded(engine)
         _check_pulled_values_survive_a_rerun(engine)
@@ -95,7 +95,7 @@ def _check_loaded(engine) -> None:
     with engine.connect() as conn:
         counts = writes.table_counts(conn)
         assert counts["policies"] == len(_csv("policies.csv"))
-        assert counts["snapshots"] == len(_csv("manifest.csv"))
+        assert counts["snapshots"] == len(_csv("manifest.csv")) + 1  # + the record of the other inputs
         series = conn.execute(select(schema.series)).mappings().all()
         domestic = [s for s in series if s["kind"] == "domestic_share"]
         assert len(domestic) >= 6
@@ -143,10 +143,34 @@ def _check_pulled_values_survive_a_rerun(engine) -> None:
                                "source_url": "https://gs.statcounter.com/x", "note": None}])
         assert writes.upsert_observations(conn, frame, snap).changed == 1
     third = init_database(engine, DATA)
-    assert not third.changed_anything and third.kept_newer == 1
+    assert not third.changed_anything and third.files_skipped == third.files
+    # as after an upgrade of domshare (new parser code): every file is parsed again, and the
+    # pulled value still wins over the bundled copy
+    with db.transaction(engine) as conn:
+        conn.execute(delete(schema.snapshots).where(schema.snapshots.c.source == "bundled-inputs"))
+    fourth = init_database(engine, DATA)
+    assert fourth.files_skipped == 0 and fourth.kept_newer == 1
+    assert (fourth.observations.added, fourth.observations.changed) == (0, 0)
     with engine.connect() as conn:
         obs = schema.observations
         assert conn.execute(select(obs.c.value).where(obs.c.series_key == key, obs.c.date == month)).scalar_one() == 0.5
+
+
+def test_a_changed_mapping_table_is_applied_by_the_next_init(tmp_path, sqlite_url):
+    """Raw files already stored are parsed again when a table that decides their meaning changes."""
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    engine = db.make_engine(sqlite_url)
+    try:
+        init_database(engine, data)
+        mapping = data / "statcounter_vendor_origin.csv"
+        mapping.write_text(mapping.read_text(encoding="utf-8").replace("Xiaomi,domestic,", "Xiaomi,foreign,"),
+                           encoding="utf-8")
+        again = init_database(engine, data)
+        assert again.files_skipped == 0 and again.observations.changed > 100
+        assert not init_database(engine, data).changed_anything
+    finally:
+        engine.dispose()
 
 
 def test_init_command_twice_prints_a_summary(sqlite_url, capsys):
