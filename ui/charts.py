@@ -1,6 +1,8 @@
 """Plotly figures. Pure: frames in, figures out (no store access, no Streamlit)."""
 from __future__ import annotations
 
+from html import escape
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -118,7 +120,7 @@ def _add_targets(fig: go.Figure, targets: pd.DataFrame) -> None:
         return
     for status, group in targets.groupby(targets["status"].fillna(""), sort=False):
         hover = [
-            f"<b>{r.target_id}</b> {r.policy_title}<br>{_pct(r.threshold)} by {_day(r.deadline)}"
+            f"<b>{escape(str(r.target_id))}</b> {escape(str(r.policy_title))}<br>{_pct(r.threshold)} by {_day(r.deadline)}"
             f"<br>probability by deadline: {_pct(r.probability_by_deadline)}"
             f"<br>status: {style.status_label(r.status)}"
             for r in group.itertuples(index=False)
@@ -139,7 +141,7 @@ def context_chart(meta: dict, observations: pd.DataFrame) -> go.Figure:
         name=meta.get("title", "context indicator"), line=dict(color=style.CONTEXT_COLOUR),
         hovertemplate="%{x|%Y}: %{y:.2f} " + unit + "<extra></extra>",
     ))
-    fig.update_layout(**LAYOUT, title=f"Context indicator (not a domestic share): {meta.get('title', '')}",
+    fig.update_layout(**LAYOUT, title=f"Context indicator (not a domestic share): {escape(str(meta.get('title', '')))}",
                       yaxis=dict(title=f"{unit} (context indicator)", rangemode="tozero"))
     return fig
 
@@ -153,7 +155,7 @@ def targets_chart(targets: pd.DataFrame) -> go.Figure:
             x=pd.to_datetime(group["deadline"]), y=group["probability_by_deadline"], mode="markers",
             marker=dict(size=13, color=style.status_colour(status), line=dict(width=1, color="white")),
             name=style.status_label(status),
-            hovertext=[f"<b>{r.target_id}</b> {r.policy_title}<br>{r.sector} / {r.technology}: "
+            hovertext=[f"<b>{escape(str(r.target_id))}</b> {escape(str(r.policy_title))}<br>{r.sector} / {r.technology}: "
                        f"{_pct(r.threshold)} by {_day(r.deadline)}<br>probability {_pct(r.probability_by_deadline)}"
                        for r in group.itertuples(index=False)],
             hoverinfo="text",
@@ -180,7 +182,7 @@ def policy_timeline(policies: pd.DataFrame, sector_names: dict[str, str]) -> go.
             x=group["date"], y=group["sector"].fillna("unassigned"), mode="markers",
             marker=dict(size=12, color=colour, symbol=symbol, line=dict(width=1, color="white")),
             name="curated policy" if review == "curated" else "feed item (unreviewed)",
-            hovertext=[f"<b>{r.id}</b> {r.title}<br>{_day(r.date)}" for r in group.itertuples()],
+            hovertext=[f"<b>{escape(str(r.id))}</b> {escape(str(r.title))}<br>{_day(r.date)}" for r in group.itertuples()],
             hoverinfo="text",
         ))
     fig.update_layout(**{**LAYOUT, "height": 120 + 28 * max(1, rows["sector"].nunique())},
