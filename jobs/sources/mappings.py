@@ -2,6 +2,7 @@
 
 Keys are matched case-insensitively with whitespace collapsed, so `Lenovo` and
 `lenovo` are one manufacturer; spelling variants (Dawning/Sugon) are separate rows.
+Lines starting with `#` are comments (a table's caveats travel with it).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def norm_key(label: str) -> str:
 
 def read_mapping(path: Path, key: str, value: str = "origin") -> dict[str, str]:
     """{normalised key: value} from a CSV mapping table."""
-    text = Path(path).read_text(encoding="utf-8")
+    lines = Path(path).read_text(encoding="utf-8").splitlines(keepends=True)
+    text = "".join(line for line in lines if not line.startswith("#"))
     return {norm_key(row[key]): row[value].strip() for row in csv.DictReader(io.StringIO(text))}
 
 

@@ -1,14 +1,20 @@
-"""StatCounter Global Stats, China mobile vendor market share (CSV export).
+"""StatCounter Global Stats CSV exports for China: four stat types, one parser.
 
-`parse` turns an export into the monthly domestic share of mobile page views:
-    domestic / (domestic + foreign + ambiguous)
-with vendors classified by data/statcounter_vendor_origin.csv. `excluded` vendors
-(Unknown, Other, White Label) leave the denominator; `ambiguous` ones (Motorola,
-Alcatel) stay in it but never count as domestic, so the share is a lower bound there.
-A vendor missing from the table is reported in `warnings` and left out entirely.
+`options["stat"]` picks the stat (jobs/sources/statcounter_stats.py):
+    vendor (default)  mobile device vendor -> share of Chinese brands
+    os                desktop OS -> Linux share of known-OS page views, an UPPER-BOUND
+                      proxy for domestic OS (no domestic label exists; Kylin/UOS report as
+                      Linux), stored as a context series
+    search_engine     all devices -> share of Chinese search engines
+    browser           all devices -> share of Chinese browser brands (brand, not engine)
+The value is numerator / (sum of the stat's counted classes), labels classified by the
+stat's table in data/. Labels of other classes (Unknown, Other, ...) leave the
+denominator; `ambiguous` ones (e.g. Motorola, Opera) stay in it but never count as
+domestic, so the share is a lower bound there. A label missing from the table is
+reported in `warnings` and left out entirely.
 
-Shapes handled: a monthly export (`Date` column + one column per vendor, any order,
-new vendors appear), a single-month export (two columns: vendor, share; the month
+Shapes handled: a monthly export (`Date` column + one column per label, any order,
+new labels appear), a single-month export (two columns: label, share; the month
 comes from options["month"]), all-zero rows (= months without data, skipped).
 An HTML body or an unknown header is `SourceChanged`; bad cells are `InvalidData`.
 """
@@ -22,18 +28,16 @@ from typing import Mapping
 
 import pandas as pd
 
-from jobs.errors import InvalidData, SourceChanged
+from jobs.errors import ConfigError, InvalidData, SourceChanged
 from jobs.sources.base import (
     OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE,
     OBSERVATION_COLUMNS, Parsed,
 )
 from jobs.sources.mappings import mapping_option, norm_key
+from jobs.sources.statcounter_stats import STATS, Stat
 
 SOURCE = "statcounter"
-SERIES_KEY = "phones_usage_statcounter_domestic_share"
-PUBLIC_URL = "https://gs.statcounter.com/vendor-market-share/mobile/china"
-MAPPING_FILE = "statcounter_vendor_origin.csv"
-COUNTED = ("domestic", "foreign", "ambiguous")
+SERIES_KEY = STATS["vendor"].series_key
 ROW_SUM_RANGE = (98.0, 102.0)  # rows are percentages that sum to ~100 (rounding)
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
@@ -59,17 +63,24 @@ def _month(label: str, where: str, row: int) -> dt.date:
     return dt.date(year, month, 1)
 
 
+def stat_for(options: Mapping) -> Stat:
+    name = options.get("stat", "vendor")
+    if name not in STATS:
+        raise ConfigError(f"unknown StatCounter stat {name!r} (known: {', '.join(STATS)})")
+    return STATS[name]
+
+
 def _wide_rows(rows: list[list[str]], options: Mapping, where: str) -> tuple[list[str], list[tuple[int, str, list[str]]]]:
-    """Vendors and (row number, month label, cells) for either export shape."""
+    """Labels and (row number, month label, cells) for either export shape."""
     header = [h.strip() for h in rows[0]]
     if header and header[0].lower() == "date":
-        vendors = header[1:]
+        labels = header[1:]
         body = [(i + 2, r[0], r[1:]) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
         for number, _, cells in body:
-            if len(cells) != len(vendors):
+            if len(cells) != len(labels):
                 raise InvalidData(f"{where}: ragged row", [
                     (where, number, f"{len(cells) + 1} cells, header has {len(header)}")])
-        return vendors, body
+        return labels, body
     if len(header) == 2:  # single-month export: label, share
         month = options.get("month")
         if not month:
@@ -85,39 +96,41 @@ def _wide_rows(rows: list[list[str]], options: Mapping, where: str) -> tuple[lis
 
 
 def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
-    """Options: series_key, source_url, month ('YYYY-MM', single-month exports only),
-    vendor_origin ({vendor: origin}; default: the bundled table), data_dir, where."""
+    """Options: stat (see the module docstring), series_key, source_url, month
+    ('YYYY-MM', single-month exports only), vendor_origin / label_origin ({label: class};
+    default: the stat's bundled table), data_dir, where."""
     options = dict(options or {})
+    stat = stat_for(options)
     where = options.get("where", "StatCounter CSV")
-    series_key = options.get("series_key", SERIES_KEY)
-    source_url = options.get("source_url", PUBLIC_URL)
-    origin = mapping_option(options, "vendor_origin", MAPPING_FILE, "vendor")
+    series_key = options.get("series_key", stat.series_key)
+    source_url = options.get("source_url", stat.public_url)
+    origin = mapping_option(options, stat.mapping_option, stat.mapping_file, stat.mapping_key)
 
     rows = list(csv.reader(io.StringIO(_decode(raw))))
     if not rows:
         raise SourceChanged(f"{where}: empty CSV")
-    vendors, body = _wide_rows(rows, options, where)
+    labels, body = _wide_rows(rows, options, where)
 
-    unmapped = sorted({v for v in vendors if norm_key(v) not in origin})
+    unmapped = sorted({v for v in labels if norm_key(v) not in origin})
     problems: list[tuple[str, int | None, str]] = []
     records, seen, missing_months = [], {}, 0
-    for number, label, cells in body:
+    for number, month_label, cells in body:
         try:
-            month = _month(label, where, number)
+            month = _month(month_label, where, number)
         except InvalidData as exc:
             problems.extend(exc.problems)
             continue
         values = {}
-        for vendor, cell in zip(vendors, cells):
+        for label, cell in zip(labels, cells):
             try:
                 value = float(cell)
             except ValueError:
-                problems.append((where, number, f"{vendor}: {cell!r} is not a number"))
+                problems.append((where, number, f"{label}: {cell!r} is not a number"))
                 continue
             if not 0.0 <= value <= 100.0:
-                problems.append((where, number, f"{vendor}: {value} is not a percentage 0-100"))
-            values[vendor] = value
-        if len(values) != len(vendors):
+                problems.append((where, number, f"{label}: {value} is not a percentage 0-100"))
+            values[label] = value
+        if len(values) != len(labels):
             continue
         total = sum(values.values())
         if total == 0:
@@ -130,59 +143,68 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
             problems.append((where, number, f"month {month:%Y-%m} repeats row {seen[month]}"))
             continue
         seen[month] = number
-        by_origin = {o: 0.0 for o in (*COUNTED, "excluded")}
-        for vendor, value in values.items():
-            cls = origin.get(norm_key(vendor))
-            if cls in by_origin:
-                by_origin[cls] += value
-        denominator = sum(by_origin[o] for o in COUNTED)
+        by_class = {c: 0.0 for c in stat.counted}
+        left_out: dict[str, float] = {}
+        for label, value in values.items():
+            cls = origin.get(norm_key(label))
+            if cls in by_class:
+                by_class[cls] += value
+            elif value:
+                left_out[label] = value
+        denominator = sum(by_class.values())
         if denominator <= 0:
-            problems.append((where, number, "no classified vendor has a share this month"))
+            problems.append((where, number, f"no classified {stat.noun} has a share this month"))
             continue
         records.append({
             OBS_SERIES: series_key, OBS_DATE: month,
-            OBS_VALUE: by_origin["domestic"] / denominator, OBS_PERIOD_TYPE: "month",
-            OBS_SOURCE_URL: source_url,
-            OBS_NOTE: f"excluded from denominator: {by_origin['excluded']:.2f}% "
-                      f"(Unknown/Other/White Label); ambiguous: {by_origin['ambiguous']:.2f}%",
+            OBS_VALUE: by_class[stat.numerator] / denominator, OBS_PERIOD_TYPE: "month",
+            OBS_SOURCE_URL: source_url, OBS_NOTE: _note(left_out, by_class.get("ambiguous")),
         })
     if problems:
         raise InvalidData(f"{where}: {len(problems)} bad cell(s)", problems)
 
-    warnings = [f"{where}: unmapped vendor {v!r} left out of the share (add it to "
-                f"data/{MAPPING_FILE})" for v in unmapped]
+    warnings = [f"{where}: unmapped {stat.noun} {v!r} left out of the share (add it to "
+                f"data/{stat.mapping_file})" for v in unmapped]
     frame = pd.DataFrame(records, columns=OBSERVATION_COLUMNS)
     frame = frame.sort_values(OBS_DATE).reset_index(drop=True)
-    return Parsed(observations=frame, warnings=warnings, counts={
-        "months": len(records), "missing_months": missing_months,
-        "vendors": len(vendors), "unmapped_vendors": unmapped,
+    noun = "vendors" if stat.name == "vendor" else "labels"  # `vendors`: the key older readers know
+    series = [dict(stat.series, key=series_key)] if stat.series else []
+    return Parsed(series=series, observations=frame, warnings=warnings, counts={
+        "stat": stat.name, "months": len(records), "missing_months": missing_months,
+        noun: len(labels), f"unmapped_{noun}": unmapped,
     })
 
 
-# ---- fetch: the only I/O (jobs engineer's section) ---------------------------------
+def _note(left_out: dict[str, float], ambiguous: float | None) -> str:
+    """Which labels left the denominator this month, and how much stayed in as ambiguous."""
+    out = ", ".join(f"{k} {v:.2f}%" for k, v in sorted(left_out.items(), key=lambda kv: -kv[1]))
+    note = f"excluded from denominator: {sum(left_out.values()):.2f}% ({out or 'none'})"
+    return note if ambiguous is None else f"{note}; ambiguous: {ambiguous:.2f}%"
+
+
+# ---- fetch: the only I/O ----------------------------------------------------------
 
 CHART_URL = "https://gs.statcounter.com/chart.php"
 FIRST_MONTH = dt.date(2010, 1, 1)  # StatCounter's China history starts in 2010
 
 
 def export_url(options: Mapping, today: dt.date | None = None) -> str:
-    """The chart.php CSV export for China, monthly, 2010-01 to the last complete month.
+    """The stat's chart.php CSV export for China, monthly, 2010-01 to the last complete month.
 
-    Pattern from stored third-party code (see LIVE_SOURCES.md); `options` may override
-    any query parameter under the key `query` (e.g. {statType_hidden = "os", ...}).
+    Patterns from stored third-party code (LIVE_SOURCES.md §1). `options`: stat, chart_url
+    (the endpoint, e.g. a mirror; default CHART_URL), query (overrides any parameter).
     """
     from urllib.parse import quote, urlencode
 
     today = today or dt.date.today()
     last = today.replace(day=1) - dt.timedelta(days=1)
     params = {
-        "device": "Mobile", "device_hidden": "mobile", "statType_hidden": "vendor",
-        "region_hidden": "CN", "granularity": "monthly", "statType": "Device Vendor",
+        **stat_for(options).query, "region_hidden": "CN", "granularity": "monthly",
         "region": "China", "fromInt": f"{FIRST_MONTH:%Y%m}", "toInt": f"{last:%Y%m}",
         "fromMonthYear": f"{FIRST_MONTH:%Y-%m}", "toMonthYear": f"{last:%Y-%m}", "csv": "1",
     }
     params.update({k: str(v) for k, v in dict(options.get("query") or {}).items()})
-    return f"{CHART_URL}?{urlencode(params, quote_via=quote)}"
+    return f"{options.get('chart_url') or CHART_URL}?{urlencode(params, quote_via=quote)}"
 
 
 def fetch(client, source, state):
