@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from forecast.frames import FORECASTS_EXPORT_COLUMNS, SERIES
+from jobs import export
+from jobs.store import db
 from ui.screenshots import PLOTLY_RENDERED, chromium_executable, launch_chromium, open_page, serve, wait_idle
 
 pytestmark = pytest.mark.browser
+ROW_HEIGHT = 35  # ui/views/overview.py pins the table's row height
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,18 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             assert page.locator('[data-testid="stException"]').count() == 0
             page.screenshot(path=tmp_path / "overview.png")
 
-            page.get_by_role("link", name="Series").click()
+            # Open a series from the table: show the met targets (each has a series), select
+            # the first row, land on its series page.
+            page.locator('[data-testid="stMultiSelect"]').filter(has_text="Status").click()
+            page.get_by_role("option", name="met", exact=True).click()
+            wait_idle(page)
+            page.keyboard.press("Escape")
+            grid = page.locator('[data-testid="stDataFrame"]').first
+            grid.wait_for()
+            page.wait_for_timeout(500)
+            box = grid.bounding_box()
+            page.mouse.click(box["x"] + 16, box["y"] + ROW_HEIGHT * 1.5)  # the first row's checkbox
+            page.wait_for_url("**/series?series=*", timeout=60_000)
             wait_idle(page)
             page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
             chart = page.locator('[data-testid="stPlotlyChart"]').first
@@ -46,7 +60,8 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             assert "forecast median" in chart.inner_text()
             assert page.locator('[data-testid="stException"]').count() == 0
             key = page.evaluate("new URLSearchParams(window.location.search).get('series')")
-            assert key, "the series page puts the chosen series in the URL"
+            met = export.export_frames(db.make_engine(built_sqlite))["targets.csv"]
+            assert key in set(met[met["status"] == "met"]["series"])
             page.screenshot(path=tmp_path / "series.png", full_page=True)
 
             button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="forecasts.csv")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import charts, common, queries, style
 
+ROW_HEIGHT = 35  # pixels; the browser test clicks a row by position
 url = common.db_url()
 st.title("Is China meeting its localisation targets?")
 stamp = common.load_stamp(url)
@@ -92,7 +93,7 @@ st.caption("Most urgent first: targets whose deadline is still ahead (off track,
 selection = st.dataframe(
     table.style.map(style.status_cell_css, subset=["status"]),
     hide_index=True, width="stretch", height="content", on_select="rerun",
-    selection_mode="single-row", key="targets-table",
+    selection_mode="single-row", key="targets-table", row_height=ROW_HEIGHT,
     column_config={
         "status": st.column_config.TextColumn(width="small"),
         "deadline": st.column_config.DateColumn(format="YYYY-MM-DD", width="small"),
