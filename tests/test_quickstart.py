@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from jobs.store import schema
@@ -56,3 +57,20 @@ def test_a_newcomers_first_help_commands_print_help(capsys):
         except SystemExit as exc:  # argparse exits after printing help
             code = exc.code
         assert code in (0, 2) and "usage: domshare" in capsys.readouterr().out, args
+
+
+@pytest.mark.parametrize("url, exit_code, fragment", [
+    ("sqlite:////nonexistent-folder/x.db", 1, "does its folder exist"),
+    ("postgresql://someone:secret@127.0.0.1:1/x", 1, "postgresql://someone:***@127.0.0.1:1/x"),
+    ("postgres-ql://x/y", 2, "not a database URL"),
+    ("domshare.db", 2, "not a database URL"),
+])
+def test_a_wrong_database_url_is_one_clear_line_not_a_traceback(url, exit_code, fragment, capsys):
+    from jobs.cli import main
+
+    # (status and import on a SQLite file that is not there say "run domshare init" instead)
+    for command in (["init"],) + ((["status"], ["import", "x.csv"]) if not url.startswith("sqlite") else ()):
+        assert main([*command, "--db", url]) == exit_code
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and fragment in err and "secret" not in err, err
+        assert "Traceback" not in err and err.count("\n") == 1

@@ -15,6 +15,9 @@ import pkgutil
 import sys
 
 from jobs import settings as settings_module
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+
 from jobs.errors import DomshareError
 
 PROG = "domshare"
@@ -67,12 +70,32 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    settings = None
     try:
         settings = settings_module.from_environment(db_url=args.db)
         return int(args._module.run(args, settings) or 0)
     except DomshareError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sa_exc.ArgumentError as exc:  # includes NoSuchModuleError (unknown scheme)
+        print(f"error: not a database URL: {_shown_url(settings)} ({exc}); use e.g. sqlite:///domshare.db "
+              "or postgresql://user@host/dbname in --db or DOMSHARE_DB_URL", file=sys.stderr)
+        return 2
+    except sa_exc.OperationalError as exc:  # unreachable server, missing folder, locked file ...
+        logging.getLogger(__name__).debug("database error", exc_info=True)
+        hint = " (does its folder exist, and may you write there?)" \
+            if _shown_url(settings).startswith("sqlite") and "unable to open" in str(exc.orig) else ""
+        print(f"error: database {_shown_url(settings)}: {' '.join(str(exc.orig).split())}{hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _shown_url(settings) -> str:
+    """The database URL without its password, for error messages."""
+    url = getattr(settings, "db_url", None) or "?"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even parseable: the text as given
+        return url
