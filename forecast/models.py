@@ -46,8 +46,13 @@ def _step_sigma(history: pd.DataFrame) -> tuple[float, float]:
     y = history[Y].to_numpy(float)
     dt, dy = np.diff(t), np.diff(y)
     drift = (y[-1] - y[0]) / max(t[-1] - t[0], 1e-9)
-    residual = dy - drift * dt
-    sigma = np.sqrt(np.mean(residual**2 / dt)) if len(dy) > 1 else abs(dy).mean() / np.sqrt(dt.mean())
+    scaled = (dy - drift * dt) / np.sqrt(dt)  # changes per sqrt(year), comparable across gaps
+    if len(scaled) > 2:
+        # Robust scale (MAD): a one-month glitch in the source (e.g. StatCounter 2019-10)
+        # must not set the random walk's volatility for the next decade.
+        sigma = 1.4826 * np.median(np.abs(scaled - np.median(scaled)))
+    else:
+        sigma = np.sqrt(np.mean(scaled**2))
     return float(max(sigma, 1e-4)), float(drift)
 
 

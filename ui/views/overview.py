@@ -91,7 +91,8 @@ st.caption("Most urgent first: targets whose deadline is still ahead (off track,
            "A *proxy* measure is a related series, not the target's own quantity; *none* means no "
            "series measures the target.")
 selection = st.dataframe(
-    table.style.map(style.status_cell_css, subset=["status"]),
+    table.style.map(style.status_cell_css, subset=["status"])
+    .format("{:.0f}%", na_rep="—", subset=["probability"]),
     hide_index=True, width="stretch", height="content", on_select="rerun",
     selection_mode="single-row", key="targets-table", row_height=ROW_HEIGHT,
     column_config={
