@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, select
 from tqdm import tqdm
 
-from jobs.errors import InvalidData
+from jobs.errors import ConfigError, InvalidData
 from jobs.sources import policies, statcounter, top500, transcribed, worldbank
 from jobs.store import schema, writes
 from jobs.store.db import transaction, upgrade
@@ -157,7 +157,7 @@ def _inputs_record(data_dir: Path) -> bytes:
 
 def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) -> BundledSummary:
     """Load every bundled file into the store on `conn` (the caller's transaction)."""
-    data_dir = Path(data_dir)
+    data_dir = _checked_data_dir(data_dir)
     summary = BundledSummary()
     manifest = read_csv(data_dir / "manifest.csv")
     _verify_checksums(data_dir, manifest)
@@ -219,8 +219,17 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
     return summary
 
 
+def _checked_data_dir(data_dir: Path) -> Path:
+    data_dir = Path(data_dir)
+    if not (data_dir / "manifest.csv").is_file():
+        raise ConfigError(f"{data_dir} is not a domshare data folder (it has no manifest.csv): point "
+                          "--data-dir or DOMSHARE_DATA_DIR at the repository's data/ folder, or leave them unset")
+    return data_dir
+
+
 def init_database(engine: Engine, data_dir: Path, *, progress: bool = False) -> BundledSummary:
     """Upgrade the schema to head, then load the bundled data in one transaction."""
+    _checked_data_dir(data_dir)  # before the schema is created: a wrong folder leaves nothing behind
     upgrade(engine)
     with transaction(engine) as conn:
         return load_bundled(conn, data_dir, progress=progress)

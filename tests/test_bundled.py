@@ -194,3 +194,11 @@ def test_a_changed_bundled_file_is_refused_and_nothing_is_written(tmp_path, sqli
             assert all(v == 0 for k, v in writes.table_counts(conn).items() if k != "alembic_version")
     finally:
         engine.dispose()
+
+
+def test_a_folder_that_is_not_a_data_folder_is_a_clear_error_and_creates_nothing(tmp_path, capsys):
+    db_path = tmp_path / "store.db"
+    assert cli.main(["init", "--db", f"sqlite:///{db_path}", "--data-dir", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere is not a domshare data folder" in err and "Traceback" not in err
+    assert not db_path.exists()
