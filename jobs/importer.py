@@ -5,6 +5,8 @@ Format (long, one observation per row; row numbers below count the header as row
     series,date,domestic_share_pct        or percent 0-100 (exactly one of the two)
     optional: sector, technology (codes from the sectors/technologies tables,
               default `all`), source (text or URL, kept as the provenance link), note
+Columns without a name (empty cells that spreadsheets add at the end) are allowed while
+every cell under them is empty.
 Dates: YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD, stored as the period's first day (each
 observation keeps its period type; `2021` and `2021-Q1` are the same date, a duplicate).
 Every bad row is collected and reported together
@@ -105,14 +107,15 @@ def _header(fields: list[str], where: str) -> str:
     elif len(given) > 1:
         problems.append((where, 1, "give either 'domestic_share' or 'domestic_share_pct', not both"))
     for column in fields:
-        if column in allowed:
+        if column in allowed or not column:  # unnamed (empty) columns: spreadsheets add them; must stay empty
             continue
         if column.lower() in allowed:
             problems.append((where, 1, f"unknown column '{column}': did you mean '{column.lower()}'? "
                                        "(column names are lower case)"))
         else:
             problems.append((where, 1, f"unknown column '{column}' (allowed: {', '.join(sorted(allowed))})"))
-    if len(set(fields)) != len(fields):
+    named = [f for f in fields if f]
+    if len(set(named)) != len(named):
         problems.append((where, 1, "a column name appears twice"))
     if problems:
         raise InvalidData(f"{where}: bad header; {NOTHING}", problems)
@@ -170,7 +173,11 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
         if len(cells) != len(fields):
             problems.append((where, number, f"{len(cells)} cells but the header has {len(fields)}"))
             continue
-        row = {f: c.strip() for f, c in zip(fields, cells)}
+        filled = [i + 1 for i, (f, c) in enumerate(zip(fields, cells)) if not f and c.strip()]
+        if filled:
+            problems.append((where, number, f"a value in column {filled[0]}, which has no name in the header"))
+            continue
+        row = {f: c.strip() for f, c in zip(fields, cells) if f}
         bad_before = len(problems)
         key = row["series"]
         if not _KEY.match(key):

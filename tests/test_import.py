@@ -87,6 +87,7 @@ BAD_FILES = {
     "percent_in_fraction_column": (b"series,date,domestic_share\na,2020,45\n", [(2, "'domestic_share_pct' column")]),
     "utf16_excel_unicode_text": ("series,date,domestic_share\na,2020,0.1\n".encode("utf-16"), [(1, "UTF-16")]),
     "missing_file_name": (None, [(None, "cannot read the file")]),
+    "value_under_an_unnamed_column": (b"series,date,domestic_share,\na,2020,0.1,x\n", [(2, "column 4, which has no name")]),
 }
 
 
@@ -167,6 +168,18 @@ def test_readme_example_with_mixed_date_forms_is_accepted(store, tmp_path, capsy
     assert [(d, p) for d, p, _ in rows] == [(dt.date(2021, 1, 1), "year"), (dt.date(2023, 10, 1), "quarter")]
     assert [v for *_, v in rows] == pytest.approx([0.125, 0.31])
     assert frequency == "irregular"
+
+
+def test_a_spreadsheet_export_with_bom_crlf_and_empty_trailing_columns_is_accepted(store, tmp_path, capsys):
+    url, engine = store
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfseries,date,domestic_share_pct,,\r\nxl,2021,40,,\r\nxl,2022,45.5,,\r\n,,,,\r\n")
+    code, output = _run(url, path, capsys)
+    assert code == 0 and "2 added" in output, output
+    with engine.connect() as conn:
+        values = conn.execute(select(schema.observations.c.value).where(schema.observations.c.series_key == "xl")
+                              .order_by(schema.observations.c.date)).scalars().all()
+    assert values == pytest.approx([0.40, 0.455])
 
 
 def test_import_needs_an_initialised_database(tmp_path, capsys):
