@@ -67,19 +67,24 @@ class BundledSummary:
     @property
     def changed_anything(self) -> bool:
         parts = (self.sectors, self.technologies, self.series, self.observations, self.policies, self.targets)
-        return self.snapshots_added > 0 or self.inputs_changed or any(p.added or p.changed for p in parts)
+        # the bundled-inputs record alone is bookkeeping, not data
+        return self.snapshots_added > 0 or any(p.added or p.changed for p in parts)
 
     def lines(self) -> list[str]:
         def fmt(c: writes.UpsertCounts) -> str:
             return f"{c.added} added, {c.changed} changed, {c.unchanged} unchanged"
         obs = self.observations
-        return [
+        head = [
             f"bundled files: {self.files} checked against data/manifest.csv, "
             f"{self.snapshots_added} newly kept as raw snapshots"
             + (f", {self.files_skipped} loaded before with the same inputs (not parsed again)"
                if self.files_skipped else ""),
             f"sectors: {fmt(self.sectors)}", f"technologies: {fmt(self.technologies)}",
             f"series: {fmt(self.series)}",
+        ]
+        if self.files and self.files_skipped == self.files:
+            return head + ["observations, policies, targets: unchanged (nothing to parse again)"]
+        return head + [
             f"observations: {obs.added} added, {obs.changed} revised"
             + (" (by a newer file of the same source; old values kept as revisions)" if obs.changed else "")
             + f", {obs.unchanged} unchanged"

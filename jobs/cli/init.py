@@ -36,7 +36,9 @@ def run(args, settings) -> int:
         for line in left_out:
             print(f"    {line}")
     if not summary.changed_anything:
-        print("nothing to do: the database already holds the bundled data")
+        print("nothing to do: the database already holds the bundled data"
+              + (" (checked again: data tables or loader code changed since the last init)"
+                 if summary.inputs_changed else ""))
     else:
         print("bundled data loaded. Next: `domshare refresh` fits the forecasts, `domshare ui` opens the "
               "web app (`domshare up` does both and starts the scheduler).")
