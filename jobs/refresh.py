@@ -130,7 +130,8 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
                             config, frequencies.get(key)): key
                 for key, group in groups.items()
             }
-            bar = tqdm(total=len(futures), desc=f"run {run_id}", unit="series", disable=not progress)
+            bar = tqdm(total=len(futures), desc=f"run {run_id}", unit="series",
+                       disable=None if progress else True)  # None: hidden when not a terminal
             for future in cf.as_completed(futures):
                 try:
                     result, tmpdir = future.result()

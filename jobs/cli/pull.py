@@ -57,7 +57,7 @@ def run(args, settings) -> int:
     if not sources:
         raise ConfigError(f"{config.path}: no enabled source to pull")
     results = []
-    for source in tqdm(sources, desc="pulling", unit="source", disable=args.json or len(sources) < 2):
+    for source in tqdm(sources, desc="pulling", unit="source", disable=True if args.json or len(sources) < 2 else None):
         results.append(run_pull(engine, source, force=args.force, contact=settings.contact))
     failed = [r for r in results if r.status == "failed"]
     if args.json:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 NAME = "ui"
-HELP = "start the web app (Streamlit) that shows forecasts against policy targets"
+HELP = "Start the web app (Streamlit) that shows forecasts against policy targets."
 EXAMPLES = [
     "domshare ui",
     "domshare ui --port 8502 --host 0.0.0.0",
