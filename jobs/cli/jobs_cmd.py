@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, Table, func, inspect, select
 
+from jobs.cli._table import format_table
 from jobs.errors import NotInitialised
 from jobs.store import db, schema
 
@@ -103,7 +104,5 @@ def run(args, settings) -> int:
             last += f" ({j['last_error'].splitlines()[0][:80]})"
         nxt = (j["next_run_time"] or "-")[:19].replace("T", " ")
         rows.append((j["job"], j["schedule"], nxt, last))
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-    for row in (head, *rows):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    print(format_table(head, rows))
     return 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from jobs.cli._table import format_table
 from jobs.errors import ConfigError, NotInitialised
 from jobs.store import db
 
@@ -39,9 +40,7 @@ def _table(results) -> str:
     head = ("source", "status", "added", "changed", "seconds", "error")
     rows = [(r.source, r.status, str(r.rows_added), str(r.rows_changed), f"{r.seconds:.1f}",
              _short(f"{r.error_kind}: {r.error.splitlines()[0]}") if r.error else "") for r in results]
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *rows)]
-    return "\n".join(lines)
+    return format_table(head, rows)
 
 
 def run(args, settings) -> int:
