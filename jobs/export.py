@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jobs.errors import ConfigError, NotInitialised
+from jobs.errors import ConfigError
 from jobs.store import db, read
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -76,8 +76,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def write_export(engine, out_dir: Path, run_id=None) -> tuple[list[Path], dict | None]:
     """Write the files; returns (paths written, run metadata or None when there is no run)."""
-    if not db.is_initialised(engine):
-        raise NotInitialised(f"{engine.url.render_as_string()} has no domshare schema: run `domshare init`")
+    db.require_schema(engine)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with engine.connect() as conn:

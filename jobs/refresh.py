@@ -24,7 +24,7 @@ from tqdm import tqdm
 from forecast.engine import EngineConfig, SeriesResult, forecast_series
 from forecast.frames import DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history
 from forecast.targets import assess_targets
-from jobs.errors import ConfigError, NotInitialised
+from jobs.errors import ConfigError
 from jobs.store import db, read, runs
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
     import time
 
     started = time.perf_counter()
-    if not db.is_initialised(engine):
-        raise NotInitialised(f"{engine.url.render_as_string()} has no domshare schema: run `domshare init`")
+    db.require_schema(engine)
     config = replace(config, as_of=config.as_of or str(pd.Timestamp.today().date()))
     with engine.connect() as conn:
         catalogue = read.series_catalogue(conn)

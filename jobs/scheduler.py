@@ -34,10 +34,9 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError
 
 from jobs import leases
-from jobs.errors import NotInitialised
 from jobs.sources.config import Config, load_config, make_trigger
 from jobs.store import schema
-from jobs.store.db import is_initialised, make_engine, transaction, utcnow
+from jobs.store.db import make_engine, require_schema, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +266,7 @@ def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict
         contact: str | None = None) -> None:
     """Run the scheduler in the foreground until SIGTERM/SIGINT (then finish the running job)."""
     global _current
-    if not is_initialised(_engine(db_url)):
-        raise NotInitialised(f"{db_url} has no schema yet: run `domshare init` first")
+    require_schema(_engine(db_url))
     config = load_config(sources_path)
     scheduler = build_scheduler(config, db_url, Path(export_dir).resolve(), refresh_options, contact)
     _current = scheduler

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobs.errors import NotInitialised
 from jobs.importer import import_csv
-from jobs.store.db import is_initialised, make_engine, transaction
+from jobs.store.db import make_engine, require_schema, transaction
 
 NAME = "import"
 HELP = ("Import your own series from a long CSV (series,date,domestic_share or domestic_share_pct; "
@@ -24,9 +23,7 @@ def add_arguments(parser) -> None:
 def run(args, settings) -> int:
     engine = make_engine(settings.db_url)
     try:
-        if not is_initialised(engine):
-            raise NotInitialised(f"{engine.url.render_as_string(hide_password=True)} has no domshare schema: "
-                                 "run `domshare init` first")
+        require_schema(engine)
         with transaction(engine) as conn:
             summary = import_csv(conn, args.file)
     finally:

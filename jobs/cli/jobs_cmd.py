@@ -8,7 +8,6 @@ from pathlib import Path
 from sqlalchemy import MetaData, Table, func, inspect, select
 
 from jobs.cli._table import format_table
-from jobs.errors import NotInitialised
 from jobs.store import db, schema
 
 NAME = "jobs"
@@ -86,8 +85,7 @@ def run(args, settings) -> int:
     settings = settings.with_(sources_file=args.sources)
     config = load_config(settings.sources_path)
     engine = db.make_engine(settings.db_url)
-    if not db.is_initialised(engine):
-        raise NotInitialised(f"{settings.db_url} has no domshare schema: run `domshare init` first")
+    db.require_schema(engine)
     jobs = collect_jobs(engine, config)
     if args.json:
         print(json.dumps(jobs, indent=2, ensure_ascii=False))

@@ -7,7 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from jobs.cli._table import format_table
-from jobs.errors import ConfigError, NotInitialised
+from jobs.errors import ConfigError
 from jobs.store import db
 
 NAME = "pull"
@@ -50,8 +50,7 @@ def run(args, settings) -> int:
     settings = settings.with_(sources_file=args.sources)
     config = load_config(settings.sources_path)
     engine = db.make_engine(settings.db_url)
-    if not db.is_initialised(engine):
-        raise NotInitialised(f"{settings.db_url} has no domshare schema: run `domshare init` first")
+    db.require_schema(engine)
     sources = [config.source(name) for name in args.names] if args.names else config.enabled
     if not sources:
         raise ConfigError(f"{config.path}: no enabled source to pull")

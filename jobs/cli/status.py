@@ -5,7 +5,6 @@ import json
 
 from sqlalchemy import func, select
 
-from jobs.errors import NotInitialised
 from jobs.store import db, schema
 
 NAME = "status"
@@ -23,8 +22,7 @@ def add_arguments(parser) -> None:
 
 def collect_status(engine) -> dict:
     """Counts and freshness; keys `series`, `observations`, `policies`, `targets`, `runs` are an interface."""
-    if not db.is_initialised(engine):
-        raise NotInitialised(f"{engine.url.render_as_string()} has no domshare schema: run `domshare init`")
+    db.require_schema(engine)
     with engine.connect() as conn:
         def count(table, *where):
             return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()

@@ -11,6 +11,8 @@ from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 
+from jobs.errors import NotInitialised
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -79,6 +81,13 @@ def is_initialised(engine: Engine) -> bool:
             and not Path(database).exists():
         return False
     return "series" in inspect(engine).get_table_names() and current_revision(engine) is not None
+
+
+def require_schema(engine: Engine) -> None:
+    """NotInitialised (naming the database, password hidden) unless the schema exists."""
+    if not is_initialised(engine):
+        raise NotInitialised(f"{engine.url.render_as_string(hide_password=True)} has no domshare "
+                             "schema: run `domshare init` first")
 
 
 @contextlib.contextmanager
