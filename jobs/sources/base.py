@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from jobs.errors import SourceChanged
+
 # Columns of a parsed observation frame (what jobs.store.writes.upsert_observations takes).
 OBS_SERIES = "series_key"
 OBS_DATE = "date"  # datetime.date, first day of the period
@@ -13,6 +15,19 @@ OBS_PERIOD_TYPE = "period_type"  # month|quarter|half_year|year|ytd|list
 OBS_SOURCE_URL = "source_url"
 OBS_NOTE = "note"
 OBSERVATION_COLUMNS = [OBS_SERIES, OBS_DATE, OBS_VALUE, OBS_PERIOD_TYPE, OBS_SOURCE_URL, OBS_NOTE]
+
+
+def payload_text(raw: bytes, publisher: str, expected: str) -> str:
+    """A pulled payload as text. A server that answers 200 with an error or consent page
+    (HTML), an empty body or bytes that are not UTF-8 has changed: SourceChanged."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceChanged(f"{publisher} payload is not UTF-8 text: {exc}") from exc
+    head = text.lstrip()[:200].lower()
+    if not head or head.startswith("<") or "<html" in head:
+        raise SourceChanged(f"{publisher} returned HTML/XML or an empty body instead of {expected}")
+    return text
 
 
 def empty_observations() -> pd.DataFrame:

@@ -31,7 +31,7 @@ import pandas as pd
 from jobs.errors import ConfigError, InvalidData, SourceChanged
 from jobs.sources.base import (
     OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE,
-    OBSERVATION_COLUMNS, Parsed,
+    OBSERVATION_COLUMNS, Parsed, payload_text,
 )
 from jobs.sources.mappings import mapping_option, norm_key
 from jobs.sources.statcounter_stats import STATS, Stat
@@ -40,17 +40,6 @@ SOURCE = "statcounter"
 SERIES_KEY = STATS["vendor"].series_key
 ROW_SUM_RANGE = (98.0, 102.0)  # rows are percentages that sum to ~100 (rounding)
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceChanged(f"StatCounter payload is not UTF-8 text: {exc}") from exc
-    head = text.lstrip()[:200].lower()
-    if not head or head.startswith("<") or "<html" in head:
-        raise SourceChanged("StatCounter returned HTML or an empty body instead of CSV")
-    return text
 
 
 def _month(label: str, where: str, row: int) -> dt.date:
@@ -106,7 +95,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     source_url = options.get("source_url", stat.public_url)
     origin = mapping_option(options, stat.mapping_option, stat.mapping_file, stat.mapping_key)
 
-    rows = list(csv.reader(io.StringIO(_decode(raw))))
+    rows = list(csv.reader(io.StringIO(payload_text(raw, "StatCounter", "CSV"))))
     if not rows:
         raise SourceChanged(f"{where}: empty CSV")
     labels, body = _wide_rows(rows, options, where)

@@ -21,24 +21,13 @@ import pandas as pd
 from jobs.errors import InvalidData, SourceChanged
 from jobs.sources.base import (
     OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE,
-    OBSERVATION_COLUMNS, Parsed,
+    OBSERVATION_COLUMNS, Parsed, payload_text,
 )
 
 SOURCE = "worldbank"
 COUNTRY = "CHN"
 SERIES_BY_INDICATOR = {"TX.VAL.TECH.MF.ZS": "context_hightech_exports_share_worldbank"}
 INDICATOR_URL = "https://data.worldbank.org/indicator/{code}?locations=CN"
-
-
-def _text(raw: bytes) -> str:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceChanged(f"World Bank payload is not UTF-8: {exc}") from exc
-    head = text.lstrip()[:200].lower()
-    if not head or head.startswith("<"):
-        raise SourceChanged("World Bank returned HTML/XML or an empty body, not CSV/JSON")
-    return text
 
 
 def _records_from_json(text: str, where: str) -> list[tuple[int | None, str, str, str, object]]:
@@ -87,7 +76,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     where = options.get("where", "World Bank payload")
     country = options.get("country", COUNTRY)
     series_by_indicator = dict(options.get("series_by_indicator") or SERIES_BY_INDICATOR)
-    text = _text(raw)
+    text = payload_text(raw, "World Bank", "CSV/JSON")
     is_json = text.lstrip()[:1] in "[{"
     found = (_records_from_json if is_json else _records_from_csv)(text, where)
 
