@@ -118,6 +118,18 @@ def systems(raw: bytes, where: str = "TOP500 workbook") -> pd.DataFrame:
     return pd.DataFrame(out, columns=["rank", "country", "manufacturer", "row"])
 
 
+def _chinese(counted: pd.DataFrame) -> int:
+    return int((counted["origin"] == "chinese").sum())
+
+
+def _share(key: str, counted: pd.DataFrame, month: dt.date, url: str, noun: str) -> dict:
+    """The observation: systems by Chinese vendors / all `counted`."""
+    chinese = _chinese(counted)
+    return {OBS_SERIES: key, OBS_DATE: month, OBS_VALUE: chinese / len(counted),
+            OBS_PERIOD_TYPE: "list", OBS_SOURCE_URL: url,
+            OBS_NOTE: f"{chinese} of {len(counted)} {noun} by Chinese vendors"}
+
+
 def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     """Options: list_month ('YYYY-MM') or filename (TOP500_YYYYMM.xls[x]),
     manufacturer_origin ({manufacturer: origin}; default: the bundled table), data_dir."""
@@ -138,33 +150,22 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     china = known[known["country"] == "China"]
     url = options.get("source_url") or LIST_URL.format(year=month.year, month=month.month)
 
-    records = []
-    if len(china):
-        chinese = int((china["origin"] == "chinese").sum())
-        records.append({
-            OBS_SERIES: CN_INSTALLED_KEY, OBS_DATE: month, OBS_VALUE: chinese / len(china),
-            OBS_PERIOD_TYPE: "list", OBS_SOURCE_URL: url,
-            OBS_NOTE: f"{chinese} of {len(china)} China-installed systems by Chinese vendors",
-        })
-    if len(known):
-        chinese_all = int((known["origin"] == "chinese").sum())
-        records.append({
-            OBS_SERIES: ALL_SYSTEMS_KEY, OBS_DATE: month, OBS_VALUE: chinese_all / len(known),
-            OBS_PERIOD_TYPE: "list", OBS_SOURCE_URL: url,
-            OBS_NOTE: f"{chinese_all} of {len(known)} systems by Chinese vendors",
-        })
+    records = [_share(key, counted, month, url, noun)
+               for key, counted, noun in ((CN_INSTALLED_KEY, china, "China-installed systems"),
+                                          (ALL_SYSTEMS_KEY, known, "systems"))
+               if len(counted)]  # no system, no defined share
     counts = {
         "systems": len(table),
         "china_installed": int((table["country"] == "China").sum()),
-        "china_installed_chinese_vendor": int((china["origin"] == "chinese").sum()),
-        "chinese_vendor_all": int((known["origin"] == "chinese").sum()),
+        "china_installed_chinese_vendor": _chinese(china),
+        "chinese_vendor_all": _chinese(known),
         "unmapped_manufacturers": unmapped,
     }
     return Parsed(observations=pd.DataFrame(records, columns=OBSERVATION_COLUMNS),
                   warnings=warnings, counts=counts)
 
 
-# ---- fetch: the only I/O (jobs engineer's section) ---------------------------------
+# ---- fetch: the only I/O ----------------------------------------------------------
 
 DOWNLOAD_URL = "https://www.top500.org/lists/top500/{year}/{month:02d}/download/TOP500_{year}{month:02d}.xlsx"
 PULLED_SERIES = (CN_INSTALLED_KEY, ALL_SYSTEMS_KEY)  # their newest date = the newest stored list

@@ -124,7 +124,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
                   counts={"values": len(records), "empty_years": nulls})
 
 
-# ---- fetch: the only I/O (jobs engineer's section) ---------------------------------
+# ---- fetch: the only I/O ----------------------------------------------------------
 
 API_URL = "https://api.worldbank.org/v2/country/{country}/indicator/{code}?format=json&per_page={per_page}"
 MAX_PAGES = 50
