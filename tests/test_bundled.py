@@ -16,6 +16,7 @@ from jobs import cli
 from jobs.bundled import init_database
 from jobs.errors import InvalidData
 from jobs.store import db, schema, writes
+from store_contents import table_contents
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -65,26 +66,16 @@ def test_mapping_and_catalogue_rows_give_reasons():
         assert r["sector"] in sectors and r["technology"] in techs and r["caveat"] and r["source"]
 
 
-def _dump(engine) -> dict:
-    """Full contents of every table, for exact before/after comparisons."""
-    out = {}
-    with engine.connect() as conn:
-        for name, table in sorted(schema.metadata.tables.items()):
-            rows = conn.execute(select(table)).all()
-            out[name] = sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows), key=repr)
-    return out
-
-
 def test_init_twice_is_a_no_op_on_both_databases(any_db_url):
     engine = db.make_engine(any_db_url)
     try:
         first = init_database(engine, DATA)
         assert first.changed_anything and first.warnings == []
-        before = _dump(engine)
+        before = table_contents(engine)
         second = init_database(engine, DATA)
         assert not second.changed_anything
         assert second.files_skipped == second.files == len(_csv("manifest.csv"))  # nothing parsed again
-        assert _dump(engine) == before
+        assert table_contents(engine) == before
         _check_loaded(engine)
         _check_pulled_values_survive_a_rerun(engine)
     finally:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from jobs import cli
 from jobs.store import db, schema, writes
+from store_contents import table_contents
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
@@ -33,15 +34,6 @@ def store(any_db_url):
                                      "frequency": "annual", "title": "B", "source": "bundled", "origin": "bundled"}])
     yield any_db_url, engine
     engine.dispose()
-
-
-def _dump(engine) -> dict:
-    out = {}
-    with engine.connect() as conn:
-        for name, table in sorted(schema.metadata.tables.items()):
-            rows = conn.execute(select(table)).all()
-            out[name] = sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows), key=repr)
-    return out
 
 
 def _run(url: str, path: Path, capsys) -> tuple[int, str]:
@@ -97,7 +89,7 @@ def test_bad_file_is_rejected_with_rows_and_database_unchanged(store, tmp_path, 
     good = tmp_path / "earlier.csv"
     good.write_text(GOOD, encoding="utf-8")
     assert _run(url, good, capsys)[0] == 0  # the database holds earlier data, which must survive
-    before = _dump(engine)
+    before = table_contents(engine)
     content, expected = BAD_FILES[case]
     path = tmp_path / f"{case}.csv"
     if content is not None:
@@ -109,7 +101,7 @@ def test_bad_file_is_rejected_with_rows_and_database_unchanged(store, tmp_path, 
     for row, fragment in expected:
         where = f"{path}, row {row}:" if row is not None else f"{path}:"
         assert any(line.strip().startswith(where) and fragment in line for line in lines), (row, fragment, output)
-    assert _dump(engine) == before
+    assert table_contents(engine) == before
 
 
 def test_all_bad_rows_are_reported_not_just_the_first(store, tmp_path, capsys):
@@ -142,9 +134,9 @@ def test_good_file_is_stored_with_its_snapshot_and_reimport_is_idempotent(store,
     assert series["my_banking_os"].frequency == "quarterly" and series["my_banking_os"].origin == "import"
     assert (series["my_yearly"].sector, series["my_yearly"].frequency) == ("all", "annual")
 
-    before = _dump(engine)
+    before = table_contents(engine)
     assert _run(url, path, capsys)[0] == 0
-    assert _dump(engine) == before
+    assert table_contents(engine) == before
 
     path.write_text(GOOD.replace("2021-Q2,15,", "2021-Q2,16,"), encoding="utf-8")
     code, output = _run(url, path, capsys)
