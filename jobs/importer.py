@@ -139,6 +139,80 @@ def _number_hint(text: str) -> str:
     return ""
 
 
+def import_context(conn: Connection) -> dict:
+    """What read_import checks a file against: known sector and technology codes, and the
+    series it may not overwrite (bundled or pulled ones)."""
+    return {
+        "sectors": set(conn.execute(select(schema.sectors.c.code)).scalars()),
+        "technologies": set(conn.execute(select(schema.technologies.c.code)).scalars()),
+        "foreign_series": set(conn.execute(select(schema.series.c.key)
+                                           .where(schema.series.c.origin != SOURCE)).scalars()),
+    }
+
+
+def _data_rows(reader, fields: list[str], where: str, problems: list):
+    """(row number, {column: stripped cell}) for each non-blank row whose cells fit the
+    header; a row that does not fit is a problem and is not yielded."""
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append((where, reader.line_num, f"unreadable CSV: {exc}"))
+            return
+        number = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(fields):
+            problems.append((where, number, f"{len(cells)} cells but the header has {len(fields)}"))
+            continue
+        filled = [i + 1 for i, (f, c) in enumerate(zip(fields, cells)) if not f and c.strip()]
+        if filled:
+            problems.append((where, number, f"a value in column {filled[0]}, which has no name in the header"))
+            continue
+        yield number, {f: c.strip() for f, c in zip(fields, cells) if f}
+
+
+def _key_problem(key: str, foreign_series: set[str]) -> str | None:
+    if not _KEY.match(key):
+        return f"series {key!r} must be 1-120 letters, digits, _ . - (starting with a letter or digit)"
+    if key in foreign_series:
+        return f"series {key!r} is bundled or pulled data; import under another name"
+    return None
+
+
+def _code_problems(sector: str, technology: str, sectors: set[str], technologies: set[str]) -> list[str]:
+    out = []
+    for name, code, known in (("sector", sector, sectors), ("technology", technology, technologies)):
+        if code not in known:
+            guess = f"did you mean {code.lower()!r}? " if code.lower() in known else ""
+            out.append(f"{name} {code!r} is unknown ({guess}known: {', '.join(sorted(known))})")
+    return out
+
+
+def _value_problem(raw_value: str, value: float | None, column: str, scale: float) -> str | None:
+    if value is None:
+        return f"{column} is empty" if not raw_value else \
+            f"{column} {raw_value!r} is not a number{_number_hint(raw_value)}"
+    if not 0.0 <= value <= scale:
+        hint = " (percentages go in a 'domestic_share_pct' column)" if scale == 1.0 and 1 < value <= 100 else ""
+        return f"{column} {raw_value} is outside 0-{scale:g}{hint}"
+    return None
+
+
+def _series_rows(series_meta: dict[str, dict], where: str) -> list[dict]:
+    """Catalogue rows of the imported series (origin `import`)."""
+    name = where.rsplit("/", 1)[-1]
+    return [{
+        "key": key, "sector": m["sector"], "technology": m["technology"], "geography": "CN",
+        "unit": "share", "frequency": FREQUENCY[m["period"]], "kind": "domestic_share",
+        "title": key, "description": f"Imported by a user from {name}",
+        "source": "; ".join(m["sources"]) or f"user import ({name})", "source_url": None,
+        "caveat": "User-supplied data: provenance is the imported file", "origin": SOURCE,
+    } for key, m in series_meta.items()]
+
+
 def read_import(content: bytes, where: str, *, sectors: set[str], technologies: set[str],
                 foreign_series: set[str] = frozenset()) -> tuple[list[dict], pd.DataFrame]:
     """Validate a whole file; return (series rows, observation frame) or raise InvalidData.
@@ -159,52 +233,20 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
     records: list[dict] = []
     first_seen: dict[tuple[str, dt.date], int] = {}
     series_meta: dict[str, dict] = {}
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append((where, reader.line_num, f"unreadable CSV: {exc}"))
-            break
-        number = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(fields):
-            problems.append((where, number, f"{len(cells)} cells but the header has {len(fields)}"))
-            continue
-        filled = [i + 1 for i, (f, c) in enumerate(zip(fields, cells)) if not f and c.strip()]
-        if filled:
-            problems.append((where, number, f"a value in column {filled[0]}, which has no name in the header"))
-            continue
-        row = {f: c.strip() for f, c in zip(fields, cells) if f}
+    for number, row in _data_rows(reader, fields, where, problems):
         bad_before = len(problems)
-        key = row["series"]
-        if not _KEY.match(key):
-            problems.append((where, number, f"series {key!r} must be 1-120 letters, digits, _ . - "
-                                            "(starting with a letter or digit)"))
-        elif key in foreign_series:
-            problems.append((where, number, f"series {key!r} is bundled or pulled data; import under another name"))
+        key, sector, technology = row["series"], row.get("sector") or "all", row.get("technology") or "all"
+        if problem := _key_problem(key, foreign_series):
+            problems.append((where, number, problem))
         try:
             date, period = parse_period(row["date"])
         except ValueError as exc:
             problems.append((where, number, str(exc)))
             date = period = None
-        raw_value = row[value_column]
-        value = _number(raw_value)
-        if value is None:
-            problems.append((where, number, f"{value_column} is empty" if not raw_value else
-                             f"{value_column} {raw_value!r} is not a number{_number_hint(raw_value)}"))
-        elif not 0.0 <= value <= scale:
-            hint = " (percentages go in a 'domestic_share_pct' column)" if scale == 1.0 and 1 < value <= 100 else ""
-            problems.append((where, number, f"{value_column} {raw_value} is outside 0-{scale:g}{hint}"))
-        sector = row.get("sector") or "all"
-        technology = row.get("technology") or "all"
-        for name, code, known in (("sector", sector, sectors), ("technology", technology, technologies)):
-            if code not in known:
-                guess = f"did you mean {code.lower()!r}? " if code.lower() in known else ""
-                problems.append((where, number, f"{name} {code!r} is unknown ({guess}known: "
-                                                f"{', '.join(sorted(known))})"))
+        value = _number(row[value_column])
+        if problem := _value_problem(row[value_column], value, value_column, scale):
+            problems.append((where, number, problem))
+        problems += [(where, number, p) for p in _code_problems(sector, technology, sectors, technologies)]
         if len(problems) > bad_before:
             continue
         meta = series_meta.setdefault(key, {"sector": sector, "technology": technology,
@@ -229,16 +271,7 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
         raise InvalidData(f"{where}: {len(problems)} bad row(s); {NOTHING}", problems)
     if not records:
         raise InvalidData(f"{where}: {NOTHING}", [(where, 2, "the file has a header but no data rows")])
-
-    name = where.rsplit("/", 1)[-1]
-    series_rows = [{
-        "key": key, "sector": m["sector"], "technology": m["technology"], "geography": "CN",
-        "unit": "share", "frequency": FREQUENCY[m["period"]], "kind": "domestic_share",
-        "title": key, "description": f"Imported by a user from {name}",
-        "source": "; ".join(m["sources"]) or f"user import ({name})", "source_url": None,
-        "caveat": "User-supplied data: provenance is the imported file", "origin": SOURCE,
-    } for key, m in series_meta.items()]
-    return series_rows, pd.DataFrame(records, columns=OBSERVATION_COLUMNS)
+    return _series_rows(series_meta, where), pd.DataFrame(records, columns=OBSERVATION_COLUMNS)
 
 
 def import_csv(conn: Connection, path: Path) -> ImportSummary:
@@ -250,11 +283,7 @@ def import_csv(conn: Connection, path: Path) -> ImportSummary:
     except OSError as exc:
         problem = f"cannot read the file ({exc.strerror or exc})"
         raise InvalidData(f"{where}: {NOTHING}", [(where, None, problem)]) from exc
-    sectors = set(conn.execute(select(schema.sectors.c.code)).scalars())
-    technologies = set(conn.execute(select(schema.technologies.c.code)).scalars())
-    foreign = set(conn.execute(select(schema.series.c.key).where(schema.series.c.origin != SOURCE)).scalars())
-    series_rows, frame = read_import(content, where, sectors=sectors, technologies=technologies,
-                                     foreign_series=foreign)
+    series_rows, frame = read_import(content, where, **import_context(conn))
     uri = path.resolve().as_uri()
     snapshot_id = writes.save_snapshot(conn, source=SOURCE, url=uri, content=content,
                                        media_type="text/csv", note=f"user import of {path.name}")

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from sqlalchemy import select
-
 from jobs.errors import ConfigError
-from jobs.importer import SOURCE as IMPORT_ORIGIN, read_import
+from jobs.importer import import_context, read_import
 from jobs.sources.base import Parsed
 from jobs.sources.http import fetch_url
-from jobs.store import schema
 
 
 def fetch(client, source, state):
@@ -24,13 +21,8 @@ def fetch(client, source, state):
 
 
 def context(conn) -> dict:
-    """What read_import checks against: known codes, and series it may not overwrite."""
-    return {
-        "sectors": set(conn.execute(select(schema.sectors.c.code)).scalars()),
-        "technologies": set(conn.execute(select(schema.technologies.c.code)).scalars()),
-        "foreign_series": set(conn.execute(select(schema.series.c.key)
-                                           .where(schema.series.c.origin != IMPORT_ORIGIN)).scalars()),
-    }
+    """What read_import checks against (read from the store by the pull, passed to parse)."""
+    return import_context(conn)
 
 
 def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
