@@ -105,10 +105,6 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     return Parsed(policies=pd.DataFrame(records), counts={"policies": len(records)})
 
 
-def read_table(raw: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-
-
 def build_targets(policies: pd.DataFrame, increments: list[dict], measures: list[dict]) -> tuple[pd.DataFrame, list[str]]:
     """Targets (columns of the `targets` table) and warnings (targets without a measures row).
 

@@ -24,7 +24,7 @@ import pandas as pd
 from jobs.errors import ConfigError, SourceChanged
 from jobs.settings import REPO_DATA_DIR
 from jobs.sources.base import Parsed
-from jobs.sources.http import Fetched, HttpOptions, fetch_url
+from jobs.sources.http import Fetched, fetch_url
 
 KEYWORDS_FILE = "policy_keywords.toml"
 SUMMARY_CHARS = 1000
