@@ -197,11 +197,7 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
     if force:
         state = SourceState(latest=state.latest)
     try:
-        if client is None:
-            with make_client(source.http, contact) as own_client:
-                fetched = module.fetch(own_client, source, state)
-        else:
-            fetched = module.fetch(client, source, state)
+        fetched = _fetch(module, source, state, client, contact)
     except (SourceError, ConfigError) as exc:
         return _fail(engine, result, exc, started)
     except Exception as exc:  # a bug in a fetch on an odd answer: record it, let other sources run
@@ -209,13 +205,8 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
         return _fail(engine, result, exc, started)
 
     if fetched is None or fetched.not_modified:
-        result.status = "unchanged"
-        result.detail = {"reason": "not modified (HTTP 304)" if fetched else "nothing new published"}
-        with transaction(engine) as conn:
-            if fetched is not None:
-                _save_state(conn, source.name, fetched, None)
-            _record(engine, conn, result, started)
-        return result
+        reason = "not modified (HTTP 304)" if fetched else "nothing new published"
+        return _unchanged(engine, result, source, fetched, None, reason, started)
 
     digest = writes.sha256_hex(fetched.content)
     with transaction(engine) as conn:  # the raw payload is kept whatever happens next
@@ -225,55 +216,77 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
             fetched_at=started, http_status=fetched.status, media_type=fetched.media_type,
         )
     if digest == state.last_sha256:
-        result.status = "unchanged"
-        result.detail = {"reason": "same payload as the last good pull (sha256)"}
-        with transaction(engine) as conn:
-            _save_state(conn, source.name, fetched, digest)
-            _record(engine, conn, result, started)
-        return result
+        return _unchanged(engine, result, source, fetched, digest,
+                          "same payload as the last good pull (sha256)", started)
 
     try:
-        options = _parse_options(source, fetched)
-        if hasattr(module, "context"):  # what a parser checks against, read from the store
-            with engine.connect() as conn:
-                options.update(module.context(conn))
-        parsed = module.parse(fetched.content, options)
-        frame = parsed.observations
-        if frame is not None and not frame.empty and base.OBS_SOURCE_URL in frame.columns:
-            frame = frame.copy()
-            frame[base.OBS_SOURCE_URL] = frame[base.OBS_SOURCE_URL].fillna(fetched.url)
-        with transaction(engine) as conn:
-            series_rows = _series_rows(module, source, parsed)
-            validate_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})",
-                                  getattr(module, "PULLED_SERIES_KIND", None))
-            writes.upsert_series(conn, series_rows)
-            counts = writes.upsert_observations(conn, frame, result.snapshot_id)
-            policy_counts = writes.UpsertCounts()
-            if parsed.policies is not None and not parsed.policies.empty:
-                policy_counts = _insert_new_policies(conn, parsed.policies, result.snapshot_id)
-            result.status = "ok"
-            result.rows_added = counts.added + policy_counts.added
-            result.rows_changed = counts.changed + policy_counts.changed
-            result.detail = {
-                "observations_changed": counts.added + counts.changed,
-                "observations_unchanged": counts.unchanged,
-                **({"policies_added": policy_counts.added,
-                    "policies_known": policy_counts.unchanged} if parsed.policies is not None else {}),
-                **({"warnings": parsed.warnings} if parsed.warnings else {}),
-                **({"counts": parsed.counts} if parsed.counts else {}),
-            }
-            if new_snapshot and not (result.rows_added or result.rows_changed):
-                _drop_content(conn, result.snapshot_id)
-            _save_state(conn, source.name, fetched, digest)
-            _record(engine, conn, result, started)
-        for warning in parsed.warnings:
-            log.warning("%s: %s", source.name, warning)
-        return result
+        return _parse_and_store(engine, module, source, fetched, digest, new_snapshot, result, started)
     except (SourceChanged, InvalidData) as exc:
         return _fail(engine, result, exc, started)
     except Exception as exc:  # a parser bug on an odd payload: record it, let other sources run
         log.exception("pull %s: unexpected error while parsing", source.name)
         return _fail(engine, result, exc, started)
+
+
+def _fetch(module, source: SourceConfig, state: SourceState, client, contact: str | None) -> Fetched | None:
+    if client is not None:
+        return module.fetch(client, source, state)
+    with make_client(source.http, contact) as own_client:
+        return module.fetch(own_client, source, state)
+
+
+def _unchanged(engine: Engine, result: PullResult, source: SourceConfig, fetched: Fetched | None,
+               digest: str | None, reason: str, started) -> PullResult:
+    """Nothing to parse: keep the server's validators (and the payload's sha256) for next time."""
+    result.status = "unchanged"
+    result.detail = {"reason": reason}
+    with transaction(engine) as conn:
+        if fetched is not None:
+            _save_state(conn, source.name, fetched, digest)
+        _record(engine, conn, result, started)
+    return result
+
+
+def _parse_and_store(engine: Engine, module, source: SourceConfig, fetched: Fetched, digest: str,
+                     new_snapshot: bool, result: PullResult, started) -> PullResult:
+    """Parse and validate the payload, then write it and the pull row in ONE transaction.
+    Raises SourceChanged / InvalidData (nothing written) for a payload we cannot take."""
+    options = _parse_options(source, fetched)
+    if hasattr(module, "context"):  # what a parser checks against, read from the store
+        with engine.connect() as conn:
+            options.update(module.context(conn))
+    parsed = module.parse(fetched.content, options)
+    frame = parsed.observations
+    if frame is not None and not frame.empty and base.OBS_SOURCE_URL in frame.columns:
+        frame = frame.copy()
+        frame[base.OBS_SOURCE_URL] = frame[base.OBS_SOURCE_URL].fillna(fetched.url)
+    with transaction(engine) as conn:
+        series_rows = _series_rows(module, source, parsed)
+        validate_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})",
+                              getattr(module, "PULLED_SERIES_KIND", None))
+        writes.upsert_series(conn, series_rows)
+        counts = writes.upsert_observations(conn, frame, result.snapshot_id)
+        policy_counts = writes.UpsertCounts()
+        if parsed.policies is not None and not parsed.policies.empty:
+            policy_counts = _insert_new_policies(conn, parsed.policies, result.snapshot_id)
+        result.status = "ok"
+        result.rows_added = counts.added + policy_counts.added
+        result.rows_changed = counts.changed + policy_counts.changed
+        result.detail = {
+            "observations_changed": counts.added + counts.changed,
+            "observations_unchanged": counts.unchanged,
+            **({"policies_added": policy_counts.added,
+                "policies_known": policy_counts.unchanged} if parsed.policies is not None else {}),
+            **({"warnings": parsed.warnings} if parsed.warnings else {}),
+            **({"counts": parsed.counts} if parsed.counts else {}),
+        }
+        if new_snapshot and not (result.rows_added or result.rows_changed):
+            _drop_content(conn, result.snapshot_id)
+        _save_state(conn, source.name, fetched, digest)
+        _record(engine, conn, result, started)
+    for warning in parsed.warnings:
+        log.warning("%s: %s", source.name, warning)
+    return result
 
 
 def _insert_new_policies(conn, policies: pd.DataFrame, snapshot_id: int | None) -> writes.UpsertCounts:
