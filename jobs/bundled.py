@@ -204,16 +204,8 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
         summary.observations += writes.upsert_observations(conn, frame, snapshot_id)
 
     if policy_frame is not None:
-        policy_frame = policy_frame.assign(snapshot_id=policy_snapshot)
-        summary.policies = writes.upsert_policies(conn, policy_frame)
-        targets, warnings = policies.build_targets(
-            policy_frame, read_csv(data_dir / "target_increments.csv"),
-            read_csv(data_dir / "target_measures.csv"))
-        bad = set(targets["series_key"].dropna()) - known_series
-        if bad:
-            raise InvalidData(f"data/target_measures.csv names unknown series {sorted(bad)}")
-        summary.warnings += warnings
-        summary.targets = writes.upsert_targets(conn, targets)
+        _policies_and_targets(conn, data_dir, policy_frame.assign(snapshot_id=policy_snapshot),
+                              known_series, summary)
     if not inputs_known:
         summary.inputs_changed = True
         writes.save_snapshot(conn, source=INPUTS_SOURCE, url=data_dir.resolve().as_uri(), content=inputs,
@@ -222,6 +214,20 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
     for warning in summary.warnings:
         log.warning(warning)
     return summary
+
+
+def _policies_and_targets(conn: Connection, data_dir: Path, policy_frame, known_series: set[str],
+                          summary: BundledSummary) -> None:
+    """Store the curated policies, then the share targets they set (thresholds from
+    data/target_increments.csv, measuring series from data/target_measures.csv)."""
+    summary.policies = writes.upsert_policies(conn, policy_frame)
+    targets, warnings = policies.build_targets(
+        policy_frame, read_csv(data_dir / "target_increments.csv"), read_csv(data_dir / "target_measures.csv"))
+    bad = set(targets["series_key"].dropna()) - known_series
+    if bad:
+        raise InvalidData(f"data/target_measures.csv names unknown series {sorted(bad)}")
+    summary.warnings += warnings
+    summary.targets = writes.upsert_targets(conn, targets)
 
 
 def _checked_data_dir(data_dir: Path) -> Path:
