@@ -14,7 +14,9 @@ import multiprocessing
 import shutil
 import subprocess
 import sys
+import time
 import traceback
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -92,10 +94,32 @@ def _unmeasured_targets(targets: pd.DataFrame, fitted: set[str], as_of) -> pd.Da
     return assess_targets(missing, None, as_of)
 
 
+def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: EngineConfig,
+             frequencies: dict[str, str], workers: int, label: str, progress: bool):
+    """Yield (SeriesResult, worker's cmdstanpy temp dir) per series as the pool finishes them."""
+    context = multiprocessing.get_context("spawn")
+    pool_class = cf.ProcessPoolExecutor if workers > 1 else InProcessExecutor
+    with pool_class(max_workers=workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS],
+                        config, frequencies.get(key)): key
+            for key, group in groups.items()
+        }
+        bar = tqdm(total=len(futures), desc=label, unit="series",
+                   disable=None if progress else True)  # None: hidden when not a terminal
+        for future in cf.as_completed(futures):
+            try:
+                result, tmpdir = future.result()
+            except Exception as exc:  # the worker process itself died
+                result, tmpdir = SeriesResult(futures[future], "failed", error=f"{type(exc).__name__}: {exc}"), None
+            yield result, tmpdir
+            bar.set_postfix_str(f"{result.series}: {result.status}")
+            bar.update()
+        bar.close()
+
+
 def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, workers: int = 2,
             force: bool = False, trigger: str = "cli", progress: bool = True) -> RefreshOutcome:
-    import time
-
     started = time.perf_counter()
     db.require_schema(engine)
     config = replace(config, as_of=config.as_of or str(pd.Timestamp.today().date()))
@@ -121,30 +145,15 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
     groups = {key: group[[DS, Y]] for key, group in history.groupby(SERIES)}
     frequencies = dict(zip(catalogue["key"], catalogue["frequency"])) if not catalogue.empty else {}
     try:
-        context = multiprocessing.get_context("spawn")
-        pool_class = cf.ProcessPoolExecutor if workers > 1 else InProcessExecutor
-        with pool_class(max_workers=workers, mp_context=context) as pool:
-            futures = {
-                pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS],
-                            config, frequencies.get(key)): key
-                for key, group in groups.items()
-            }
-            bar = tqdm(total=len(futures), desc=f"run {run_id}", unit="series",
-                       disable=None if progress else True)  # None: hidden when not a terminal
-            for future in cf.as_completed(futures):
-                try:
-                    result, tmpdir = future.result()
-                except Exception as exc:  # the worker process itself died
-                    result, tmpdir = SeriesResult(futures[future], "failed", error=f"{type(exc).__name__}: {exc}"), None
+        # closing(): an error here shuts the pool down before the run is marked failed
+        with closing(_fit_all(groups, targets, config, frequencies, workers, f"run {run_id}", progress)) as fits:
+            for result, tmpdir in fits:
                 tmpdirs.add(tmpdir)
                 statuses[result.series] = result.status
                 if result.status == "failed":
                     failures[result.series] = result.error
-                with db.transaction(engine) as conn:
+                with db.transaction(engine) as conn:  # each series' results are kept as they arrive
                     runs.write_series_result(conn, run_id, result)
-                bar.set_postfix_str(f"{result.series}: {result.status}")
-                bar.update()
-            bar.close()
         with db.transaction(engine) as conn:
             if series and previous:
                 runs.carry_over(conn, previous["id"], run_id, sorted(groups))
