@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
+from jobs.cli._table import format_table
+from jobs.periods import period_label
 from jobs.store import db, schema
 
 NAME = "status"
@@ -27,14 +29,19 @@ def collect_status(engine) -> dict:
         def count(table, *where):
             return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
-        obs = schema.observations
+        obs, series = schema.observations, schema.series
+        described = (series.c.key, series.c.kind, series.c.source, series.c.publisher, series.c.frequency)
         per_series = conn.execute(
-            select(schema.series.c.key, schema.series.c.kind, schema.series.c.source,
-                   func.count(obs.c.id), func.min(obs.c.date), func.max(obs.c.date))
-            .select_from(schema.series.outerjoin(obs, obs.c.series_key == schema.series.c.key))
-            .group_by(schema.series.c.key, schema.series.c.kind, schema.series.c.source)
-            .order_by(schema.series.c.key)
+            select(*described, func.count(obs.c.id).label("n"), func.min(obs.c.date).label("first"),
+                   func.max(obs.c.date).label("last"))
+            .select_from(series.outerjoin(obs, obs.c.series_key == series.c.key))
+            .group_by(*described)
+            .order_by(series.c.key)
         ).all()
+        newest = select(obs.c.series_key, func.max(obs.c.date).label("date")).group_by(obs.c.series_key).subquery()
+        last_period_type = dict(conn.execute(
+            select(obs.c.series_key, obs.c.period_type)
+            .join(newest, and_(obs.c.series_key == newest.c.series_key, obs.c.date == newest.c.date))).all())
         runs = schema.forecast_runs
         latest = conn.execute(
             select(runs).where(runs.c.status == "complete").order_by(runs.c.id.desc()).limit(1)
@@ -61,9 +68,12 @@ def collect_status(engine) -> dict:
                 "finished_at": _iso(last_pull["finished_at"]),
             },
             "series_detail": [
-                {"key": key, "kind": kind, "observations": n, "first_date": _iso(first),
-                 "last_date": _iso(last), "source": source}
-                for key, kind, source, n, first, last in per_series
+                {"key": s.key, "kind": s.kind, "observations": s.n, "first_date": _iso(s.first),
+                 "last_date": _iso(s.last), "source": s.source,
+                 # the period the last date stands for (2021, 2021-Q4, 2021-06): the date is its first day
+                 "last_period": period_label(s.last, last_period_type.get(s.key), s.frequency),
+                 "publisher": s.publisher}
+                for s in per_series
             ],
         }
 
@@ -89,8 +99,7 @@ def run(args, settings) -> int:
         print(f"last pull     {pull['source']}: {pull['status']} at {pull['finished_at']}")
     if status["series_detail"]:
         print()
-        width = max(len(s["key"]) for s in status["series_detail"])
-        print(f"{'series':<{width}}  {'obs':>5}  {'last':<10}  source")
-        for s in status["series_detail"]:
-            print(f"{s['key']:<{width}}  {s['observations']:>5}  {s['last_date'] or '-':<10}  {s['source']}")
+        rows = [(s["key"], str(s["observations"]), s["last_period"] or "-", s["publisher"] or "-", s["source"])
+                for s in status["series_detail"]]
+        print(format_table(("series", "obs", "last period", "publisher", "source"), rows, right=(1,)))
     return 0
