@@ -19,6 +19,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from jobs.errors import ConfigError
+
 REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_DB_URL = "sqlite:///domshare.db"
 DEFAULT_SEED = 20141217  # the day Bloomberg reported the 2014 plan; any fixed number would do
@@ -46,6 +48,15 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+def _int(env: dict[str, str], name: str) -> int | None:
+    if not env.get(name):
+        return None
+    try:
+        return int(env[name])
+    except ValueError as exc:
+        raise ConfigError(f"{name}={env[name]!r} is not a whole number") from exc
+
+
 def from_environment(env: dict[str, str] | None = None, **overrides) -> Settings:
     """Environment first, then explicit overrides (the CLI flags) on top."""
     env = dict(os.environ if env is None else env)
@@ -55,8 +66,8 @@ def from_environment(env: dict[str, str] | None = None, **overrides) -> Settings
         "data_dir": Path(env["DOMSHARE_DATA_DIR"]) if env.get("DOMSHARE_DATA_DIR") else None,
         "sources_file": Path(env["DOMSHARE_SOURCES"]) if env.get("DOMSHARE_SOURCES") else None,
         "export_dir": Path(env["DOMSHARE_EXPORT_DIR"]) if env.get("DOMSHARE_EXPORT_DIR") else None,
-        "workers": int(env["DOMSHARE_WORKERS"]) if env.get("DOMSHARE_WORKERS") else None,
-        "seed": int(env["DOMSHARE_SEED"]) if env.get("DOMSHARE_SEED") else None,
+        "workers": _int(env, "DOMSHARE_WORKERS"),
+        "seed": _int(env, "DOMSHARE_SEED"),
         "contact": env.get("DOMSHARE_CONTACT", "").strip() or None,
     }
     return base.with_(**from_env).with_(**overrides)

@@ -43,6 +43,14 @@ def test_sources_file_comes_from_the_environment_or_the_flag(tmp_path):
     assert from_environment({"DOMSHARE_SOURCES": "x.toml"}, sources_file=mine).sources_path == mine
 
 
+def test_numeric_settings_from_the_environment_are_checked():
+    assert from_environment({"DOMSHARE_WORKERS": "2", "DOMSHARE_SEED": "7"}).workers == 2
+    with pytest.raises(ConfigError, match="DOMSHARE_WORKERS='two' is not a whole number"):
+        from_environment({"DOMSHARE_WORKERS": "two"})
+    with pytest.raises(ConfigError, match="DOMSHARE_SEED"):
+        from_environment({"DOMSHARE_SEED": "1.5"})
+
+
 def test_schedules_cron_and_interval():
     assert isinstance(make_trigger("10 6 3 * *"), CronTrigger)
     assert make_trigger("interval:2s").interval == dt.timedelta(seconds=2)
