@@ -37,7 +37,7 @@ def acquire(engine: Engine, name: str, owner: str, ttl_seconds: float) -> bool:
         with engine.begin() as conn:
             conn.execute(insert(leases).values(name=name, owner=owner, expires_at=expires))
         return True
-    except IntegrityError:
+    except IntegrityError:  # the row exists: take it below if it expired or is already ours
         pass
     with engine.begin() as conn:
         taken = conn.execute(

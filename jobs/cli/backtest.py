@@ -29,7 +29,8 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec)
 
 
-def format_table(backtest, run_series, only=None) -> str:
+def backtest_table(backtest, run_series, only=None) -> str:
+    """Per series: a status line, then one row of scores per model (the chosen one marked)."""
     lines = []
     for _, rs in run_series.iterrows():
         key = rs["series_key"]
@@ -59,5 +60,5 @@ def run(args, settings) -> int:
     state = "refitted now" if outcome.refitted else "unchanged inputs"
     print(f"run {run_row['id']} ({state}). MASE < 1: better than the naive in-sample one-step error; "
           "compare with the naive row.")
-    print(format_table(frames["backtest"], frames["run_series"], args.series))
+    print(backtest_table(frames["backtest"], frames["run_series"], args.series))
     return 0

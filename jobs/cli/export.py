@@ -1,6 +1,7 @@
 """`domshare export`: CSV files of the observations and of one forecast run."""
 from __future__ import annotations
 
+from jobs.errors import ConfigError
 from jobs.export import write_export
 from jobs.store import db
 
@@ -20,8 +21,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    from jobs.errors import ConfigError
-
     if args.run != "latest" and not args.run.isdigit():
         raise ConfigError(f"--run must be a run id or 'latest', not {args.run!r}")
     out = args.out or settings.export_dir

@@ -39,7 +39,7 @@ def prepare(settings) -> None:
     engine = db.make_engine(settings.db_url)
     try:
         if not db.is_initialised(engine):
-            print(f"creating {settings.db_url} from the bundled data ...", flush=True)
+            print(f"creating {engine.url.render_as_string(hide_password=True)} from the bundled data ...", flush=True)
             init_database(engine, settings.data_dir, progress=True)
         with engine.connect() as conn:
             has_run = read.latest_run(conn) is not None

@@ -30,6 +30,7 @@ from jobs.errors import SourceChanged, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
+
 def _version() -> str:
     try:
         return metadata.version("domshare")

@@ -2,6 +2,8 @@
 on screen and in a file are the same number. Only complete runs are ever "latest"."""
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
@@ -121,8 +123,6 @@ def connect(conn_or_engine: Connection | Engine):
     """A context manager yielding a connection, for callers holding either."""
     if isinstance(conn_or_engine, Engine):
         return conn_or_engine.connect()
-    import contextlib
-
     return contextlib.nullcontext(conn_or_engine)
 
 
