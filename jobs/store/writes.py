@@ -161,8 +161,8 @@ def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int 
         for record in group.to_dict("records"):
             date = _as_date(record[OBS_DATE])
             value = float(record[OBS_VALUE])
-            if not math.isfinite(value):
-                raise ValueError(f"non-finite value for {series_key} at {date}")
+            if not math.isfinite(value):  # callers validate first; this guards the store itself
+                raise InvalidData(f"non-finite value for {series_key} at {date}")
             fields = {
                 "period_type": _clean(record.get(OBS_PERIOD_TYPE)),
                 "source_url": _clean(record.get(OBS_SOURCE_URL)),
