@@ -84,6 +84,34 @@ def _wide_rows(rows: list[list[str]], options: Mapping, where: str) -> tuple[lis
     raise SourceChanged(f"{where}: unexpected StatCounter header {header[:5]}")
 
 
+def _percentages(labels: list[str], cells: list[str], where: str, number: int, problems: list) -> dict[str, float]:
+    """{label: value} of one row; a cell that is not a number is a problem and left out."""
+    values = {}
+    for label, cell in zip(labels, cells):
+        try:
+            value = float(cell)
+        except ValueError:
+            problems.append((where, number, f"{label}: {cell!r} is not a number"))
+            continue
+        if not 0.0 <= value <= 100.0:
+            problems.append((where, number, f"{label}: {value} is not a percentage 0-100"))
+        values[label] = value
+    return values
+
+
+def _classify(values: dict[str, float], origin: dict[str, str], stat: Stat) -> tuple[dict, dict]:
+    """(share per counted class, {label: share} of the labels left out of the denominator)."""
+    by_class = {c: 0.0 for c in stat.counted}
+    left_out: dict[str, float] = {}
+    for label, value in values.items():
+        cls = origin.get(norm_key(label))
+        if cls in by_class:
+            by_class[cls] += value
+        elif value:
+            left_out[label] = value
+    return by_class, left_out
+
+
 def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     """Options: stat (see the module docstring), series_key, source_url, month
     ('YYYY-MM', single-month exports only), vendor_origin / label_origin ({label: class};
@@ -109,16 +137,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
         except InvalidData as exc:
             problems.extend(exc.problems)
             continue
-        values = {}
-        for label, cell in zip(labels, cells):
-            try:
-                value = float(cell)
-            except ValueError:
-                problems.append((where, number, f"{label}: {cell!r} is not a number"))
-                continue
-            if not 0.0 <= value <= 100.0:
-                problems.append((where, number, f"{label}: {value} is not a percentage 0-100"))
-            values[label] = value
+        values = _percentages(labels, cells, where, number, problems)
         if len(values) != len(labels):
             continue
         total = sum(values.values())
@@ -132,14 +151,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
             problems.append((where, number, f"month {month:%Y-%m} repeats row {seen[month]}"))
             continue
         seen[month] = number
-        by_class = {c: 0.0 for c in stat.counted}
-        left_out: dict[str, float] = {}
-        for label, value in values.items():
-            cls = origin.get(norm_key(label))
-            if cls in by_class:
-                by_class[cls] += value
-            elif value:
-                left_out[label] = value
+        by_class, left_out = _classify(values, origin, stat)
         denominator = sum(by_class.values())
         if denominator <= 0:
             problems.append((where, number, f"no classified {stat.noun} has a share this month"))
