@@ -7,7 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from jobs.cli._table import format_table
-from jobs.errors import ConfigError
+from jobs.errors import ConfigError, SourceError
 from jobs.store import db
 
 NAME = "pull"
@@ -18,7 +18,7 @@ EXAMPLES = [
     "domshare pull --sources my_sources.toml --force my-csv-feed",
     "domshare pull --json",
 ]
-EXIT_FAILED = 5  # same as SourceError
+EXIT_FAILED = SourceError.exit_code  # a failed pull exits as a failed source would
 
 
 def add_arguments(parser) -> None:
