@@ -10,13 +10,15 @@ from forecast.frames import (
     CROSSING_STATUS, DATE, LOWER_80, LOWER_95, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE,
     THRESHOLD, UPPER_80, UPPER_95, YHAT,
 )
-from ui import style
+from ui import periods, style
 
 SHARE_AXIS = dict(tickformat=".0%", range=[0, 1.04], title="domestic share")
 LAYOUT = dict(
     template="plotly_white", height=520, margin=dict(l=60, r=30, t=70, b=40),
     legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
     hovermode="closest",
+    # Dark text on white: Streamlit's theme otherwise greys the hover text out.
+    hoverlabel=dict(bgcolor="white", font=dict(color="#111827")),
 )
 
 
@@ -38,6 +40,7 @@ def series_chart(meta: dict, observations: pd.DataFrame, forecast: pd.DataFrame,
     """
     if meta.get("kind") == "context":
         return context_chart(meta, observations)
+    period = periods.period_of(meta.get("frequency"))
     fig = go.Figure()
     if not forecast.empty:
         fc = forecast.sort_values(DATE)
@@ -53,7 +56,7 @@ def series_chart(meta: dict, observations: pd.DataFrame, forecast: pd.DataFrame,
             x=x, y=fc[YHAT], mode="lines", name="forecast median",
             line=dict(color=style.FORECAST_COLOUR, width=2, dash="dash"),
             customdata=fc[[LOWER_80, UPPER_80, LOWER_95, UPPER_95]].to_numpy(),
-            hovertemplate="%{x|%Y-%m}: median %{y:.1%}<br>80%: %{customdata[0]:.1%}–%{customdata[1]:.1%}"
+            hovertemplate="%{x|" + periods.d3(period) + "}: median %{y:.1%}<br>80%: %{customdata[0]:.1%}–%{customdata[1]:.1%}"
                           "<br>95%: %{customdata[2]:.1%}–%{customdata[3]:.1%}<extra></extra>",
         ))
     if not observations.empty:
@@ -62,7 +65,8 @@ def series_chart(meta: dict, observations: pd.DataFrame, forecast: pd.DataFrame,
             mode="lines+markers" if len(observations) > 1 else "markers",
             line=dict(color=style.OBSERVED_COLOUR, width=1),
             marker=dict(color=style.OBSERVED_COLOUR, size=6),
-            hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra>observed</extra>",
+            customdata=_period_texts(observations, period),
+            hovertemplate="%{customdata}: %{y:.1%}<extra>observed</extra>",
         ))
     thresholds = set(crossings[THRESHOLD]) if not crossings.empty else set()
     thresholds |= set(targets[THRESHOLD]) if not targets.empty else set()
@@ -73,8 +77,23 @@ def series_chart(meta: dict, observations: pd.DataFrame, forecast: pd.DataFrame,
     _add_crossings(fig, crossings, forecast)
     _add_targets(fig, targets)
     # No figure title: the page's heading names the series, and the legend needs the room.
-    fig.update_layout(**LAYOUT, yaxis=SHARE_AXIS, xaxis=dict(title=None))
+    fig.update_layout(**LAYOUT, yaxis=SHARE_AXIS, xaxis=_time_axis(period, observations, forecast))
     return fig
+
+
+def _period_texts(observations: pd.DataFrame, period: str | None) -> list[str]:
+    """Each observation as the period it stands for (its own period type when recorded)."""
+    own = observations["period_type"] if "period_type" in observations.columns else period
+    return list(periods.texts(observations["date"], own if own is not None else period))
+
+
+def _time_axis(period: str | None, *frames: pd.DataFrame) -> dict:
+    """Years as "2021" (not "Jan 2021") for annual series; Plotly's own ticks otherwise."""
+    if period != "year":
+        return dict(title=None)
+    dates = pd.concat([pd.to_datetime(f[DATE if DATE in f.columns else "date"]) for f in frames if not f.empty])
+    span = (dates.max() - dates.min()).days / 365.25 if not dates.empty else 0
+    return dict(title=None, tickformat="%Y", **({"dtick": "M12"} if span < 12 else {}))
 
 
 def _add_crossings(fig: go.Figure, crossings: pd.DataFrame, forecast: pd.DataFrame) -> None:
@@ -82,7 +101,7 @@ def _add_crossings(fig: go.Figure, crossings: pd.DataFrame, forecast: pd.DataFra
     if crossings.empty:
         return
     horizon_end = pd.to_datetime(forecast[DATE]).max() if not forecast.empty else None
-    first = True
+    first, first_crossed = True, True
     for row in crossings.itertuples(index=False):
         row = row._asdict()
         if row[CROSSING_STATUS] == "projected" and pd.notna(row[MEDIAN_DATE]):
@@ -108,10 +127,11 @@ def _add_crossings(fig: go.Figure, crossings: pd.DataFrame, forecast: pd.DataFra
             fig.add_trace(go.Scatter(
                 x=[pd.Timestamp(row[OBSERVED_DATE])], y=[row[THRESHOLD]], mode="markers",
                 marker=dict(symbol="circle-open", size=14, color=style.FORECAST_COLOUR, line=dict(width=2)),
-                name="first observed crossing", showlegend=False,
+                name="first observed crossing", legendgroup="crossed", showlegend=first_crossed,
                 hovertemplate=f"first at or above {_pct(row[THRESHOLD])}: {_day(row[OBSERVED_DATE])}"
                               "<extra></extra>",
             ))
+            first_crossed = False
 
 
 def _add_targets(fig: go.Figure, targets: pd.DataFrame) -> None:
@@ -119,30 +139,50 @@ def _add_targets(fig: go.Figure, targets: pd.DataFrame) -> None:
     if targets.empty:
         return
     for status, group in targets.groupby(targets["status"].fillna(""), sort=False):
-        hover = [
-            f"<b>{escape(str(r.target_id))}</b> {escape(str(r.policy_title))}<br>{_pct(r.threshold)} by {_day(r.deadline)}"
-            f"<br>probability by deadline: {_pct(r.probability_by_deadline)}"
-            f"<br>status: {style.status_label(r.status)}"
-            for r in group.itertuples(index=False)
-        ]
+        xs, ys, hover = _coinciding(group, "deadline", THRESHOLD, lambda first: (
+            f"{_pct(first.threshold)} by {_day(first.deadline)}"
+            f"<br>probability by deadline: {_pct(first.probability_by_deadline)}"
+            f"<br>status: {style.status_label(status)}"))
         fig.add_trace(go.Scatter(
-            x=pd.to_datetime(group["deadline"]), y=group["threshold"], mode="markers",
+            x=xs, y=ys, mode="markers",
             marker=dict(symbol="diamond", size=15, color=style.status_colour(status),
                         line=dict(width=1.5, color="white")),
             name=f"target: {style.status_label(status)}", hovertext=hover, hoverinfo="text",
         ))
 
 
+def _coinciding(group: pd.DataFrame, x: str, y: str, common, each=lambda r: "") -> tuple[list, list, list[str]]:
+    """One point per (x, y) with a hover listing every target there: one policy often sets
+    the same threshold and deadline for several sectors, and a marker must not hide the rest."""
+    xs, ys, hover = [], [], []
+    for (x_value, y_value), same in group.groupby([x, y], sort=True):
+        rows = list(same.itertuples(index=False))
+        names = "<br>".join(f"<b>{escape(str(r.target_id))}</b> {escape(_short(r.policy_title))}{each(r)}"
+                            for r in rows)
+        xs.append(pd.Timestamp(x_value))
+        ys.append(y_value)
+        hover.append((f"{len(rows)} targets:<br>" if len(rows) > 1 else "") + names + "<br>" + common(rows[0]))
+    return xs, ys, hover
+
+
+def _short(text, limit: int = 90) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def context_chart(meta: dict, observations: pd.DataFrame) -> go.Figure:
     """A context indicator on its own axis and unit: never drawn as a domestic share."""
     unit = meta.get("unit") or "value"
+    period = periods.period_of(meta.get("frequency"))
     fig = go.Figure(go.Scatter(
         x=pd.to_datetime(observations["date"]), y=observations["value"], mode="lines+markers",
         name=meta.get("title", "context indicator"), line=dict(color=style.CONTEXT_COLOUR),
-        hovertemplate="%{x|%Y}: %{y:.2f} " + unit + "<extra></extra>",
+        customdata=_period_texts(observations, period),
+        hovertemplate="%{customdata}: %{y:.3g} " + escape(unit) + "<extra></extra>",
     ))
-    fig.update_layout(**LAYOUT, title=f"Context indicator (not a domestic share): {escape(str(meta.get('title', '')))}",
-                      yaxis=dict(title=f"{unit} (context indicator)", rangemode="tozero"))
+    # No figure title: the page's heading names the series and a box says it is context.
+    fig.update_layout(**LAYOUT, yaxis=dict(title=f"{unit} (context indicator)", rangemode="tozero"),
+                      xaxis=_time_axis(period, observations))
     return fig
 
 
@@ -151,19 +191,22 @@ def targets_chart(targets: pd.DataFrame) -> go.Figure:
     assessed = targets[targets["probability_by_deadline"].notna()]
     fig = go.Figure()
     for status, group in assessed.groupby("status", sort=False):
+        xs, ys, hover = _coinciding(
+            group, "deadline", "probability_by_deadline",
+            lambda first: f"deadline {_day(first.deadline)}<br>probability {_pct(first.probability_by_deadline)}",
+            lambda r: f" ({escape(str(r.sector))} / {escape(str(r.technology))}: {_pct(r.threshold)})")
         fig.add_trace(go.Scatter(
-            x=pd.to_datetime(group["deadline"]), y=group["probability_by_deadline"], mode="markers",
+            x=xs, y=ys, mode="markers",
             marker=dict(size=13, color=style.status_colour(status), line=dict(width=1, color="white")),
-            name=style.status_label(status),
-            hovertext=[f"<b>{escape(str(r.target_id))}</b> {escape(str(r.policy_title))}<br>{r.sector} / {r.technology}: "
-                       f"{_pct(r.threshold)} by {_day(r.deadline)}<br>probability {_pct(r.probability_by_deadline)}"
-                       for r in group.itertuples(index=False)],
-            hoverinfo="text",
+            name=style.status_label(status), hovertext=hover, hoverinfo="text",
         ))
-    for level in (0.3, 0.7):
-        fig.add_hline(y=level, line=dict(color=style.THRESHOLD_COLOUR, width=1, dash="dot"))
+    for level, text in ((0.7, "on track at 70% or more"), (0.3, "off track below 30%")):
+        fig.add_hline(y=level, line=dict(color=style.THRESHOLD_COLOUR, width=1, dash="dot"),
+                      annotation_text=text, annotation_position="top right",
+                      annotation_font=dict(color=style.THRESHOLD_COLOUR, size=11))
     fig.update_layout(**{**LAYOUT, "height": 340}, title="Probability of meeting each target by its deadline",
-                      yaxis=dict(tickformat=".0%", range=[-0.04, 1.04], title="probability"))
+                      yaxis=dict(tickformat=".0%", range=[-0.04, 1.04], title="probability"),
+                      xaxis=dict(title="deadline"))
     return fig
 
 
@@ -182,9 +225,13 @@ def policy_timeline(policies: pd.DataFrame, sector_names: dict[str, str]) -> go.
             x=group["date"], y=group["sector"].fillna("unassigned"), mode="markers",
             marker=dict(size=12, color=colour, symbol=symbol, line=dict(width=1, color="white")),
             name="curated policy" if review == "curated" else "feed item (unreviewed)",
-            hovertext=[f"<b>{escape(str(r.id))}</b> {escape(str(r.title))}<br>{_day(r.date)}" for r in group.itertuples()],
+            hovertext=[f"<b>{escape(str(r.id))}</b> {escape(_short(r.title))}<br>{periods.at_precision(r.date, r.date_precision)}"
+                       for r in group.itertuples()],
             hoverinfo="text",
         ))
-    fig.update_layout(**{**LAYOUT, "height": 120 + 28 * max(1, rows["sector"].nunique())},
-                      title="Policy timeline", yaxis=dict(title=None, type="category"))
+    # The legend says what the colour and shape mean even when only one kind is shown.
+    fig.update_layout(**{**LAYOUT, "height": 140 + 28 * max(1, rows["sector"].nunique()),
+                         "legend": {**LAYOUT["legend"], "x": 1, "xanchor": "right"}},
+                      title="Policy timeline", showlegend=True,
+                      yaxis=dict(title=None, type="category"), xaxis=dict(title=None))
     return fig

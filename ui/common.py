@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jobs import settings as settings_module
 from jobs.store.db import normalise_url
-from ui import queries, style
+from ui import periods, queries, style
 
 EXPORT_FILES = ("forecasts.csv", "crossings.csv", "targets.csv", "observations.csv")
 
@@ -79,9 +79,43 @@ def _age(age: pd.Timedelta) -> str:
     return "just now"
 
 
-def month_text(values: pd.Series) -> pd.Series:
-    """Dates as YYYY-MM text, with a dash where there is none (tables, not charts)."""
-    return pd.to_datetime(values).dt.strftime("%Y-%m").fillna("—")
+def time_text(values, missing: str = periods.MISSING) -> pd.Series:
+    """UTC times as 'YYYY-MM-DD HH:MM' text, `missing` where there is none (never "None")."""
+    stamps = pd.to_datetime(pd.Series(values), utc=True)
+    return stamps.dt.strftime("%Y-%m-%d %H:%M").fillna(missing)
+
+
+def text(values, missing: str = periods.MISSING) -> pd.Series:
+    """Any column as text with a dash for a missing value."""
+    values = pd.Series(values)
+    return values.map(lambda v: missing if v is None or (not isinstance(v, str) and pd.isna(v))
+                      or v == "" else str(v))
+
+
+def number_text(values, fmt: str = "{:.0%}", missing: str = periods.MISSING) -> pd.Series:
+    """Numbers as text, a dash where there is none. st.dataframe draws every missing cell as
+    "None" whatever the format, so a column that can be missing is shown as text."""
+    return pd.Series(values).map(lambda v: missing if v is None or pd.isna(v) else fmt.format(v))
+
+
+def sources_table(sources: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Source freshness as a viewer reads it: periods for observations, dashes for what never
+    happened (a source loaded by `domshare init` has a snapshot but no pull yet)."""
+    shown = pd.DataFrame({
+        "source": sources["source"],
+        "newest observation": periods.texts(sources["newest_observation"], sources["newest_period"]),
+        "observations": sources["observations"].fillna(0).astype(int),
+        "last snapshot": time_text(sources["last_snapshot"]),
+        "last pull": time_text(sources["last_pull"], missing="never"),
+        "outcome": text(sources["last_outcome"]),
+        "next scheduled run": time_text(sources["next_run"], missing="not scheduled"),
+        "rows added": text(sources["rows_added"].astype("Int64")),
+        "rows changed": text(sources["rows_changed"].astype("Int64")),
+        "last success": time_text(sources["last_success"], missing="never"),
+        "error kind": text(sources["error_kind"]),
+        "error": text(sources["error"], missing=""),
+    })
+    return shown[columns]
 
 
 def days_since(value) -> float | None:
@@ -141,15 +175,17 @@ def show_warnings(url: str, stamp: queries.Stamp) -> None:
 def download_buttons(frames: dict[str, pd.DataFrame], series_keys: list[str] | None,
                      scope: str, key: str) -> None:
     """The four export CSVs, filtered to `series_keys` (None = whole), one button each."""
-    columns = st.columns(len(EXPORT_FILES))
-    for column, name in zip(columns, EXPORT_FILES):
-        frame = frames.get(name)
-        if frame is None:
-            continue
-        if series_keys is not None and "series" in frame.columns:
-            frame = frame[frame["series"].isin(series_keys)]
-        filename = name if scope == "all" else name.replace(".csv", f"_{scope}.csv")
-        column.download_button(
-            f"{name} ({len(frame)} rows)", data=queries.csv_bytes(frame), file_name=filename,
-            mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}", width="stretch",
-        )
+    # A wrapping row, not fixed columns: on a narrow screen a button moves to the next line
+    # instead of cutting its file name to "foreca…".
+    with st.container(horizontal=True, wrap=True, key=f"downloads-{key}"):
+        for name in EXPORT_FILES:
+            frame = frames.get(name)
+            if frame is None:
+                continue
+            if series_keys is not None and "series" in frame.columns:
+                frame = frame[frame["series"].isin(series_keys)]
+            filename = name if scope == "all" else name.replace(".csv", f"_{scope}.csv")
+            st.download_button(
+                f"{name} ({len(frame)} rows)", data=queries.csv_bytes(frame), file_name=filename,
+                mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}", width="content",
+            )

@@ -16,9 +16,11 @@ import streamlit as st
 from sqlalchemy import Engine, and_, case, func, inspect, select
 
 from jobs import export
+from jobs.bundled import INPUTS_SOURCE
 from jobs.store import db as store_db
 from jobs.store import read
 from jobs.store import schema as t
+from ui import periods
 
 # The scheduler's job store table and pull-job ids (jobs/scheduler.py; the UI must not import it:
 # that would import apscheduler. A test checks these stay equal).
@@ -126,8 +128,9 @@ def observations(db_url: str, series_key: str, key: Stamp) -> pd.DataFrame:
     return frame
 
 
-def observation_sources(obs: pd.DataFrame) -> pd.DataFrame:
-    """Where a series' numbers come from: one row per link and snapshot."""
+def observation_sources(obs: pd.DataFrame, period: str | None = None) -> pd.DataFrame:
+    """Where a series' numbers come from: one row per link and snapshot, the first and last
+    period each covers written as periods (2021, 2021-Q3, 2021-07)."""
     if obs.empty:
         return pd.DataFrame(columns=["link", "snapshot", "fetched", "sha256", "observations", "from", "to"])
     frame = obs.assign(
@@ -138,9 +141,11 @@ def observation_sources(obs: pd.DataFrame) -> pd.DataFrame:
     grouped = frame.groupby(["link", "snapshot_source", "fetched", "sha256"], dropna=False).agg(
         observations=("value", "size"), first=("date", "min"), last=("date", "max")
     ).reset_index().rename(columns={"snapshot_source": "snapshot", "first": "from", "last": "to"})
-    grouped["from"] = grouped["from"].dt.strftime("%Y-%m-%d")
-    grouped["to"] = grouped["to"].dt.strftime("%Y-%m-%d")
-    return grouped.sort_values("from").reset_index(drop=True)
+    grouped = grouped.sort_values("from").reset_index(drop=True)
+    own = period or (obs["period_type"].mode().iloc[0] if obs["period_type"].notna().any() else None)
+    grouped["from"] = periods.texts(grouped["from"], own)
+    grouped["to"] = periods.texts(grouped["to"], own)
+    return grouped
 
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
@@ -238,7 +243,16 @@ def source_freshness(db_url: str, key: Stamp) -> pd.DataFrame:
     ).join(last_ids, and_(last_ids.c.id == p.c.id)))
     ok = _frame(db_url, select(p.c.source, func.max(p.c.finished_at).label("last_success"))
                 .where(p.c.status.in_(["ok", "unchanged"])).group_by(p.c.source))
+    # The period type of each source's newest observation, so 2024-01-01 of a year reads "2024".
+    periods = _frame(db_url, select(snap.c.source, o.c.period_type, func.max(o.c.date).label("date"))
+                     .join(o, o.c.snapshot_id == snap.c.id).group_by(snap.c.source, o.c.period_type))
+    newest_period = (periods.sort_values("date").drop_duplicates("source", keep="last")
+                     .set_index("source")["period_type"])
     frame = snapshots.merge(pulls, on="source", how="outer").merge(ok, on="source", how="left")
+    # The bundled-inputs snapshot only records the sha256 of the bundled tables and loader
+    # code (so a changed table is noticed); it is bookkeeping, not a source a viewer reads.
+    frame = frame[frame["source"] != INPUTS_SOURCE]
+    frame["newest_period"] = frame["source"].map(newest_period)
     schedule = scheduled_jobs(db_url, key)
     # Sources the scheduler will pull but that have no snapshot or pull yet.
     scheduled = schedule["job"][schedule["job"].str.startswith(PULL_JOB_PREFIX)].str.removeprefix(PULL_JOB_PREFIX)

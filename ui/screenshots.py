@@ -2,6 +2,7 @@
 browser). Used by the browser test and to refresh the documentation's screenshots:
 
     python3 -m ui.screenshots --db sqlite:///domshare.db --out docs/screenshots
+    python3 -m ui.screenshots --pages overview policies runs series:KEY --full-page --width 800 --suffix=-narrow
 """
 from __future__ import annotations
 
@@ -86,29 +87,50 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
+PAGES = ("overview", "series", "policies", "runs")
+
+
 def take(db_url: str, out_dir: Path, series: str | None = None,
-         width: int = 1400, height: int = 1300) -> list[Path]:
-    """Screenshots of the overview and one series page."""
+         width: int = 1400, height: int = 1300, pages: list[str] | None = None,
+         full_page: bool = False, suffix: str = "") -> list[Path]:
+    """Screenshots of the overview and one series page (the README's pair), or of `pages`:
+    names from PAGES, a series page as "series" or "series:KEY" (file series-KEY.png)."""
     from playwright.sync_api import sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    wanted = pages or ["overview", "series" + (f":{series}" if series else "")]
     shots = []
     with serve(db_url) as base, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
-            open_page(page, f"{base}/")  # the overview is the default page
-            page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
-            shots.append(out_dir / "overview.png")
-            page.screenshot(path=shots[-1])
-            open_page(page, f"{base}/series" + (f"?series={series}" if series else ""))
-            page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
-            page.wait_for_timeout(500)  # Plotly's transition
-            shots.append(out_dir / "series.png")
-            page.screenshot(path=shots[-1])
+            for name in wanted:
+                view, _, key = name.partition(":")
+                if view not in PAGES:
+                    raise ValueError(f"unknown page {view!r}: choose from {', '.join(PAGES)}")
+                path = "/" if view == "overview" else f"/{view}"
+                open_page(page, base + path + (f"?series={key}" if key else ""))
+                if view in ("overview", "series", "policies"):  # pages that always draw a chart
+                    page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
+                    page.wait_for_timeout(500)  # Plotly's transition
+                stem = view if not key or not pages else f"{view}-{key}"
+                shots.append(out_dir / f"{stem}{suffix}.png")
+                if full_page:
+                    _fit_height(page, width, height)
+                page.screenshot(path=shots[-1])
+                page.set_viewport_size({"width": width, "height": height})
         finally:
             browser.close()
     return shots
+
+
+def _fit_height(page, width: int, height: int) -> None:
+    """Streamlit scrolls inside its main pane, not the document: grow the viewport to fit it."""
+    needed = page.evaluate('document.querySelector(\'[data-testid="stMain"]\')?.scrollHeight || 0')
+    if needed > height:
+        page.set_viewport_size({"width": width, "height": int(needed) + 20})
+        wait_idle(page)
+        page.wait_for_timeout(800)  # charts re-lay out to the new size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,8 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default=os.environ.get("DOMSHARE_DB_URL", "sqlite:///domshare.db"))
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--series", help="series key for series.png (default: the page's first series)")
+    parser.add_argument("--pages", nargs="+", metavar="PAGE",
+                        help=f"pages to shoot instead of the README pair: {', '.join(PAGES)}, "
+                             "or series:KEY for one series")
+    parser.add_argument("--width", type=int, default=1400, help="viewport width in pixels")
+    parser.add_argument("--height", type=int, default=1300, help="viewport height in pixels")
+    parser.add_argument("--full-page", action="store_true", help="the whole scrolled page, not the viewport")
+    parser.add_argument("--suffix", default="", help="added to each file name, e.g. -narrow")
     args = parser.parse_args(argv)
-    for path in take(args.db, args.out, args.series):
+    for path in take(args.db, args.out, args.series, args.width, args.height, args.pages,
+                     args.full_page, args.suffix):
         print(path)
     return 0
 

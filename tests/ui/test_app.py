@@ -75,11 +75,14 @@ def test_overview_lists_every_target_with_its_status(built_db, monkeypatch):
     ranks = [style.URGENCY[next(k for k, v in style.STATUS_LABELS.items() if v == s)] for s in table["status"]]
     order = list(zip(closed, ranks))
     assert order == sorted(order)
-    # The probabilities on screen are the export's numbers (shown in percent).
-    by_id = expected.set_index("target_id")["probability_by_deadline"] * 100
+    # The probabilities on screen are the export's numbers (in percent), a dash where a target
+    # has none: never "None" or "nan" anywhere in the table.
+    by_id = expected.set_index("target_id")["probability_by_deadline"]
     shown = table.set_index("target")["probability"]
-    pd.testing.assert_series_equal(shown.sort_index(), by_id.reindex(shown.index).sort_index(),
-                                   check_names=False, check_dtype=False)
+    assert (shown == by_id.reindex(shown.index).map(lambda p: "—" if pd.isna(p) else f"{p:.0%}")).all()
+    assert (shown == "—").any() and (shown != "—").any()
+    cells = table.astype(str)
+    assert not cells.isin(["None", "nan", "NaN", "NaT", "<NA>"]).any().any()
     measures = table["measure"].str.split(":").str[0]
     assert set(measures) <= {"direct", "proxy", "none"} and "direct" in set(measures)
     # An unassessed target says why: no series, or what became of its series in the run.
@@ -319,3 +322,68 @@ def test_runs_page_lists_targets_whose_status_moved(tmp_path, monkeypatch):
                                                      style.status_label(second["status"]))
     at.selectbox[0].set_value(1).run()
     assert "Run #1 is the first complete run" in text_of(at)
+
+
+# --- what a viewer reads: no internal bookkeeping, no "None", periods not first days ---------
+
+FULL_DAY = r"^\d{4}-\d{2}-\d{2}$"
+MISSING_TEXTS = ["None", "nan", "NaN", "NaT", "<NA>"]
+
+
+def test_source_lists_hide_the_bundled_inputs_record_and_show_periods(built_db, monkeypatch):
+    from jobs.bundled import INPUTS_SOURCE
+
+    overview = open_page(built_db, monkeypatch)
+    runs = open_page(built_db, monkeypatch, "runs")
+    freshness = next(d.value for d in overview.dataframe if "newest observation" in d.value.columns)
+    sources = runs.dataframe[0].value
+    for table in (freshness, sources):
+        assert INPUTS_SOURCE not in set(table["source"])
+        assert {"statcounter", "worldbank"} <= set(table["source"])
+        # An annual source's newest observation reads "2024", a monthly one "2024-04".
+        newest = table.set_index("source")["newest observation"]
+        assert not newest.str.match(FULL_DAY).any(), newest
+        assert newest["worldbank"].isdigit() and len(newest["worldbank"]) == 4
+        assert len(newest["statcounter"]) == 7
+        assert not table.astype(str).isin(MISSING_TEXTS).any().any(), table
+    # No pull has run on this database: the pull columns say so in words.
+    assert set(sources["last pull"]) == {"never"}
+    assert "never" in text_of(runs) and "domshare pull" in text_of(runs)
+    assert "No feed items yet" in text_of(open_page(built_db, monkeypatch, "policies"))
+
+
+def test_annual_series_with_too_few_points_reads_in_years_and_says_why(built_db, monkeypatch):
+    run = frame(built_db, read.latest_run)
+    outcome = frame(built_db, read.run_frames, run["id"])["run_series"]
+    catalogue = frame(built_db, read.series_catalogue).set_index("key")
+    short = outcome[(outcome["status"] == "insufficient_data")
+                    & outcome["series_key"].map(catalogue["frequency"]).eq("annual")]["series_key"]
+    assert not short.empty, "the bundled data has annual series too short to forecast"
+    at = open_page(built_db, monkeypatch, "series", {"series": short.iloc[0]})
+    text = text_of(at)
+    assert "too few observations to forecast" in text
+    spec = plotly_specs(at)[0]
+    assert spec["layout"]["xaxis"]["tickformat"] == "%Y"
+    observed = next(t for t in spec["data"] if t.get("name") == "observed")
+    assert all(len(label) == 4 and label.isdigit() for label in observed["customdata"])
+    sources = next(d.value for d in at.dataframe if "link" in d.value.columns)
+    assert sources["from"].str.fullmatch(r"\d{4}").all() and sources["to"].str.fullmatch(r"\d{4}").all()
+    for table in at.dataframe:
+        assert not table.value.astype(str).isin(MISSING_TEXTS).any().any(), table.value
+
+
+def test_targets_at_one_point_share_a_marker_that_lists_them_all(built_db, monkeypatch):
+    targets = export.export_frames(db.make_engine(built_db))["targets.csv"]
+    points = targets.dropna(subset=["series"]).groupby(["series", "status", "deadline", "threshold"]).size()
+    crowded = points[points > 1]
+    assert not crowded.empty, "the bundled targets hold several at one (deadline, threshold)"
+    key = crowded.index[0][0]
+    at = open_page(built_db, monkeypatch, "series", {"series": key})
+    markers = [t for t in plotly_specs(at)[0]["data"] if (t.get("name") or "").startswith("target: ")]
+    assert sum(len(t["x"]) for t in markers) == len(points.loc[key])
+    hovers = [h for t in markers for h in t["hovertext"]]
+    for (status, deadline, threshold), n in points.loc[key].items():
+        if n > 1:
+            assert any(h.startswith(f"{n} targets:") for h in hovers)
+    ids = set(targets[targets["series"] == key]["target_id"])
+    assert all(any(i in h for h in hovers) for i in ids), "every target is named in some hover"

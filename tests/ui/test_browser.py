@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,15 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             page.wait_for_timeout(500)
             box = grid.bounding_box()
             page.mouse.click(box["x"] + 16, box["y"] + ROW_HEIGHT * 1.5)  # the first row's checkbox
+            wait_idle(page)
+            # The row's details: the whole policy title, then a link to the series chart.
+            details = page.locator(".st-key-target-details")
+            details.wait_for()
+            met = export.export_frames(db.make_engine(built_sqlite))["targets.csv"]
+            first = met[met["status"] == "met"]
+            assert any(title in details.inner_text() for title in first["policy_title"])
+            page.screenshot(path=tmp_path / "overview-details.png", full_page=True)
+            details.get_by_role("link", name=re.compile("Open the series chart")).click()
             page.wait_for_url("**/series?series=*", timeout=60_000)
             wait_idle(page)
             page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
@@ -60,8 +70,7 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             assert "forecast median" in chart.inner_text()
             assert page.locator('[data-testid="stException"]').count() == 0
             key = page.evaluate("new URLSearchParams(window.location.search).get('series')")
-            met = export.export_frames(db.make_engine(built_sqlite))["targets.csv"]
-            assert key in set(met[met["status"] == "met"]["series"])
+            assert key in set(first["series"])
             page.screenshot(path=tmp_path / "series.png", full_page=True)
 
             button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="forecasts.csv")

@@ -94,9 +94,12 @@ def test_failed_pull_feed_items_and_next_runs_are_shown(live_db, monkeypatch):
 
     runs = open_page(live_db, monkeypatch, "runs")
     sources = runs.dataframe[0].value.set_index("source")
-    assert sources.loc["statcounter-mobile-vendor", "last_outcome"] == "failed"
-    assert sources.loc["statcounter-mobile-vendor", "error_kind"] == "SourceChanged"
-    next_run = pd.Timestamp(sources.loc["feed-gov", "next_run"])
-    assert pd.Timestamp.now(tz="UTC") < next_run <= pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=1, minutes=1)
+    assert sources.loc["statcounter-mobile-vendor", "outcome"] == "failed"
+    assert sources.loc["statcounter-mobile-vendor", "error kind"] == "SourceChanged"
+    # Shown to the minute, in UTC.
+    next_run = pd.Timestamp(sources.loc["feed-gov", "next scheduled run"], tz="UTC")
+    now = pd.Timestamp.now(tz="UTC")
+    assert now - pd.Timedelta(minutes=1) < next_run <= now + pd.Timedelta(hours=1, minutes=1)
+    assert not sources.astype(str).isin(["None", "nan", "NaT"]).any().any(), sources
     jobs = next(d.value for d in runs.dataframe if "job" in d.value.columns and "next_run" in d.value.columns)
     assert {"pull:feed-gov", "pull:statcounter-mobile-vendor"} <= set(jobs["job"])

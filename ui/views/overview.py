@@ -4,9 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import charts, common, queries, style
+from ui import charts, common, periods, queries, style
 
 ROW_HEIGHT = 35  # pixels; the browser test clicks a row by position
+VISIBLE_ROWS = 15  # more targets scroll inside the table, so the details of a row stay close
 url = common.db_url()
 st.title("Is China meeting its localisation targets?")
 stamp = common.load_stamp(url)
@@ -72,13 +73,16 @@ def _measure(row, outcomes: dict) -> str:
 outcomes = {}
 if stamp.run_id is not None:
     outcomes = queries.run_frames(url, stamp.run_id)["run_series"].set_index("series_key").to_dict("index")
+catalogue = queries.series_catalogue(url, stamp).set_index("key")
+# A projected crossing is a period of the measuring series: "2027" for an annual one.
+period = shown["series"].map(catalogue["frequency"]).map(periods.period_of)
 table = pd.DataFrame({
     "status": shown["status"].map(style.status_label),
-    "policy": shown["policy_id"] + " · " + shown["policy_title"],
-    "deadline": pd.to_datetime(shown["deadline"]),
+    "probability": common.number_text(shown["probability_by_deadline"]),
     "threshold": shown["threshold"] * 100,
-    "probability": shown["probability_by_deadline"] * 100,
-    "projected crossing": common.month_text(shown["projected_date"]),
+    "deadline": pd.to_datetime(shown["deadline"]),
+    "projected crossing": periods.texts(shown["projected_date"], period),
+    "policy": shown["policy_id"] + " · " + shown["policy_title"],
     "sector / technology": shown["sector"].map(lambda c: sector_names.get(c, c)) + " / "
                            + shown["technology"].map(lambda c: technology_names.get(c, c)),
     "measure": pd.Series([_measure(row, outcomes) for _, row in shown.iterrows()],
@@ -86,35 +90,55 @@ table = pd.DataFrame({
     "series": shown["series"].fillna(""),
     "target": shown["target_id"],
 })
-st.caption("Most urgent first: targets whose deadline is still ahead (off track, at risk, on "
-           "track, no data), then those whose deadline has passed. **Select a row to open its series.** "
-           "A *proxy* measure is a related series, not the target's own quantity; *none* means no "
-           "series measures the target.")
+st.caption(f"**{len(table)} target{'s' if len(table) != 1 else ''}**"
+           + (f" (the table scrolls after {VISIBLE_ROWS})" if len(table) > VISIBLE_ROWS else "") + ". "
+           "Most urgent first: targets whose deadline is still ahead (off track, at risk, on "
+           "track, no data), then those whose deadline has passed. **Select a row for the whole "
+           "target and a link to its series chart.** A *proxy* measure is a related series, not "
+           "the target's own quantity; *none* means no series measures the target. P(met) is "
+           "blank (—) where nothing is forecast.")
 selection = st.dataframe(
-    table.style.map(style.status_cell_css, subset=["status"])
-    .format("{:.0f}%", na_rep="—", subset=["probability"]),
-    hide_index=True, width="stretch", height="content", on_select="rerun",
+    table.style.map(style.status_cell_css, subset=["status"]).format("{:.0f}%", subset=["threshold"]),
+    hide_index=True, width="stretch", on_select="rerun",
+    height="content" if len(table) <= VISIBLE_ROWS else ROW_HEIGHT * (VISIBLE_ROWS + 1) + 3,
     selection_mode="single-row", key="targets-table", row_height=ROW_HEIGHT,
     column_config={
-        "status": st.column_config.TextColumn(width="small"),
+        "status": st.column_config.TextColumn(width="small", pinned=True),
+        "probability": st.column_config.TextColumn(
+            "P(met)", width="small", alignment="right",
+            help="probability of reaching the threshold by the deadline (— where nothing is forecast)"),
+        "threshold": st.column_config.NumberColumn(width="small"),
         "deadline": st.column_config.DateColumn(format="YYYY-MM-DD", width="small"),
-        "threshold": st.column_config.NumberColumn(format="%.0f%%", width="small"),
-        "probability": st.column_config.NumberColumn(
-            "P(met)", format="%.0f%%", width="small",
-            help="probability of reaching the threshold by the deadline"),
         "projected crossing": st.column_config.TextColumn(
-            "projected", width="small", help="median date the forecast crosses the threshold"),
-        "policy": st.column_config.TextColumn(width="medium", help="policy id and title (hover for the whole title)"),
+            "projected", width="small", help="median period in which the forecast crosses the threshold"),
+        "policy": st.column_config.TextColumn(width="large", help="policy id and title: select the row for the whole title"),
         "sector / technology": st.column_config.TextColumn(width="medium"),
         "measure": st.column_config.TextColumn(width="medium"),
+        "series": st.column_config.TextColumn(width="small"),
+        "target": st.column_config.TextColumn(width="small"),
     },
 )
 rows = selection.selection.rows if selection else []
 if rows:
-    key = table.iloc[rows[0]]["series"]
-    if key:
-        st.switch_page("views/series.py", query_params={"series": key})
-    st.info(f"Target {table.iloc[rows[0]]['target']} has no measuring series: nothing to chart.")
+    picked = table.iloc[rows[0]]
+    target = shown.loc[picked.name]
+    with st.container(border=True, key="target-details"):
+        st.markdown(f"{style.badge(target['status'])} **{target['target_id']}** · "
+                    f"{picked['sector / technology']}", unsafe_allow_html=True)
+        st.markdown(f"**{target['policy_id']} · {target['policy_title']}**")
+        facts = [f"Threshold **{target['threshold']:.0%}** by **{pd.Timestamp(target['deadline']):%Y-%m-%d}**",
+                 "probability of meeting it: " + ("**—** (not forecast)" if pd.isna(target["probability_by_deadline"])
+                                                   else f"**{target['probability_by_deadline']:.0%}**"),
+                 f"projected crossing: **{picked['projected crossing']}**",
+                 f"measure: {picked['measure']}"]
+        st.markdown(" · ".join(facts))
+        if target["status"] in style.STATUS_MEANINGS:
+            st.caption(f"{style.status_label(target['status'])}: {style.STATUS_MEANINGS[target['status']]}.")
+        if picked["series"]:
+            st.page_link("views/series.py", label=f"Open the series chart: {catalogue['title'].get(picked['series'], picked['series'])}",
+                         icon=":material/show_chart:", query_params={"series": picked["series"]})
+        else:
+            st.caption("No series measures this target: nothing to chart.")
 
 with st.expander("What the statuses mean"):
     st.markdown("\n".join(f"- {style.badge(s)} {style.STATUS_MEANINGS[s]}" for s in style.URGENCY),
@@ -122,19 +146,23 @@ with st.expander("What the statuses mean"):
 
 if stamp.run_id is not None and shown["probability_by_deadline"].notna().any():
     st.plotly_chart(charts.targets_chart(shown), width="stretch", key="targets-chart")
+    if shown["status"].isin(["met", "missed"]).all() or not shown["status"].isin(
+            ["on_track", "at_risk", "off_track"]).any():
+        st.caption("Every target with a probability here is already settled (met or missed: 100% "
+                   "or 0%); targets still open have no forecast series (*no data*), so none sits "
+                   "between the on-track and off-track lines.")
 
 st.subheader("Data freshness")
 sources = queries.source_freshness(url, stamp)
 if sources.empty:
     st.caption("No source snapshots recorded yet.")
 else:
-    st.dataframe(sources[["source", "last_snapshot", "newest_observation", "observations",
-                          "last_pull", "last_outcome"]],
-                 hide_index=True, width="stretch",
-                 column_config={"last_snapshot": st.column_config.DatetimeColumn("last snapshot", format="YYYY-MM-DD HH:mm"),
-                                "newest_observation": st.column_config.DateColumn("newest observation"),
-                                "last_pull": st.column_config.DatetimeColumn("last pull", format="YYYY-MM-DD HH:mm"),
-                                "last_outcome": "last pull outcome"})
+    st.dataframe(common.sources_table(sources, ["source", "newest observation", "observations",
+                                                "last snapshot", "last pull", "outcome"]),
+                 hide_index=True, width="stretch")
+    st.caption("Times in UTC. *Newest observation* is the latest period a source covers; a source "
+               "loaded from the bundled data by `domshare init` has a snapshot but no pull until "
+               "`domshare pull` or the scheduler fetches it (details on *Data & runs*).")
 
 st.subheader("Downloads")
 if stamp.run_id is None:

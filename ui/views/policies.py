@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from ui import charts, common, queries
+from ui import charts, common, periods, queries
 
 url = common.db_url()
 st.title("Policies and targets")
@@ -53,9 +53,13 @@ if isinstance(period, (tuple, list)) and len(period) == 2:
     shown = shown[shown["date"].isna() | shown["date"].between(start, end)]
 
 unreviewed = int((policies["review_status"] == "unreviewed").sum())
+feed_note = (f"{unreviewed} feed item{'s' if unreviewed != 1 else ''} matched by keyword rules "
+             f"{'are' if unreviewed != 1 else 'is'} **unreviewed**: read the source before relying on "
+             f"{'them' if unreviewed != 1 else 'it'}." if unreviewed else
+             "No feed items yet: `domshare pull` (or the scheduler) fetches the policy feeds; their "
+             "items are listed here as **unreviewed** until a person checks them.")
 st.caption(f"{len(shown)} of {len(policies)} policy events shown. Curated policies come from the "
-           f"bundled, sourced list; {unreviewed} feed item(s) were matched by keyword rules and are "
-           "**unreviewed**: read the source before relying on them.")
+           f"bundled, sourced list. {feed_note}")
 if shown.empty:
     st.info("No policy matches these filters.")
     st.stop()
@@ -63,24 +67,17 @@ if shown.empty:
 st.plotly_chart(charts.policy_timeline(shown, sector_names), width="stretch", key="policy-timeline")
 
 
-def _when(row) -> str:
-    if pd.isna(row["date"]):
-        return "undated"
-    fmt = {"year": "%Y", "month": "%Y-%m"}.get(row["date_precision"], "%Y-%m-%d")
-    return row["date"].strftime(fmt)
-
-
 table = pd.DataFrame({
-    "date": shown.apply(_when, axis=1),
+    "date": [periods.at_precision(d, p, missing="undated") for d, p in zip(shown["date"], shown["date_precision"])],
     "id": shown["id"],
     "title": shown["title"],
-    "deadline": common.month_text(shown["deadline"]).str.replace("—", ""),
+    "deadline": periods.texts(shown["deadline"], None).str.replace(periods.MISSING, ""),
     "source": shown["link"],
     "review": shown["review_status"].map({"curated": "curated", "unreviewed": "⚠ unreviewed feed item"}),
     "sectors": shown["sector_list"].map(lambda c: ", ".join(sector_names.get(x, x) for x in c)),
     "technologies": shown["technology_list"].map(lambda c: ", ".join(technology_names.get(x, x) for x in c)),
     "targets": shown["targets"],
-    "issuer": shown["issuer"],
+    "issuer": common.text(shown["issuer"]),
 }).iloc[::-1]
 st.dataframe(table, hide_index=True, width="stretch", height="content",
              column_config={"title": st.column_config.TextColumn(width="large"),
@@ -88,5 +85,6 @@ st.dataframe(table, hide_index=True, width="stretch", height="content",
 with st.expander("Full notes and sources"):
     for row in shown.iloc[::-1].itertuples():
         flag = " — ⚠ unreviewed feed item" if row.review_status == "unreviewed" else ""
-        st.markdown(f"**{row.id} · {row.title}**{flag}  \n{row.summary or ''}  \n"
+        summary = row.summary if isinstance(row.summary, str) else ""
+        st.markdown(f"**{row.id} · {row.title}**{flag}  \n{summary}  \n"
                     f"_Source:_ {row.source or row.url or 'not recorded'}")

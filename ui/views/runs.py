@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import common, queries, style
+from ui import common, periods, queries, style
 
 url = common.db_url()
 st.title("Data and runs")
@@ -20,22 +20,17 @@ if sources.empty:
                "`domshare pull` fetches the live sources.")
 else:
     st.dataframe(
-        sources[["source", "last_pull", "last_outcome", "next_run", "last_snapshot",
-                 "newest_observation", "observations", "rows_added", "rows_changed", "last_success",
-                 "error_kind", "error"]],
+        # What a viewer checks first on the left; the error text (long) last.
+        common.sources_table(sources, ["source", "last pull", "outcome", "next scheduled run",
+                                       "last success", "newest observation", "observations",
+                                       "last snapshot", "rows added", "rows changed", "error kind",
+                                       "error"]),
         hide_index=True, width="stretch", height="content",
-        column_config={
-            "last_pull": st.column_config.DatetimeColumn("last pull", **DATETIME),
-            "last_outcome": "outcome", "rows_added": "rows added", "rows_changed": "rows changed",
-            "error_kind": "error kind",
-            "last_success": st.column_config.DatetimeColumn("last success", **DATETIME),
-            "next_run": st.column_config.DatetimeColumn("next scheduled run", **DATETIME),
-            "last_snapshot": st.column_config.DatetimeColumn("last snapshot", **DATETIME),
-            "newest_observation": st.column_config.DateColumn("newest observation"),
-            "error": st.column_config.TextColumn(width="large"),
-        },
+        column_config={"error": st.column_config.TextColumn(width="medium")},
     )
-    st.caption("Outcomes: *ok* = new or changed data stored, *unchanged* = same payload as before, "
+    st.caption("Times in UTC. *never* pulled: the source's data came with `domshare init` and no "
+               "`domshare pull` or scheduler has fetched it yet. "
+               "Outcomes: *ok* = new or changed data stored, *unchanged* = same payload as before, "
                "*failed* = nothing changed (SourceUnavailable: try later; SourceChanged: the format "
                "drifted, a human must look; InvalidData: rows rejected).")
 
@@ -51,7 +46,7 @@ else:
     left.dataframe(jobs, hide_index=True, width="stretch",
                    column_config={"next_run": st.column_config.DatetimeColumn("next run", **DATETIME)})
     right.markdown("**Recent job runs**")
-    right.dataframe(job_runs, hide_index=True, width="stretch",
+    right.dataframe(job_runs.assign(error=common.text(job_runs["error"], missing="")), hide_index=True, width="stretch",
                     column_config={"started_at": st.column_config.DatetimeColumn("started", **DATETIME),
                                    "finished_at": st.column_config.DatetimeColumn("finished", **DATETIME)})
 
@@ -62,12 +57,16 @@ if runs.empty:
     st.stop()
 st.dataframe(
     runs[["id", "status", "started_at", "finished_at", "seconds", "trigger", "series_ok",
-          "series_insufficient", "series_failed", "code_version", "seed", "error"]],
+          "series_insufficient", "series_failed", "code_version", "seed"]]
+    .assign(error=common.text(runs["error"], missing="")),
     hide_index=True, width="stretch",
-    column_config={"started_at": st.column_config.DatetimeColumn("started", **DATETIME),
+    column_config={"id": st.column_config.NumberColumn("run", format="#%d"),
+                   "started_at": st.column_config.DatetimeColumn("started", **DATETIME),
                    "finished_at": st.column_config.DatetimeColumn("finished", **DATETIME),
                    "series_ok": "series ok", "series_insufficient": "too little data",
-                   "series_failed": "series failed"},
+                   "series_failed": "series failed", "code_version": "code version",
+                   "seed": st.column_config.NumberColumn("random seed", format="%d"),
+                   "error": st.column_config.TextColumn(width="large")},
 )
 
 complete = runs[runs["status"] == "complete"]["id"].tolist()
@@ -90,8 +89,10 @@ else:
         table = moved.assign(
             status_before=moved["status_before"].map(style.status_label),
             status=moved["status"].map(style.status_label),
-            probability_by_deadline_before=moved["probability_by_deadline_before"] * 100,
-            probability_by_deadline=moved["probability_by_deadline"] * 100,
+            probability_by_deadline_before=common.number_text(moved["probability_by_deadline_before"]),
+            probability_by_deadline=common.number_text(moved["probability_by_deadline"]),
+            projected_date_before=periods.texts(moved["projected_date_before"], "month"),
+            projected_date=periods.texts(moved["projected_date"], "month"),
         )
         st.dataframe(
             table.style.map(style.status_cell_css, subset=["status_before", "status"]),
@@ -99,14 +100,20 @@ else:
             column_config={
                 "target_id": "target", "status_before": f"status in #{previous}",
                 "status": f"status in #{run_id}",
-                "projected_date_before": st.column_config.DateColumn(f"projected in #{previous}", format="YYYY-MM"),
-                "projected_date": st.column_config.DateColumn(f"projected in #{run_id}", format="YYYY-MM"),
-                "probability_by_deadline_before": st.column_config.NumberColumn(f"probability #{previous}", format="%.0f%%"),
-                "probability_by_deadline": st.column_config.NumberColumn(f"probability #{run_id}", format="%.0f%%"),
+                "projected_date_before": f"projected in #{previous}",
+                "projected_date": f"projected in #{run_id}",
+                "probability_by_deadline_before": st.column_config.TextColumn(f"P(met) in #{previous}", alignment="right"),
+                "probability_by_deadline": st.column_config.TextColumn(f"P(met) in #{run_id}", alignment="right"),
             },
         )
 
 with st.expander(f"Per-series outcome of run #{run_id}"):
     outcome = queries.run_frames(url, run_id)["run_series"].drop(columns=["run_id"])
+    frequency = outcome["series_key"].map(queries.series_catalogue(url, stamp).set_index("key")["frequency"])
+    outcome = outcome.assign(last_obs_date=periods.texts(outcome["last_obs_date"], frequency.map(periods.period_of)),
+                             seconds=outcome["seconds"].round(2))
+    outcome = outcome.assign(**{c: common.text(outcome[c], missing="") for c in ("model", "error")})
     st.dataframe(outcome, hide_index=True, width="stretch",
-                 column_config={"error": st.column_config.TextColumn(width="large")})
+                 column_config={"series_key": "series", "n_obs": "observations",
+                                "last_obs_date": "last observation",
+                                "error": st.column_config.TextColumn(width="large")})

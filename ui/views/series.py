@@ -8,7 +8,7 @@ from forecast.frames import (
     CROSSING_STATUS, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE, PROBABILITY_BY_HORIZON,
     SERIES, THRESHOLD,
 )
-from ui import charts, common, queries, style
+from ui import charts, common, periods, queries, style
 
 url = common.db_url()
 stamp = common.load_stamp(url)
@@ -58,10 +58,11 @@ if key != in_url:
     st.query_params["series"] = key  # a shareable URL for this view
 meta = catalogue[catalogue["key"] == key].iloc[0].to_dict()
 is_context = meta["kind"] == "context"
+period = periods.period_of(meta["frequency"])
 
 st.title(meta["title"])
 st.caption(f"Sector **{meta['sector_name']}** · technology **{meta['technology_name']}** · "
-           f"{meta['frequency']} · {meta['n_obs']} observations · source: {meta['source']} · "
+           f"{periods.frequency_label(meta['frequency'])} · {meta['n_obs']} observations · source: {meta['source']} · "
            f"key `{key}`")
 if is_context:
     st.info("This is a **context indicator**, not a domestic share: it is drawn on its own axis "
@@ -107,23 +108,22 @@ st.plotly_chart(charts.series_chart(meta, observations, forecast, crossings, tar
 if not is_context:
     st.subheader("Threshold crossings")
     if crossings.empty:
-        st.caption("No crossings computed for this series in the latest run.")
+        why = {"insufficient_data": "too few observations to forecast",
+               "failed": "its forecast failed"}.get((run_status or {}).get("status"), "")
+        st.caption("No crossings computed for this series in the latest run"
+                   + (f" ({why}): a threshold crossing needs a forecast." if why else "."))
     else:
         st.dataframe(
             pd.DataFrame({
                 "threshold": crossings[THRESHOLD] * 100,
                 "status": crossings[CROSSING_STATUS].str.replace("_", " "),
-                "first observed": common.month_text(crossings[OBSERVED_DATE]),
-                "median date": common.month_text(crossings[MEDIAN_DATE]),
-                "10% date": common.month_text(crossings[P10_DATE]),
-                "90% date": common.month_text(crossings[P90_DATE]),
-                "probability within horizon": crossings[PROBABILITY_BY_HORIZON] * 100,
-            }).sort_values("threshold"),
+                "first observed": periods.texts(crossings[OBSERVED_DATE], period),
+                "median date": periods.texts(crossings[MEDIAN_DATE], period),
+                "10% date": periods.texts(crossings[P10_DATE], period),
+                "90% date": periods.texts(crossings[P90_DATE], period),
+                "probability within horizon": common.number_text(crossings[PROBABILITY_BY_HORIZON]),
+            }).sort_values("threshold").style.format("{:.0f}%", subset=["threshold"]),
             hide_index=True, width="stretch",
-            column_config={
-                "threshold": st.column_config.NumberColumn(format="%.0f%%"),
-                "probability within horizon": st.column_config.NumberColumn(format="%.0f%%"),
-            },
         )
         st.caption("Projected dates come from the forecast's sample paths: the median first "
                    "date at or above the threshold, and the 10th–90th percentile range. A dash as the "
@@ -136,18 +136,23 @@ if not is_context:
             "status": targets["status"].map(style.status_label),
             "deadline": pd.to_datetime(targets["deadline"]),
             "threshold": targets["threshold"] * 100,
-            "probability": targets["probability_by_deadline"] * 100,
-            "projected crossing": common.month_text(targets["projected_date"]),
-            "measure": targets["measure"].fillna(""),
-            "policy": targets["policy_id"] + " · " + targets["policy_title"],
+            "probability": common.number_text(targets["probability_by_deadline"]),
+            "projected crossing": periods.texts(targets["projected_date"], period),
+            "measure": common.text(targets["measure"]),
             "target": targets["target_id"],
+            "policy": targets["policy_id"] + " · " + targets["policy_title"],
         })
-        st.dataframe(table.style.map(style.status_cell_css, subset=["status"]),
+        st.dataframe(table.style.map(style.status_cell_css, subset=["status"])
+                     .format("{:.0f}%", subset=["threshold"]),
                      hide_index=True, width="stretch",
-                     column_config={"threshold": st.column_config.NumberColumn(format="%.0f%%"),
-                                    "probability": st.column_config.NumberColumn(format="%.0f%%"),
+                     column_config={"probability": st.column_config.TextColumn(
+                                        "P(met)", alignment="right",
+                                        help="probability of reaching the threshold by the deadline"),
                                     "deadline": st.column_config.DateColumn(format="YYYY-MM-DD"),
-                                        "policy": st.column_config.TextColumn(width="large")})
+                                    "policy": st.column_config.TextColumn(width="large")})
+        # Several targets of one policy share a marker on the chart: spell out every title once.
+        titles = targets.drop_duplicates("policy_id").sort_values("policy_id")
+        st.caption("Policies: " + "; ".join(f"**{r.policy_id}** {r.policy_title}" for r in titles.itertuples()))
 
     st.subheader("Backtest: the chosen model against the baselines")
     scores = pd.DataFrame()
@@ -164,15 +169,20 @@ if not is_context:
         if not chosen.empty:
             st.markdown(f"Model used for the forecast: **{chosen.iloc[0]}**")
         st.dataframe(
-            scores.assign(chosen=scores["chosen"].map(lambda c: "✔ chosen" if c else "")),
+            scores.assign(chosen=scores["chosen"].map(lambda c: "✔ chosen" if c else ""),
+                          crossing_error_days=common.number_text(scores["crossing_error_days"], "{:.0f}"))
+            .style.format({"mae": "{:.3f}", "mase": "{:.2f}", "coverage_80": "{:.2f}"}, na_rep="—"),
             hide_index=True, width="stretch",
             column_config={
-                "mae": st.column_config.NumberColumn("MAE", format="%.3f", help="mean absolute error, share points"),
-                "mase": st.column_config.NumberColumn("MASE", format="%.2f",
-                                                      help="MAE relative to the naive last-value forecast: below 1 beats naive"),
-                "coverage_80": st.column_config.NumberColumn("80% coverage", format="%.2f",
-                                                             help="share of held-out points inside the 80% band (ideal 0.80)"),
-                "crossing_error_days": st.column_config.NumberColumn("crossing error (days)", format="%.0f"),
+                "mae": st.column_config.NumberColumn("MAE", help="mean absolute error, share points"),
+                "mase": st.column_config.NumberColumn(
+                    "MASE", help="MAE relative to the naive last-value forecast: below 1 beats naive"),
+                "coverage_80": st.column_config.NumberColumn(
+                    "80% coverage", help="share of held-out points inside the 80% band (ideal 0.80)"),
+                "crossing_error_days": st.column_config.TextColumn(
+                    "crossing error (days)", alignment="right",
+                    help="days between the predicted and the actual first crossing in the held-out "
+                         "data; a dash where no threshold was crossed there"),
                 "n_origins": st.column_config.NumberColumn("origins"),
             },
         )
@@ -180,12 +190,12 @@ if not is_context:
                    "scored on what came next. MASE below 1 means better than repeating the last value.")
 
 st.subheader("Sources of the observations")
-sources = queries.observation_sources(observations)
+sources = queries.observation_sources(observations, period)
 if sources.empty:
     st.caption("No observations.")
 else:
     st.dataframe(sources, hide_index=True, width="stretch",
-                 column_config={"link": st.column_config.LinkColumn("link", width="large"),
+                 column_config={"link": st.column_config.LinkColumn("link", width="medium"),
                                 "fetched": "snapshot date", "sha256": "snapshot sha256"})
 if meta.get("source_url"):
     st.markdown(f"Series source: [{meta['source']}]({meta['source_url']})")
