@@ -222,7 +222,7 @@ def policy_timeline(policies: pd.DataFrame, sector_names: dict[str, str]) -> go.
         if group.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=group["date"], y=group["sector"].fillna("unassigned"), mode="markers",
+            x=group["date"], y=group["sector"].fillna("no sector matched"), mode="markers",
             marker=dict(size=12, color=colour, symbol=symbol, line=dict(width=1, color="white")),
             name="curated policy" if review == "curated" else "feed item (unreviewed)",
             hovertext=[f"<b>{escape(str(r.id))}</b> {escape(_short(r.title))}<br>{periods.at_precision(r.date, r.date_precision)}"

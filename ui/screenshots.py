@@ -21,6 +21,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PLOTLY_RENDERED = '[data-testid="stPlotlyChart"] .main-svg'
+# Tables draw on a canvas after their frame appears: a table still a few pixels wide is not drawn.
+TABLES_DRAWN = ("[...document.querySelectorAll('[data-testid=\"stDataFrame\"]')]"
+                ".every(e => e.getBoundingClientRect().width > 120)")
 
 
 def chromium_executable() -> str:
@@ -112,7 +115,8 @@ def take(db_url: str, out_dir: Path, series: str | None = None,
                 open_page(page, base + path + (f"?series={key}" if key else ""))
                 if view in ("overview", "series", "policies"):  # pages that always draw a chart
                     page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
-                    page.wait_for_timeout(500)  # Plotly's transition
+                page.wait_for_function(TABLES_DRAWN, timeout=60_000)
+                page.wait_for_timeout(800)  # Plotly's transition, the tables' first paint
                 stem = view if not key or not pages else f"{view}-{key}"
                 shots.append(out_dir / f"{stem}{suffix}.png")
                 if full_page:
@@ -130,7 +134,8 @@ def _fit_height(page, width: int, height: int) -> None:
     if needed > height:
         page.set_viewport_size({"width": width, "height": int(needed) + 20})
         wait_idle(page)
-        page.wait_for_timeout(800)  # charts re-lay out to the new size
+        page.wait_for_function(TABLES_DRAWN, timeout=60_000)
+        page.wait_for_timeout(800)  # charts and tables re-lay out to the new size
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -146,8 +146,7 @@ with st.expander("What the statuses mean"):
 
 if stamp.run_id is not None and shown["probability_by_deadline"].notna().any():
     st.plotly_chart(charts.targets_chart(shown), width="stretch", key="targets-chart")
-    if shown["status"].isin(["met", "missed"]).all() or not shown["status"].isin(
-            ["on_track", "at_risk", "off_track"]).any():
+    if not shown["status"].isin(["on_track", "at_risk", "off_track"]).any():
         st.caption("Every target with a probability here is already settled (met or missed: 100% "
                    "or 0%); targets still open have no forecast series (*no data*), so none sits "
                    "between the on-track and off-track lines.")

@@ -43,12 +43,17 @@ if jobs.empty and job_runs.empty:
 else:
     left, right = st.columns(2)
     left.markdown("**Scheduled jobs**")
-    left.dataframe(jobs, hide_index=True, width="stretch",
-                   column_config={"next_run": st.column_config.DatetimeColumn("next run", **DATETIME)})
+    # APScheduler stores no next run time for a paused job.
+    left.dataframe(jobs.assign(next_run=common.time_text(jobs["next_run"], missing="paused")),
+                   hide_index=True, width="stretch", column_config={"next_run": "next run (UTC)"})
     right.markdown("**Recent job runs**")
-    right.dataframe(job_runs.assign(error=common.text(job_runs["error"], missing="")), hide_index=True, width="stretch",
-                    column_config={"started_at": st.column_config.DatetimeColumn("started", **DATETIME),
-                                   "finished_at": st.column_config.DatetimeColumn("finished", **DATETIME)})
+    if job_runs.empty:
+        right.caption("No job has run yet: each runs at its next run time on the left.")
+    else:
+        right.dataframe(job_runs.assign(error=common.text(job_runs["error"], missing="")), hide_index=True,
+                        width="stretch",
+                        column_config={"started_at": st.column_config.DatetimeColumn("started", **DATETIME),
+                                       "finished_at": st.column_config.DatetimeColumn("finished", **DATETIME)})
 
 st.subheader("Forecast runs")
 runs = queries.runs(url, stamp)
