@@ -124,6 +124,7 @@ if not is_context:
                 "probability within horizon": common.number_text(crossings[PROBABILITY_BY_HORIZON]),
             }).sort_values("threshold").style.format("{:.0f}%", subset=["threshold"]),
             hide_index=True, width="stretch",
+            column_config={"probability within horizon": st.column_config.TextColumn(alignment="right")},
         )
         st.caption("Projected dates come from the forecast's sample paths: the median first "
                    "date at or above the threshold, and the 10th–90th percentile range. A dash as the "
