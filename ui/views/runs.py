@@ -19,20 +19,25 @@ if sources.empty:
     st.caption("No source snapshots or pulls recorded yet: `domshare init` loads the bundled data, "
                "`domshare pull` fetches the live sources.")
 else:
-    st.dataframe(
-        # What a viewer checks first on the left; the error text (long) last.
-        common.sources_table(sources, ["source", "last pull", "outcome", "next scheduled run",
-                                       "last success", "newest observation", "observations",
-                                       "last snapshot", "rows added", "rows changed", "error kind",
-                                       "error"]),
-        hide_index=True, width="stretch", height="content",
-        column_config={"error": st.column_config.TextColumn(width="medium")},
-    )
-    st.caption("Times in UTC. *never* pulled: the source's data came with `domshare init` and no "
-               "`domshare pull` or scheduler has fetched it yet. "
-               "Outcomes: *ok* = new or changed data stored, *unchanged* = same payload as before, "
-               "*failed* = nothing changed (SourceUnavailable: try later; SourceChanged: the format "
-               "drifted, a human must look; InvalidData: rows rejected).")
+    pulled = sources["last_pull"].notna().any() or sources["next_run"].notna().any()
+    # Before any pull or schedule the pull columns would be all dashes: show what there is.
+    columns = (["source", "last pull", "outcome", "next scheduled run", "last success",
+                "newest observation", "observations", "last snapshot", "rows added", "rows changed",
+                "error kind", "error"] if pulled else
+               ["source", "newest observation", "observations", "last snapshot", "last pull"])
+    st.dataframe(common.sources_table(sources, columns), hide_index=True, width="stretch",
+                 height="content", column_config={"error": st.column_config.TextColumn(width="medium")})
+    if not pulled:
+        st.caption("No source has been pulled or scheduled yet: the data came with `domshare init`. "
+                   "`domshare pull` fetches the live sources (and `domshare up` schedules them); "
+                   "then this table adds each pull's outcome, rows added or changed, errors and "
+                   "the next scheduled run.")
+    else:
+        st.caption("Times in UTC. *never* pulled: the source's data came with `domshare init` and no "
+                   "`domshare pull` or scheduler has fetched it yet. "
+                   "Outcomes: *ok* = new or changed data stored, *unchanged* = same payload as before, "
+                   "*failed* = nothing changed (SourceUnavailable: try later; SourceChanged: the format "
+                   "drifted, a human must look; InvalidData: rows rejected).")
 
 st.subheader("Scheduler")
 jobs = queries.scheduled_jobs(url, stamp)
