@@ -39,15 +39,17 @@ def _index(options: list, value) -> int:
 
 with st.container(horizontal=True):
     sectors = [ALL] + sorted(catalogue["sector_name"].unique())
-    sector = st.selectbox("Sector", sectors, key="pick-sector",
+    # Narrow pickers for sector and technology: the series title needs the room.
+    sector = st.selectbox("Sector", sectors, key="pick-sector", width=220,
                           index=_index(sectors, preset["sector_name"]))
     in_sector = catalogue if sector == ALL else catalogue[catalogue["sector_name"] == sector]
     technologies = [ALL] + sorted(in_sector["technology_name"].unique())
-    technology = st.selectbox("Technology", technologies, key="pick-technology",
+    technology = st.selectbox("Technology", technologies, key="pick-technology", width=220,
                               index=_index(technologies, preset["technology_name"]))
     choices = in_sector if technology == ALL else in_sector[in_sector["technology_name"] == technology]
     labels = {
-        row.key: (f"Context indicator (not a domestic share): {row.title}" if row.kind == "context"
+        # The name first: a long prefix would leave only "Context indicato…" in the box.
+        row.key: (f"{row.title} (context indicator, not a domestic share)" if row.kind == "context"
                   else row.title)
         for row in choices.itertuples()
     }
