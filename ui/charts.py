@@ -74,10 +74,13 @@ def series_chart(meta: dict, observations: pd.DataFrame, forecast: pd.DataFrame,
         fig.add_hline(y=threshold, line=dict(color=style.THRESHOLD_COLOUR, width=1, dash="dot"),
                       annotation_text=_pct(threshold), annotation_position="top left",
                       annotation_font_color=style.THRESHOLD_COLOUR)
-    _add_crossings(fig, crossings, forecast)
+    _add_crossings(fig, crossings, forecast, period)
     _add_targets(fig, targets)
     # No figure title: the page's heading names the series, and the legend needs the room.
-    fig.update_layout(**LAYOUT, yaxis=SHARE_AXIS, xaxis=_time_axis(period, observations, forecast))
+    xaxis = _time_axis(period, observations["date"] if not observations.empty else [],
+                       forecast[DATE] if not forecast.empty else [],
+                       targets["deadline"] if not targets.empty else [])
+    fig.update_layout(**LAYOUT, yaxis=SHARE_AXIS, xaxis=xaxis)
     return fig
 
 
@@ -87,19 +90,32 @@ def _period_texts(observations: pd.DataFrame, period: str | None) -> list[str]:
     return list(periods.texts(observations["date"], own if own is not None else period))
 
 
-def _time_axis(period: str | None, *frames: pd.DataFrame) -> dict:
-    """Years as "2021" (not "Jan 2021") for annual series; Plotly's own ticks otherwise."""
-    if period != "year":
+def _time_axis(period: str | None, *dates: pd.Series) -> dict:
+    """Ticks that name periods: "2021" (not "Jan 2021") for years, "2019-Q4" (not "Oct 13")
+    for quarters. A short span gets one labelled tick per period; a long one yearly ticks."""
+    if period not in ("year", "quarter"):
+        return dict(title=None)  # months and days: Plotly's own ticks read right
+    known = pd.concat([pd.to_datetime(pd.Series(d)) for d in dates if len(d)]).dropna() if dates else pd.Series()
+    if known.empty:
         return dict(title=None)
-    dates = pd.concat([pd.to_datetime(f[DATE if DATE in f.columns else "date"]) for f in frames if not f.empty])
-    span = (dates.max() - dates.min()).days / 365.25 if not dates.empty else 0
-    return dict(title=None, tickformat="%Y", **({"dtick": "M12"} if span < 12 else {}))
+    first = known.min().to_period("Y" if period == "year" else "Q").start_time
+    ticks = pd.date_range(first, known.max(), freq="YS" if period == "year" else "QS")
+    if len(ticks) <= 12:
+        return dict(title=None, tickvals=list(ticks), ticktext=[periods.one(t, period) for t in ticks])
+    years = (known.max() - known.min()).days / 365.25
+    return dict(title=None, tickformat="%Y", **({"dtick": "M12"} if years <= 12 else {}))
 
 
-def _add_crossings(fig: go.Figure, crossings: pd.DataFrame, forecast: pd.DataFrame) -> None:
-    """Projected crossings: median marker and a 10–90% line; crossed: the observed date."""
+def _add_crossings(fig: go.Figure, crossings: pd.DataFrame, forecast: pd.DataFrame,
+                   period: str | None = None) -> None:
+    """Projected crossings: median marker and a 10–90% line; crossed: the observed date.
+    Hovers name periods (a crossing of an annual series happens in a year, not on 1 January)."""
     if crossings.empty:
         return
+
+    def when(value) -> str:
+        return "" if value is None or pd.isna(value) else periods.one(value, period)
+
     horizon_end = pd.to_datetime(forecast[DATE]).max() if not forecast.empty else None
     first, first_crossed = True, True
     for row in crossings.itertuples(index=False):
@@ -108,8 +124,8 @@ def _add_crossings(fig: go.Figure, crossings: pd.DataFrame, forecast: pd.DataFra
             start = row[P10_DATE] if pd.notna(row[P10_DATE]) else row[MEDIAN_DATE]
             end = row[P90_DATE] if pd.notna(row[P90_DATE]) else horizon_end
             note = "" if pd.notna(row[P90_DATE]) else " (90th percentile beyond the horizon)"
-            hover = (f"crosses {_pct(row[THRESHOLD])}: median {_day(row[MEDIAN_DATE])}<br>"
-                     f"10–90%: {_day(row[P10_DATE])} – {_day(row[P90_DATE]) or 'after horizon'}{note}")
+            hover = (f"crosses {_pct(row[THRESHOLD])}: median {when(row[MEDIAN_DATE])}<br>"
+                     f"10–90%: {when(row[P10_DATE])} – {when(row[P90_DATE]) or 'after horizon'}{note}")
             fig.add_trace(go.Scatter(
                 x=[pd.Timestamp(start), pd.Timestamp(end)], y=[row[THRESHOLD]] * 2, mode="lines",
                 line=dict(color=style.FORECAST_COLOUR, width=5), opacity=0.45,
@@ -128,7 +144,7 @@ def _add_crossings(fig: go.Figure, crossings: pd.DataFrame, forecast: pd.DataFra
                 x=[pd.Timestamp(row[OBSERVED_DATE])], y=[row[THRESHOLD]], mode="markers",
                 marker=dict(symbol="circle-open", size=14, color=style.FORECAST_COLOUR, line=dict(width=2)),
                 name="first observed crossing", legendgroup="crossed", showlegend=first_crossed,
-                hovertemplate=f"first at or above {_pct(row[THRESHOLD])}: {_day(row[OBSERVED_DATE])}"
+                hovertemplate=f"first at or above {_pct(row[THRESHOLD])}: {when(row[OBSERVED_DATE])}"
                               "<extra></extra>",
             ))
             first_crossed = False
@@ -182,7 +198,7 @@ def context_chart(meta: dict, observations: pd.DataFrame) -> go.Figure:
     ))
     # No figure title: the page's heading names the series and a box says it is context.
     fig.update_layout(**LAYOUT, yaxis=dict(title=f"{unit} (context indicator)", rangemode="tozero"),
-                      xaxis=_time_axis(period, observations))
+                      xaxis=_time_axis(period, observations["date"] if not observations.empty else []))
     return fig
 
 
