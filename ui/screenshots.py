@@ -113,7 +113,7 @@ def take(db_url: str, out_dir: Path, series: str | None = None,
                     raise ValueError(f"unknown page {view!r}: choose from {', '.join(PAGES)}")
                 path = "/" if view == "overview" else f"/{view}"
                 open_page(page, base + path + (f"?series={key}" if key else ""))
-                if view in ("overview", "series", "policies"):  # pages that always draw a chart
+                if page.locator('[data-testid="stPlotlyChart"]').count():  # none before a run
                     page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
                 page.wait_for_function(TABLES_DRAWN, timeout=60_000)
                 page.wait_for_timeout(800)  # Plotly's transition, the tables' first paint

@@ -32,7 +32,7 @@ STATUS_MEANINGS = {
 # Most urgent first: targets still open and likely to be missed, then the open ones going
 # well, then those nobody can measure, then the settled ones.
 URGENCY = {"off_track": 0, "at_risk": 1, "on_track": 2, "no_data": 3, "missed": 4, "met": 5}
-UNKNOWN_COLOUR = "#bdbdbd"
+UNKNOWN_COLOUR = "#737373"  # "not assessed": dark enough for white text
 
 assert set(STATUS_COLOURS) == set(TARGET_STATUSES) == set(URGENCY), "status lists drifted"
 

@@ -390,3 +390,14 @@ def test_targets_at_one_point_share_a_marker_that_lists_them_all(built_db, monke
             assert any(h.startswith(f"{n} targets:") for h in hovers)
     ids = set(targets[targets["series"] == key]["target_id"])
     assert all(any(i in h for h in hovers) for i in ids), "every target is named in some hover"
+
+
+def test_series_before_any_run_lists_its_targets_as_not_assessed(initialised_db, monkeypatch):
+    targets = frame(initialised_db, read.targets_frame)
+    key = targets["series"].value_counts().index[0]
+    at = open_page(initialised_db, monkeypatch, "series", {"series": key})
+    table = next(d.value for d in at.dataframe if "target" in d.value.columns)
+    assert sorted(table["target"]) == sorted(targets[targets["series"] == key]["target_id"])
+    assert set(table["status"]) == {"not assessed"} and set(table["probability"]) == {"—"}
+    assert "No forecast run yet, so no crossings" in text_of(at)
+    assert not table.astype(str).isin(MISSING_TEXTS).any().any()

@@ -103,7 +103,7 @@ selection = st.dataframe(
     height="content" if len(table) <= VISIBLE_ROWS else ROW_HEIGHT * (VISIBLE_ROWS + 1) + 3,
     selection_mode="single-row", key="targets-table", row_height=ROW_HEIGHT,
     column_config={
-        "status": st.column_config.TextColumn(width="small", pinned=True),
+        "status": st.column_config.TextColumn(width=95, pinned=True),  # fits "not assessed"
         "probability": st.column_config.TextColumn(
             "P(met)", width="small", alignment="right",
             help="probability of reaching the threshold by the deadline (— where nothing is forecast)"),

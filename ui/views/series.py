@@ -87,7 +87,10 @@ def _of_series(name: str) -> pd.DataFrame:
     return frame[frame[SERIES] == key].copy() if SERIES in frame.columns else frame.iloc[0:0]
 
 
-forecast, crossings, targets = (_of_series(n) for n in ("forecasts.csv", "crossings.csv", "targets.csv"))
+forecast, crossings = (_of_series(n) for n in ("forecasts.csv", "crossings.csv"))
+# Targets with the run's assessment, or unassessed before the first run (never "none uses it").
+targets = queries.targets(url, stamp)
+targets = targets[targets[SERIES] == key].copy()
 run_status = None
 if stamp.run_id is None:
     common.no_run_message()
@@ -112,8 +115,11 @@ if not is_context:
     if crossings.empty:
         why = {"insufficient_data": "too few observations to forecast",
                "failed": "its forecast failed"}.get((run_status or {}).get("status"), "")
-        st.caption("No crossings computed for this series in the latest run"
-                   + (f" ({why}): a threshold crossing needs a forecast." if why else "."))
+        if stamp.run_id is None:
+            st.caption("No forecast run yet, so no crossings: `domshare refresh` computes them.")
+        else:
+            st.caption("No crossings computed for this series in the latest run"
+                       + (f" ({why}): a threshold crossing needs a forecast." if why else "."))
     else:
         st.dataframe(
             pd.DataFrame({
@@ -165,8 +171,8 @@ if not is_context:
             ["model", "chosen", "n_origins", "mae", "mase", "coverage_80", "crossing_error_days"]
         ].sort_values(["chosen", "mase"], ascending=[False, True])
     if scores.empty:
-        st.caption("No backtest scores for this series (too few observations for rolling origins, "
-                   "or no run yet).")
+        st.caption("No forecast run yet: `domshare refresh` scores the models." if stamp.run_id is None
+                   else "No backtest scores for this series: too few observations for rolling origins.")
     else:
         chosen = scores.loc[scores["chosen"].astype(bool), "model"]
         if not chosen.empty:
