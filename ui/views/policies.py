@@ -32,7 +32,8 @@ with st.container(horizontal=True):
                                   placeholder="all sectors")
     pick_techs = st.multiselect("Technology", all_techs, format_func=lambda c: technology_names.get(c, c),
                                 placeholder="all technologies")
-    period = st.date_input("Dates", (first, last), min_value=first, max_value=last)
+    # Wide enough for both dates: on a narrow screen it moves to the next line, not "2014/02/01 – 2".
+    period = st.date_input("Dates", (first, last), min_value=first, max_value=last, width=250)
     kinds = st.pills("Show", ["curated", "unreviewed"], selection_mode="multi",
                      default=["curated", "unreviewed"],
                      format_func={"curated": "curated policies", "unreviewed": "feed items (unreviewed)"}.get)
