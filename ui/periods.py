@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-# A series' frequency -> the period type of its observations (observations.period_type).
-FREQUENCY_PERIOD = {"annual": "year", "quarterly": "quarter", "monthly": "month",
-                    "half_yearly": "month"}
+from jobs.periods import FREQUENCY_PERIOD, period_label
+
 FREQUENCY_LABELS = {"annual": "annual", "quarterly": "quarterly", "monthly": "monthly",
                     "half_yearly": "half-yearly"}
 # Plotly's d3 date format for hovers and ticks, per period type.
-D3_FORMAT = {"year": "%Y", "quarter": "%Y-%m", "month": "%Y-%m", "list": "%Y-%m"}
+D3_FORMAT = {"year": "%Y", "half_year": "%Y-%m", "quarter": "%Y-%m", "month": "%Y-%m", "list": "%Y-%m"}
 MISSING = "—"
 
 
@@ -23,17 +22,10 @@ def frequency_label(frequency: str | None) -> str:
 
 
 def one(value, period: str | None) -> str:
-    """2021 for a year, 2021-Q3 for a quarter, 2021-07 for a month or a TOP500 list, else the day."""
+    """2021, 2021-H2, 2021-Q3, 2021-07 (a month or a TOP500 list), else the day (jobs.periods)."""
     if value is None or pd.isna(value):
         return MISSING
-    stamp = pd.Timestamp(value)
-    if period == "year":
-        return f"{stamp:%Y}"
-    if period == "quarter":
-        return f"{stamp.year}-Q{stamp.quarter}"
-    if period in ("month", "list"):
-        return f"{stamp:%Y-%m}"
-    return f"{stamp:%Y-%m-%d}"
+    return period_label(pd.Timestamp(value).date(), period)
 
 
 def texts(values, periods) -> pd.Series:
