@@ -80,6 +80,14 @@ observations = Table(
     Column("source_url", Text),  # provenance link of this very number
     Column("note", Text),
     Column("updated_at", DateTime(timezone=True)),
+    # What the number means: exact | approximate ("~70") | lower_bound (">30", a top-3 share
+    # of the domestic share) | upper_bound ("<5", a "Linux" share of a domestic-OS share) |
+    # range ("16-19": value is the low end, value_high the high end). Forecasts fit on exact
+    # and approximate values only; bounds and ranges are evidence for assessments and charts.
+    Column("kind", String(20), nullable=False, server_default="exact"),
+    Column("value_high", Float),
+    Column("quote", Text),  # the source's own words containing the number
+    Column("reliability", String(20)),  # NULL (normal) | low | very_low, as the provenance flags it
     UniqueConstraint("series_key", "date", name="uq_observations_series_date"),
 )
 
@@ -108,7 +116,10 @@ policies = Table(
     Column("source", Text),
     Column("summary", Text),
     Column("deadline", Date),  # the policy's own deadline, also when it sets no share target
-    Column("review_status", String(20), nullable=False, server_default="curated"),  # curated|unreviewed
+    Column("review_status", String(20), nullable=False, server_default="curated"),  # curated|unreviewed|user
+    # official (a published text) | claimed (reported by press, not published) | unofficial
+    # (a secondary blog or association report): how far the target is the state's own word.
+    Column("claim", String(20), nullable=False, server_default="official"),
     Column("feed", String(100)),
     Column("guid", Text),
     Column("snapshot_id", Integer, ForeignKey("snapshots.id")),
@@ -128,6 +139,11 @@ targets = Table(
     Column("measure", String(10)),  # direct|proxy|None (no measuring series)
     Column("measure_reason", Text),
     Column("note", Text),
+    Column("bias", String(10)),  # a proxy's direction: over|under|unknown (NULL for direct/none)
+    Column("encoding", Text),  # how threshold and deadline were read from the policy's words
+    Column("missing_evidence", Text),  # for measure NULL: the evidence that would answer it
+    Column("related_series", Text),  # ;-separated series keys shown as context, no verdict
+    Column("origin", String(20), nullable=False, server_default="curated"),  # curated|user
 )
 
 forecast_runs = Table(
