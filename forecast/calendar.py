@@ -34,6 +34,11 @@ def future_dates(last: pd.Timestamp, horizon, frequency: str) -> pd.DatetimeInde
     return pd.date_range(start, pd.Timestamp(horizon), freq=step(frequency))
 
 
+def period_length(frequency: str) -> pd.DateOffset:
+    """One whole period (start + period_length = the next period's start)."""
+    return pd.DateOffset(months={"monthly": 1, "quarterly": 3, "half_yearly": 6, "annual": 12}[frequency])
+
+
 def backtest_steps(frequency: str) -> int:
     return FREQUENCIES[frequency][2]
 

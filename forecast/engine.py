@@ -50,6 +50,9 @@ class SeriesResult:
     last_obs_date: dt.date | None = None
     error: str | None = None
     seconds: float = 0.0
+    weights: dict[str, float] | None = None  # the chosen model's or mixture's weights
+    skill: float | None = None  # out of sample: 1 - CRPS / naive's CRPS on the later origins
+    skill_origins: int = 0
     forecast: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORECAST_COLUMNS))
     crossings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CROSSING_COLUMNS))
     targets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TARGET_ASSESSMENT_COLUMNS))
@@ -89,10 +92,13 @@ def _thresholds(config: EngineConfig, targets: pd.DataFrame) -> list[float]:
 
 
 def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
-                    config: EngineConfig, frequency: str | None = None) -> SeriesResult:
-    """Fit, choose and forecast one series. `history`: its (ds, y) rows, validated; `targets`:
-    the TARGET_INPUT_COLUMNS rows it measures; `frequency` as declared for the series
-    (monthly|quarterly|half_yearly|annual), inferred from the dates when None or irregular.
+                    config: EngineConfig, frequency: str | None = None,
+                    bounds: pd.DataFrame | None = None) -> SeriesResult:
+    """Fit, choose and forecast one series. `history`: its (ds, y) rows of exact and
+    approximate values, validated; `targets`: the TARGET_INPUT_COLUMNS rows it measures;
+    `frequency` as declared for the series (monthly|quarterly|half_yearly|annual), inferred
+    from the dates when None or irregular; `bounds`: its BOUNDS_COLUMNS rows, never fitted,
+    used as evidence in crossings and assessments.
     Model failures fall back to the baselines; only when every model fails is it 'failed'."""
     started = time.perf_counter()
     history = history[[DS, Y]].sort_values(DS).reset_index(drop=True)
@@ -103,8 +109,8 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     if len(history) < config.min_points:
         result.status = "insufficient_data"
         result.error = f"{len(history)} observation(s); at least {config.min_points} are needed to forecast"
-        result.crossings = crossings_frame(series, thresholds, history, None, None)
-        result.targets = assess_targets(targets, history if len(history) else None, as_of)
+        result.crossings = crossings_frame(series, thresholds, history, None, None, bounds)
+        result.targets = assess_targets(targets, history, as_of, bounds=bounds, frequency=frequency)
         result.seconds = time.perf_counter() - started
         return result
     seed = series_seed(series, config.seed)
@@ -134,7 +140,7 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     if "chosen" not in result.backtest.columns:
         result.backtest["chosen"] = result.backtest["model"] == name
     result.forecast = forecast_frame(series, dates, paths.observed, name)
-    result.crossings = crossings_frame(series, thresholds, history, dates, paths.level)
-    result.targets = assess_targets(targets, history, as_of, dates, paths.level)
+    result.crossings = crossings_frame(series, thresholds, history, dates, paths.level, bounds)
+    result.targets = assess_targets(targets, history, as_of, dates, paths.level, bounds, frequency)
     result.seconds = time.perf_counter() - started
     return result

@@ -13,6 +13,16 @@ DS = "ds"
 Y = "y"
 HISTORY_COLUMNS = [SERIES, DS, Y]
 
+# What a stored observation means. Forecasts fit on FIT_KINDS only; bounds and ranges are
+# evidence for crossings and target assessments (and charts), never fitted.
+OBSERVATION_KINDS = ("exact", "approximate", "lower_bound", "upper_bound", "range")
+FIT_KINDS = ("exact", "approximate")
+
+# Bounds: one row per bound observation of a series (a lower bound has only `lower`, an
+# upper bound only `upper`, a range both; the other is NaN).
+BOUND_LOWER, BOUND_UPPER = "lower", "upper"
+BOUNDS_COLUMNS = [DS, BOUND_LOWER, BOUND_UPPER]
+
 # Forecast: one row per series x future date.
 YHAT = "yhat"
 LOWER_80, UPPER_80 = "lower_80", "upper_80"
@@ -27,11 +37,15 @@ OBSERVED_DATE = "observed_date"
 MEDIAN_DATE = "median_date"
 P10_DATE, P90_DATE = "p10_date", "p90_date"
 PROBABILITY_BY_HORIZON = "probability_by_horizon"
+LATEST_ABOVE = "latest_above"  # the latest deciding evidence is still at or above
+PROBABILITY_BY_2027, PROBABILITY_BY_2030 = "probability_by_2027", "probability_by_2030"
+MILESTONES = {PROBABILITY_BY_2027: "2027-12-31", PROBABILITY_BY_2030: "2030-12-31"}
 CROSSING_COLUMNS = [
     SERIES, THRESHOLD, CROSSING_STATUS, OBSERVED_DATE,
     MEDIAN_DATE, P10_DATE, P90_DATE, PROBABILITY_BY_HORIZON,
+    LATEST_ABOVE, PROBABILITY_BY_2027, PROBABILITY_BY_2030,
 ]
-CROSSING_STATUSES = ("crossed", "projected", "not_within_horizon")
+CROSSING_STATUSES = ("crossed", "above_since_first", "projected", "not_within_horizon")
 
 # Targets: input rows and their assessment.
 TARGET_ID = "target_id"
@@ -41,11 +55,14 @@ PROBABILITY_BY_DEADLINE = "probability_by_deadline"
 PROJECTED_DATE = "projected_date"
 TARGET_STATUS = "status"
 TARGET_INPUT_COLUMNS = [TARGET_ID, SERIES, THRESHOLD, DEADLINE, MEASURE]
+BASIS = "basis"  # what decided the status: exact | approximate | lower_bound | ... | forecast
+EVIDENCE_DATE = "evidence_date"  # the date of the deciding observation or bound
 TARGET_ASSESSMENT_COLUMNS = [
     TARGET_ID, SERIES, MEASURE, THRESHOLD, DEADLINE,
-    PROBABILITY_BY_DEADLINE, PROJECTED_DATE, TARGET_STATUS,
+    PROBABILITY_BY_DEADLINE, PROJECTED_DATE, TARGET_STATUS, BASIS, EVIDENCE_DATE,
 ]
-TARGET_STATUSES = ("met", "missed", "on_track", "at_risk", "off_track", "no_data")
+TARGET_STATUSES = ("met", "reached_then_fell", "missed", "unobserved",
+                   "on_track", "at_risk", "off_track", "no_data")
 
 # Per-series outcome of a run.
 SERIES_STATUSES = ("ok", "insufficient_data", "failed")
@@ -95,4 +112,5 @@ CROSSINGS_EXPORT_COLUMNS = [RUN_ID, *CROSSING_COLUMNS]
 TARGETS_EXPORT_COLUMNS = [
     RUN_ID, TARGET_ID, "policy_id", "policy_title", "sector", "technology", SERIES,
     MEASURE, THRESHOLD, DEADLINE, PROBABILITY_BY_DEADLINE, PROJECTED_DATE, TARGET_STATUS,
+    BASIS, EVIDENCE_DATE,
 ]

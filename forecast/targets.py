@@ -1,26 +1,37 @@
-"""Policy-target assessment: how likely is the measuring series at or above the threshold
-by the deadline?
+"""Policy-target assessment: is the measuring share at or above the threshold at the
+deadline, or how likely is it to be?
 
-Status rules (in this order):
-  no_data    no measuring series (or too little data to forecast and nothing observed)
-  met        observed at or above the threshold on or before the deadline
-  missed     the deadline has passed (before `as_of`) and it was not observed met
-  on_track   probability >= 0.7
-  at_risk    0.3 <= probability < 0.7
-  off_track  probability < 0.3
-For `missed`, the probability is the forecast's chance that the threshold was reached in
-the unobserved stretch between the last observation and the deadline (0 when the data
-cover the deadline; empty when the series has too little data to forecast).
+The evidence is the fitted history plus bounds (forecast.crossings.evidence_frame). The
+evidence *at the deadline* is the observation of the deadline's period, else the nearest
+within one period either side (by distance from the deadline; the earlier on a tie); a
+point that decides nothing (a lower bound below the threshold, an upper bound above it)
+is passed over for the next nearest. Status rules, in this order:
+  no_data            no measuring series, or no evidence at all
+  met                the evidence at the deadline is at or above the threshold (an exact
+                     value, or a lower bound that is)
+  reached_then_fell  below at the deadline, but proved at or above before it
+  missed             below at the deadline (an exact value, or an upper bound below it),
+                     never proved above before
+  unobserved         the deadline has passed with no deciding evidence near it: the
+                     probability is the forecast's, at the deadline (None when the paths do
+                     not cover it, e.g. a deadline inside a gap of the history)
+  on_track / at_risk / off_track   the deadline is ahead: probability >= 0.7 / >= 0.3 / below
+  no_data            the deadline is ahead and there is no forecast (too few points)
+The forecast's probability is the share of level paths at or above the threshold in the
+deadline's period (the last forecast date on or before the deadline).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from forecast.crossings import crossing_row, first_crossing_index, observed_crossing, probability_by
+from forecast.calendar import FREQUENCIES, infer_frequency, period_length
+from forecast.crossings import (
+    BASIS as EVIDENCE_BASIS, TOLERANCE, crossing_row, evidence_frame, proves_above, proves_below,
+)
 from forecast.frames import (
-    DEADLINE, MEASURE, PROBABILITY_BY_DEADLINE, PROJECTED_DATE, SERIES,
-    TARGET_ASSESSMENT_COLUMNS, TARGET_ID, TARGET_STATUS, THRESHOLD,
+    BASIS, DEADLINE, DS, EVIDENCE_DATE, MEASURE, MEDIAN_DATE, PROBABILITY_BY_DEADLINE,
+    PROJECTED_DATE, SERIES, TARGET_ASSESSMENT_COLUMNS, TARGET_ID, TARGET_STATUS, THRESHOLD,
 )
 
 ON_TRACK, OFF_TRACK = 0.7, 0.3
@@ -32,35 +43,81 @@ def status_from_probability(p: float) -> str:
     return "at_risk" if p >= OFF_TRACK else "off_track"
 
 
+def probability_at(dates: pd.DatetimeIndex | None, level: np.ndarray | None, threshold: float,
+                   deadline) -> float | None:
+    """Share of paths at or above the threshold in the deadline's period, or None when the
+    paths do not cover the deadline."""
+    if level is None or dates is None or len(dates) == 0:
+        return None
+    k = int(np.searchsorted(dates.values, np.datetime64(pd.Timestamp(deadline)), side="right")) - 1
+    if k < 0 or pd.Timestamp(deadline) > dates[-1] + (dates[-1] - dates[-2] if len(dates) > 1 else pd.Timedelta(0)):
+        return None
+    return float(np.mean(level[k] >= threshold - TOLERANCE))
+
+
+def evidence_at(evidence: pd.DataFrame, deadline: pd.Timestamp, frequency: str | None) -> pd.DataFrame:
+    """The evidence rows within one period of the deadline's period, nearest first: the
+    deadline's own period, then by distance from the deadline (earlier first on a tie)."""
+    if frequency not in FREQUENCIES:
+        frequency = infer_frequency(evidence[DS])
+    period = period_length(frequency)
+    start, end = evidence[DS], evidence[DS] + period  # each row's period [start, end)
+    own = (start <= deadline) & (deadline < end)
+    near = (start <= deadline + period) & (end > deadline - period)
+    distance = np.where(start > deadline, (start - deadline).dt.days,
+                        np.maximum((deadline - end).dt.days + 1, 0))
+    ranked = evidence.assign(own_period=own, _other=~own, _distance=distance, _later=start > deadline)
+    return ranked[near].sort_values(["_other", "_distance", "_later"], kind="stable")
+
+
+def _decide(evidence: pd.DataFrame, threshold: float, deadline: pd.Timestamp, frequency,
+            open_: bool):
+    """(status, deciding row) from the evidence at the deadline, or (None, None). While the
+    deadline is ahead only evidence of its own period (or later) decides."""
+    near = evidence_at(evidence, deadline, frequency)
+    if open_:
+        near = near[near["own_period"]]
+    above, below = proves_above(near, threshold), proves_below(near, threshold)
+    deciding = near[above | below]
+    if deciding.empty:
+        return None, None
+    point = deciding.iloc[0]
+    if above.loc[deciding.index[0]]:
+        return "met", point
+    earlier = evidence[evidence[DS] < point[DS]]
+    return ("reached_then_fell" if proves_above(earlier, threshold).any() else "missed"), point
+
+
 def assess_target(target: dict, history: pd.DataFrame | None, as_of,
-                  dates: pd.DatetimeIndex | None = None, level: np.ndarray | None = None) -> dict:
+                  dates: pd.DatetimeIndex | None = None, level: np.ndarray | None = None,
+                  bounds: pd.DataFrame | None = None, frequency: str | None = None) -> dict:
     """One assessment row for one target row (TARGET_INPUT_COLUMNS)."""
     threshold, deadline = float(target[THRESHOLD]), pd.Timestamp(target[DEADLINE])
     row = {TARGET_ID: target[TARGET_ID], SERIES: target.get(SERIES), MEASURE: target.get(MEASURE),
-           THRESHOLD: threshold, DEADLINE: deadline.date(),
-           PROBABILITY_BY_DEADLINE: None, PROJECTED_DATE: None}
-    if history is None or history.empty:
+           THRESHOLD: threshold, DEADLINE: deadline.date(), PROBABILITY_BY_DEADLINE: None,
+           PROJECTED_DATE: None, BASIS: None, EVIDENCE_DATE: None}
+    if history is None:
+        history = pd.DataFrame(columns=[DS, "y"])
+    evidence = evidence_frame(history, bounds)
+    if evidence.empty:
         return {**row, TARGET_STATUS: "no_data"}
-    observed = observed_crossing(history, threshold)
-    if observed is not None:
-        met = pd.Timestamp(observed) <= deadline
-        return {**row, PROJECTED_DATE: observed, PROBABILITY_BY_DEADLINE: 1.0 if met else 0.0,
-                TARGET_STATUS: "met" if met else "missed"}
-    p = None
-    if level is not None:
-        p = probability_by(dates, first_crossing_index(level, threshold), deadline)
-        projected = crossing_row(row[SERIES], threshold, history, dates, level)
-        row[PROJECTED_DATE] = projected["median_date"] if projected else None
+    crossing = crossing_row(row[SERIES], threshold, history, dates, level, bounds)
+    row[PROJECTED_DATE] = crossing[MEDIAN_DATE] if crossing else None
+    status, point = _decide(evidence, threshold, deadline, frequency, deadline >= pd.Timestamp(as_of))
+    if status is not None:
+        return {**row, TARGET_STATUS: status, PROBABILITY_BY_DEADLINE: 1.0 if status == "met" else 0.0,
+                BASIS: point[EVIDENCE_BASIS], EVIDENCE_DATE: point[DS].date()}
+    p = probability_at(dates, level, threshold, deadline)
+    forecast = {PROBABILITY_BY_DEADLINE: p, BASIS: "forecast" if p is not None else None}
     if deadline < pd.Timestamp(as_of):
-        # Paths start after the last observation, so p is 0 when the data cover the deadline;
-        # without a forecast there is no probability to give.
-        return {**row, PROBABILITY_BY_DEADLINE: p, TARGET_STATUS: "missed"}
+        return {**row, **forecast, TARGET_STATUS: "unobserved"}
     if p is None:
         return {**row, TARGET_STATUS: "no_data"}
-    return {**row, PROBABILITY_BY_DEADLINE: p, TARGET_STATUS: status_from_probability(p)}
+    return {**row, **forecast, TARGET_STATUS: status_from_probability(p)}
 
 
-def assess_targets(targets: pd.DataFrame, history: pd.DataFrame | None, as_of,
-                   dates=None, level=None) -> pd.DataFrame:
-    rows = [assess_target(t, history, as_of, dates, level) for t in targets.to_dict("records")]
+def assess_targets(targets: pd.DataFrame, history: pd.DataFrame | None, as_of, dates=None,
+                   level=None, bounds: pd.DataFrame | None = None, frequency: str | None = None) -> pd.DataFrame:
+    rows = [assess_target(t, history, as_of, dates, level, bounds, frequency)
+            for t in targets.to_dict("records")]
     return pd.DataFrame(rows, columns=TARGET_ASSESSMENT_COLUMNS)

@@ -24,7 +24,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from forecast.engine import EngineConfig, SeriesResult, forecast_series
-from forecast.frames import DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history
+from forecast.frames import (
+    BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history,
+)
 from forecast.targets import assess_targets
 from jobs.errors import ConfigError
 from jobs.store import db, read, runs
@@ -55,24 +57,28 @@ def code_version() -> str:
     return f"domshare {version('domshare')}"
 
 
-def input_hash(history: pd.DataFrame, targets: pd.DataFrame) -> str:
-    """sha256 of the observations and targets a run reads (order-independent, exact values)."""
+def input_hash(history: pd.DataFrame, targets: pd.DataFrame, bounds: pd.DataFrame | None = None) -> str:
+    """sha256 of the observations, bounds and targets a run reads (order-independent, exact values)."""
     digest = hashlib.sha256()
     h = history.sort_values([SERIES, DS])
     for s, d, y in zip(h[SERIES], pd.to_datetime(h[DS]), h[Y]):
         digest.update(f"{s}|{d:%Y-%m-%d}|{float(y)!r}\n".encode())
+    if bounds is not None:
+        b = bounds.sort_values([SERIES, DS])
+        for s, d, low, high in zip(b[SERIES], pd.to_datetime(b[DS]), b[BOUND_LOWER], b[BOUND_UPPER]):
+            digest.update(f"B|{s}|{d:%Y-%m-%d}|{float(low)!r}|{float(high)!r}\n".encode())
     for row in targets[TARGET_INPUT_COLUMNS].astype(str).sort_values(TARGET_INPUT_COLUMNS[0]).itertuples(index=False):
         digest.update(("T|" + "|".join(row) + "\n").encode())
     return digest.hexdigest()
 
 
 def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig,
-            frequency: str | None = None):
+            frequency: str | None = None, bounds: pd.DataFrame | None = None):
     """Pool task (module level, so it pickles under spawn). Never raises: a failure is a
     'failed' result carrying its error. Also returns this worker's cmdstanpy temp dir."""
     try:
         clean = validate_history(history.assign(**{SERIES: series}))
-        result = forecast_series(series, clean, targets, config, frequency)
+        result = forecast_series(series, clean, targets, config, frequency, bounds)
     except Exception as exc:
         log.debug("series %s failed:\n%s", series, traceback.format_exc())
         result = SeriesResult(series, "failed", n_obs=len(history), error=f"{type(exc).__name__}: {exc}")
@@ -95,14 +101,15 @@ def _unmeasured_targets(targets: pd.DataFrame, fitted: set[str], as_of) -> pd.Da
 
 
 def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: EngineConfig,
-             frequencies: dict[str, str], workers: int, label: str, progress: bool):
+             frequencies: dict[str, str], bounds: dict[str, pd.DataFrame], workers: int,
+             label: str, progress: bool):
     """Yield (SeriesResult, worker's cmdstanpy temp dir) per series as the pool finishes them."""
     context = multiprocessing.get_context("spawn")
     pool_class = cf.ProcessPoolExecutor if workers > 1 else InProcessExecutor
     with pool_class(max_workers=workers, mp_context=context) as pool:
         futures = {
             pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS],
-                        config, frequencies.get(key)): key
+                        config, frequencies.get(key), bounds.get(key)): key
             for key, group in groups.items()
         }
         bar = tqdm(total=len(futures), desc=label, unit="series",
@@ -126,6 +133,7 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
     with engine.connect() as conn:
         catalogue = read.series_catalogue(conn)
         history = read.history_frame(conn, series, validate=False)
+        bounds = read.bounds_frame(conn, series)
         targets = read.targets_frame(conn)
         previous = read.latest_run(conn)
     known = set(catalogue["key"]) if not catalogue.empty else set()
@@ -133,7 +141,7 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
     if unknown:
         raise ConfigError(f"unknown series: {', '.join(unknown)} (see `domshare status`)")
     params = {**config.to_dict(), "series": sorted(series) if series else None}
-    digest = input_hash(history, targets)
+    digest = input_hash(history, targets, bounds)
     if previous and not force and previous["input_hash"] == digest \
             and json.loads(previous["params"] or "{}") == json.loads(json.dumps(params, default=str)):
         return RefreshOutcome(None, False, {}, {}, time.perf_counter() - started)
@@ -142,11 +150,15 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
         run_id = runs.start_run(conn, code_version=code_version(), params=params,
                                 input_hash=digest, seed=config.seed, trigger=trigger)
     statuses, failures, tmpdirs = {}, {}, set()
-    groups = {key: group[[DS, Y]] for key, group in history.groupby(SERIES)}
+    bounds_by_series = {key: group[BOUNDS_COLUMNS] for key, group in bounds.groupby(SERIES)}
+    empty = pd.DataFrame({DS: pd.Series(dtype="datetime64[ns]"), Y: pd.Series(dtype=float)})
+    groups = {key: empty for key in bounds_by_series}  # a series of bounds only is still assessed
+    groups.update({key: group[[DS, Y]] for key, group in history.groupby(SERIES)})
     frequencies = dict(zip(catalogue["key"], catalogue["frequency"])) if not catalogue.empty else {}
     try:
         # closing(): an error here shuts the pool down before the run is marked failed
-        with closing(_fit_all(groups, targets, config, frequencies, workers, f"run {run_id}", progress)) as fits:
+        with closing(_fit_all(groups, targets, config, frequencies, bounds_by_series, workers,
+                                    f"run {run_id}", progress)) as fits:
             for result, tmpdir in fits:
                 tmpdirs.add(tmpdir)
                 statuses[result.series] = result.status

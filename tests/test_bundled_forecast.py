@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from forecast.frames import TARGET_STATUSES
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY_TARGETS = ("P04-banking", "P05-banking", "P05-government", "P07-semiconductors", "P09-semiconductors")
 
@@ -29,7 +31,7 @@ def test_bundled_data_refresh_and_export(tmp_path):
     out = tmp_path / "out"
     targets = pd.read_csv(out / "targets.csv").set_index("target_id")
     assert targets["status"].notna().all()
-    assert set(targets["status"]) <= {"met", "missed", "on_track", "at_risk", "off_track", "no_data"}
+    assert set(targets["status"]) <= set(TARGET_STATUSES)
     assert targets.loc[list(KEY_TARGETS), "status"].ne("no_data").all()
     assert targets["probability_by_deadline"].dropna().between(0, 1).all()
     forecasts = pd.read_csv(out / "forecasts.csv")

@@ -139,3 +139,35 @@ def test_killed_refresh_leaves_the_previous_run_current(tmp_path):
     assert out.returncode == 0 and f"run {first} " in out.stdout
     assert refresh(engine, FAST, workers=1, progress=False).refitted is False  # first run still current
     engine.dispose()
+
+
+def test_bounds_are_evidence_not_fitted_and_the_new_columns_are_stored(tmp_path):
+    url = f"sqlite:///{tmp_path / 'bounds.db'}"
+    series = {"good": series_set()["good"],
+              "survey": pd.DataFrame({"date": pd.to_datetime(["2019-12-01", "2021-12-01"]), "value": [0.2, 0.8]})}
+    seed_store(url, series, [
+        {"id": "T-bound", "threshold": 0.75, "deadline": dt.date(2021, 12, 31), "series_key": "survey", "measure": "direct"},
+        {"id": "T-met", "threshold": 0.1, "deadline": dt.date(2020, 12, 31), "series_key": "good", "measure": "proxy"},
+    ])
+    engine = db.make_engine(url)
+    with db.transaction(engine) as conn:  # ">80" in 2021-12 and "<20" in 2019-12: a series of bounds only
+        obs = schema.observations
+        conn.execute(update(obs).where(obs.c.series_key == "survey", obs.c.date == dt.date(2021, 12, 1))
+                     .values(kind="lower_bound"))
+        conn.execute(update(obs).where(obs.c.series_key == "survey", obs.c.date == dt.date(2019, 12, 1))
+                     .values(kind="upper_bound"))
+    outcome = refresh(engine, FAST, workers=1, progress=False)
+    assert outcome.statuses == {"good": "ok", "survey": "insufficient_data"}
+    with engine.connect() as conn:
+        frames = read.run_frames(conn, outcome.run_id)
+        assert len(read.history_frame(conn, ["survey"])) == 0  # bounds never reach a fit
+    targets = frames["targets"].set_index("target_id")
+    assert targets.loc["T-bound", "status"] == "met" and targets.loc["T-bound", "basis"] == "lower_bound"
+    assert targets.loc["T-met", "basis"] == "observation"
+    crossings = frames["crossings"].set_index(["series", "threshold"])
+    survey = crossings.loc[("survey", 0.75)]
+    assert survey["status"] == "crossed" and bool(survey["latest_above"]) and survey["probability_by_2030"] == 1.0
+    good = crossings.loc[("good", 0.9)]
+    assert good["status"] in ("projected", "not_within_horizon") and 0 <= good["probability_by_2030"] <= 1
+    assert good["probability_by_2027"] <= good["probability_by_2030"]
+    engine.dispose()

@@ -7,6 +7,8 @@ from forecast.frames import TARGET_STATUSES
 # next to the colour, so nobody has to rely on the colour alone.
 STATUS_COLOURS = {
     "met": "#1b7837",
+    "reached_then_fell": "#b2182b",
+    "unobserved": "#4393c3",
     "on_track": "#5aae61",
     "at_risk": "#f1a340",
     "off_track": "#d6604d",
@@ -16,6 +18,8 @@ STATUS_COLOURS = {
 STATUS_LABELS = {
     "met": "met",
     "missed": "missed",
+    "reached_then_fell": "reached, then fell",
+    "unobserved": "not observed",
     "on_track": "on track",
     "at_risk": "at risk",
     "off_track": "off track",
@@ -23,7 +27,9 @@ STATUS_LABELS = {
 }
 STATUS_MEANINGS = {
     "met": "observed at or above the threshold by the deadline",
-    "missed": "deadline passed without reaching the threshold",
+    "missed": "observed below the threshold at the deadline",
+    "reached_then_fell": "reached the threshold earlier, observed below it at the deadline",
+    "unobserved": "deadline passed without an observation near it: the forecast's probability",
     "on_track": "probability of reaching it by the deadline is 70% or more",
     "at_risk": "probability between 30% and 70%",
     "off_track": "probability below 30%",
@@ -31,7 +37,8 @@ STATUS_MEANINGS = {
 }
 # Most urgent first: targets still open and likely to be missed, then the open ones going
 # well, then those nobody can measure, then the settled ones.
-URGENCY = {"off_track": 0, "at_risk": 1, "on_track": 2, "no_data": 3, "missed": 4, "met": 5}
+URGENCY = {"off_track": 0, "at_risk": 1, "on_track": 2, "no_data": 3, "unobserved": 4,
+           "missed": 5, "reached_then_fell": 6, "met": 7}
 UNKNOWN_COLOUR = "#737373"  # "not assessed": dark enough for white text
 
 assert set(STATUS_COLOURS) == set(TARGET_STATUSES) == set(URGENCY), "status lists drifted"

@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from forecast.frames import (
-    CROSSINGS_EXPORT_COLUMNS, DATE, DEADLINE, DS, FORECASTS_EXPORT_COLUMNS, MEASURE,
+    BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, CROSSINGS_EXPORT_COLUMNS, DATE, DEADLINE, DS, FIT_KINDS, FORECASTS_EXPORT_COLUMNS, MEASURE,
     OBSERVATIONS_EXPORT_COLUMNS, RUN_ID, SERIES, TARGET_ID, TARGET_INPUT_COLUMNS,
     TARGETS_EXPORT_COLUMNS, THRESHOLD, Y, validate_history,
 )
@@ -43,21 +43,41 @@ def series_catalogue(conn: Connection) -> pd.DataFrame:
 
 
 def history_frame(conn: Connection, series_keys=None, validate: bool = True) -> pd.DataFrame:
-    """Domestic-share observations as the forecast.frames history contract (series, ds, y).
+    """Domestic-share observations a forecast fits on (kinds FIT_KINDS), as the
+    forecast.frames history contract (series, ds, y).
 
     `validate=False` returns the rows as stored (refresh validates each series on its own,
     so one bad series fails alone)."""
+    obs = schema.observations
+    frame = _domestic_observations(conn, series_keys, obs.c.kind.in_(FIT_KINDS), obs.c.value.label(Y))
+    return validate_history(frame) if validate else frame
+
+
+def _domestic_observations(conn: Connection, series_keys, condition, *columns) -> pd.DataFrame:
     obs, series = schema.observations, schema.series
     query = (
-        select(obs.c.series_key.label(SERIES), obs.c.date.label(DS), obs.c.value.label(Y))
+        select(obs.c.series_key.label(SERIES), obs.c.date.label(DS), *columns)
         .join(series, series.c.key == obs.c.series_key)
-        .where(series.c.kind == DOMESTIC_SHARE)
+        .where(series.c.kind == DOMESTIC_SHARE, condition)
         .order_by(obs.c.series_key, obs.c.date)
     )
     if series_keys:
         query = query.where(obs.c.series_key.in_(list(series_keys)))
-    frame = _frame(conn, query)
-    return validate_history(frame) if validate else frame
+    return _frame(conn, query)
+
+
+def bounds_frame(conn: Connection, series_keys=None) -> pd.DataFrame:
+    """Bound and range observations of domestic-share series: series + BOUNDS_COLUMNS (a
+    lower bound fills `lower`, an upper bound `upper`, a range both)."""
+    obs = schema.observations
+    frame = _domestic_observations(conn, series_keys, obs.c.kind.not_in(FIT_KINDS),
+                                   obs.c.kind, obs.c.value, obs.c.value_high)
+    value = frame["value"].astype(float)
+    frame[BOUND_LOWER] = value.where(frame["kind"].isin(["lower_bound", "range"]))
+    frame[BOUND_UPPER] = value.where(frame["kind"] == "upper_bound").fillna(
+        frame["value_high"].astype(float).where(frame["kind"] == "range"))
+    frame[DS] = pd.to_datetime(frame[DS])
+    return frame[[SERIES, *BOUNDS_COLUMNS]]
 
 
 def targets_frame(conn: Connection) -> pd.DataFrame:
@@ -98,11 +118,12 @@ def run_frames(conn: Connection, run_id: int) -> dict[str, pd.DataFrame]:
     crossings = _frame(conn, select(
         c.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.status, c.c.observed_date,
         c.c.median_date, c.c.p10_date, c.c.p90_date, c.c.probability_by_horizon,
+        c.c.latest_above, c.c.probability_by_2027, c.c.probability_by_2030,
     ).where(c.c.run_id == run_id).order_by(c.c.series_key, c.c.threshold))
     targets = _frame(conn, select(
         a.c.run_id, a.c.target_id, t.c.policy_id, p.c.title.label("policy_title"), t.c.sector,
         t.c.technology, a.c.series_key.label(SERIES), a.c.measure, t.c.threshold, t.c.deadline,
-        a.c.probability_by_deadline, a.c.projected_date, a.c.status,
+        a.c.probability_by_deadline, a.c.projected_date, a.c.status, a.c.basis, a.c.evidence_date,
     ).join(t, t.c.id == a.c.target_id).join(p, p.c.id == t.c.policy_id)
         .where(a.c.run_id == run_id).order_by(a.c.target_id))
     backtest = _frame(conn, select(schema.backtest_scores).where(
@@ -127,6 +148,6 @@ def connect(conn_or_engine: Connection | Engine):
 
 
 __all__ = [
-    "latest_run", "get_run", "series_catalogue", "history_frame", "targets_frame",
+    "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID",
 ]

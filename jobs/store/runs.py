@@ -42,7 +42,8 @@ def write_series_result(conn: Connection, run_id: int, result: SeriesResult) -> 
     conn.execute(schema.run_series.insert().values(
         run_id=run_id, series_key=result.series, status=result.status, model=result.model,
         error=result.error, n_obs=result.n_obs, last_obs_date=result.last_obs_date,
-        seconds=result.seconds,
+        seconds=result.seconds, skill=result.skill, skill_origins=result.skill_origins,
+        weights=json.dumps(result.weights, sort_keys=True) if result.weights else None,
     ))
     if not result.forecast.empty:
         rows = _records(result.forecast, run_id, {SERIES: "series_key", DS: "date"})
@@ -51,9 +52,11 @@ def write_series_result(conn: Connection, run_id: int, result: SeriesResult) -> 
         conn.execute(schema.crossings.insert(), _records(result.crossings, run_id, {SERIES: "series_key"}))
     write_assessments(conn, run_id, result.targets)
     if not result.backtest.empty:
-        rows = _records(result.backtest.drop(columns=["error"]), run_id, {})
-        conn.execute(schema.backtest_scores.insert(),
-                     [{**r, "series_key": result.series, "chosen": bool(r.get("chosen"))} for r in rows])
+        columns = {c.name for c in schema.backtest_scores.c}
+        rows = _records(result.backtest, run_id, {})
+        conn.execute(schema.backtest_scores.insert(), [
+            {**{k: v for k, v in r.items() if k in columns}, "series_key": result.series,
+             "chosen": bool(r.get("chosen"))} for r in rows])
 
 
 def write_assessments(conn: Connection, run_id: int, assessments: pd.DataFrame) -> None:

@@ -170,6 +170,12 @@ run_series = Table(
     Column("n_obs", Integer),
     Column("last_obs_date", Date),
     Column("seconds", Float),
+    # The choice (0003): `model` is one registry name or "mixture"; `weights` its JSON
+    # {model: weight}; `skill` = 1 - CRPS / CRPS of naive on the later (held-out) origins,
+    # which the choice never saw (> 0 beats naive); `skill_origins` how many there were.
+    Column("weights", Text),
+    Column("skill", Float),
+    Column("skill_origins", Integer),
 )
 
 forecasts = Table(
@@ -190,12 +196,15 @@ crossings = Table(
     Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
     Column("series_key", String(120), primary_key=True),
     Column("threshold", Float, primary_key=True),
-    Column("status", String(30), nullable=False),  # crossed|projected|not_within_horizon
+    Column("status", String(30), nullable=False),  # crossed|above_since_first|projected|not_within_horizon
     Column("observed_date", Date),
     Column("median_date", Date),
     Column("p10_date", Date),
     Column("p90_date", Date),
     Column("probability_by_horizon", Float),
+    Column("latest_above", Boolean),  # 0003: the latest deciding evidence is still at or above
+    Column("probability_by_2027", Float),
+    Column("probability_by_2030", Float),
 )
 
 target_assessments = Table(
@@ -207,6 +216,8 @@ target_assessments = Table(
     Column("probability_by_deadline", Float),
     Column("projected_date", Date),
     Column("status", String(20), nullable=False),
+    Column("basis", String(20)),  # 0003: observation|lower_bound|upper_bound|range|forecast
+    Column("evidence_date", Date),  # the deciding observation's or bound's date
 )
 
 backtest_scores = Table(
@@ -220,6 +231,15 @@ backtest_scores = Table(
     Column("coverage_80", Float),
     Column("crossing_error_days", Float),
     Column("chosen", Boolean, nullable=False, server_default="0"),
+    # 0003: mean CRPS of the paths on the earlier origins (the choice) and the later ones
+    # (the reported skill), skill = 1 - crps / naive's crps, the steps scored, the model's
+    # weight in the chosen mixture, and why a model was skipped.
+    Column("crps_selection", Float),
+    Column("crps", Float),
+    Column("skill", Float),
+    Column("horizon_steps", Integer),
+    Column("weight", Float),
+    Column("error", Text),
 )
 
 pulls = Table(

@@ -6,7 +6,7 @@ from forecast.crossings import (
     NEVER, crossing_row, crossings_frame, first_crossing_index, first_crossing_index_loop,
     probability_by,
 )
-from forecast.frames import CROSSING_COLUMNS
+from forecast.frames import CROSSING_COLUMNS, CROSSINGS_EXPORT_COLUMNS
 
 
 def test_vectorised_first_crossing_equals_the_loop_over_paths():
@@ -43,6 +43,7 @@ def test_projected_crossing_quantiles_and_observed_crossing():
     assert row["p10_date"].year == 2030 and row["median_date"].year == 2034 and row["p90_date"].year == 2038
     crossed = crossing_row("s", 0.25, history, dates, level)
     assert crossed["status"] == "crossed" and str(crossed["observed_date"]) == "2021-01-01"
+    assert crossed["latest_above"] is True and crossed["probability_by_2027"] == 1.0
 
 
 def test_not_within_horizon_when_fewer_than_half_the_paths_cross():
@@ -60,4 +61,55 @@ def test_without_forecast_only_observed_crossings_are_reported():
     history = pd.DataFrame({"ds": pd.to_datetime(["2020-01-01", "2021-01-01"]), "y": [0.6, 0.7]})
     frame = crossings_frame("s", [0.5, 0.9], history, None, None)
     assert list(frame.columns) == CROSSING_COLUMNS
-    assert frame["threshold"].tolist() == [0.5] and frame["status"].tolist() == ["crossed"]
+    assert frame["threshold"].tolist() == [0.5] and frame["status"].tolist() == ["above_since_first"]
+
+
+def yearly(*values, start=2015):
+    return pd.DataFrame({"ds": pd.date_range(f"{start}-01-01", periods=len(values), freq="YS"),
+                         "y": list(values)})
+
+
+def test_a_share_that_fell_back_is_crossed_but_not_latest_above():
+    history = yearly(0.3, 0.6, 0.4)  # crossed 0.5 in 2016, below again in 2017
+    dates = pd.date_range("2018-01-01", "2035-01-01", freq="YS")
+    level = np.full((len(dates), 10), 0.45)
+    level[dates.year >= 2029, :4] = 0.7  # 4 of 10 paths get back above 0.5 from 2029 on
+    row = crossing_row("s", 0.5, history, dates, level)
+    assert row["status"] == "crossed" and str(row["observed_date"]) == "2016-01-01"
+    assert row["latest_above"] is False
+    # Fallen back: the probabilities are those of getting back above the threshold.
+    assert row["probability_by_2027"] == 0.0 and row["probability_by_2030"] == pytest.approx(0.4)
+    assert row["probability_by_horizon"] == pytest.approx(0.4)
+
+
+def test_above_since_the_first_observation_is_left_censored_not_crossed():
+    row = crossing_row("s", 0.5, yearly(0.6, 0.7), None, None)
+    assert row["status"] == "above_since_first" and str(row["observed_date"]) == "2015-01-01"
+    assert row["latest_above"] is True and row["probability_by_2030"] == 1.0
+
+
+def test_bounds_prove_a_crossing_and_undecided_bounds_leave_it_censored():
+    bounds = pd.DataFrame({"ds": pd.to_datetime(["2013-01-01", "2014-01-01"]),
+                           "lower": [np.nan, 0.55], "upper": [0.2, np.nan]})
+    # an upper bound below 0.5 in 2013, a lower bound above it in 2014: crossed by 2014
+    row = crossing_row("s", 0.5, yearly(0.6), None, None, bounds)
+    assert row["status"] == "crossed" and str(row["observed_date"]) == "2014-01-01"
+    # A lower bound of 0.3 proves nothing about 0.5: when it was crossed is unknown.
+    undecided = bounds.assign(lower=[0.3, np.nan], upper=[np.nan, np.nan])
+    row = crossing_row("s", 0.5, yearly(0.6), None, None, undecided)
+    assert row["status"] == "above_since_first" and str(row["observed_date"]) == "2015-01-01"
+
+
+def test_projected_rows_carry_milestone_probabilities_only_within_the_horizon():
+    dates = pd.date_range("2026-01-01", "2028-12-01", freq="MS")  # the horizon ends before 2030
+    level = np.full((len(dates), 10), 0.2)
+    level[dates.year >= 2027, :6] = 0.9
+    row = crossing_row("s", 0.5, yearly(0.1, 0.2), dates, level)
+    assert row["status"] == "projected" and row["latest_above"] is False
+    assert row["probability_by_2027"] == pytest.approx(0.6) and row["probability_by_2030"] is None
+
+
+def test_crossings_export_columns_append_the_new_ones():
+    assert CROSSINGS_EXPORT_COLUMNS[-3:] == ["latest_above", "probability_by_2027", "probability_by_2030"]
+    assert CROSSINGS_EXPORT_COLUMNS[:9] == ["run_id", "series", "threshold", "status", "observed_date",
+                                            "median_date", "p10_date", "p90_date", "probability_by_horizon"]
