@@ -110,3 +110,31 @@ def test_writes_are_atomic(tmp_path):
         _atomic_write(tmp_path / "targets.csv", "x\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["forecasts.csv", "targets.csv"]
     assert not any(name.endswith(".tmp") for name in os.listdir(tmp_path))
+
+
+def test_numbers_are_rounded_to_what_they_know(tmp_path):
+    """5.9 % is written 0.059, not 0.059000000000000004; a forecast to 4 decimals and a
+    probability to 3; the UI's downloads (export_frames) hold the same rounded numbers."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    noisy = pd.DataFrame({"date": pd.date_range("2015-01-01", periods=60, freq="MS")})
+    noisy["value"] = [0.059 + i * 0.01 for i in range(60)]  # float sums: 0.41900000000000004 ...
+    noisy.loc[0, "value"] = 5.9 / 100
+    assert repr(float(noisy.loc[0, "value"])) == "0.059000000000000004"
+    seed_store(url, {"noisy": noisy}, [{"id": "T1", "threshold": 0.7, "deadline": dt.date(2026, 12, 31),
+                                        "series_key": "noisy", "measure": "direct"}])
+    engine = db.make_engine(url)
+    refresh(engine, EngineConfig(specs=("drift",)), workers=1, progress=False)
+    write_export(engine, tmp_path / "out")
+    text = (tmp_path / "out" / "observations.csv").read_text()
+    assert ",0.059," in text and "0.0590000" not in text
+    decimals = {"observations.csv": {"value": 6}, "forecasts.csv": {"yhat": 4, "lower_95": 4},
+                "crossings.csv": {"probability_by_horizon": 3}, "targets.csv": {"probability_by_deadline": 3}}
+    frames = export_frames(engine)
+    for name, columns in decimals.items():
+        written = pd.read_csv(tmp_path / "out" / name, dtype=str, keep_default_na=False)
+        for column, places in columns.items():
+            cells = [c for c in written[column] if c]
+            assert cells and all(len(c.partition(".")[2]) <= places for c in cells), (name, column)
+            shown = frames[name][column].dropna()
+            assert (shown == shown.round(places)).all(), (name, column)
+    engine.dispose()

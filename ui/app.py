@@ -16,18 +16,29 @@ HERE = Path(__file__).resolve().parent
 st.set_page_config(page_title="domshare: domestic technology share vs policy targets",
                    page_icon=":material/query_stats:", layout="wide")
 
+# The default page is served at `/`; its own url_path is only reserved, never served, so it
+# must not take "overview", which the redirect below answers.
+OVERVIEW = st.Page(HERE / "views" / "overview.py", title="Overview", icon=":material/flag:",
+                   url_path="home", default=True)
+
+
+def _to_overview() -> None:
+    """`/overview`, the address a viewer guesses from the menu, redirects to the overview at `/`
+    (Streamlit answers an unknown path with a "Page not found" dialog)."""
+    st.switch_page(OVERVIEW, query_params=st.query_params.to_dict())
+
+
 PAGES = [
-    st.Page(HERE / "views" / "overview.py", title="Overview", icon=":material/flag:", url_path="overview", default=True),
+    OVERVIEW,
     st.Page(HERE / "views" / "series.py", title="Series", icon=":material/show_chart:", url_path="series"),
     st.Page(HERE / "views" / "policies.py", title="Policies", icon=":material/gavel:", url_path="policies"),
     st.Page(HERE / "views" / "runs.py", title="Data & runs", icon=":material/database:", url_path="runs"),
+    st.Page(_to_overview, title="Overview", url_path="overview", visibility="hidden"),
 ]
 
-page = st.navigation(PAGES)
-with st.sidebar:
-    st.caption("Forecasts of China's domestic-technology share by sector, against the "
-               "official localisation targets. Data and forecasts come from the domshare store; "
-               "this app only reads it.")
+# Navigation across the top, no sidebar: on an 800 px screen the sidebar would take a third
+# of the width and push the overview's key columns out of sight.
+page = st.navigation(PAGES, position="top")
 try:
     page.run()
 except SQLAlchemyError as exc:  # e.g. a database made by an older domshare: say what to do

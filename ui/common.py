@@ -98,24 +98,28 @@ def number_text(values, fmt: str = "{:.0%}", missing: str = periods.MISSING) -> 
     return pd.Series(values).map(lambda v: missing if v is None or pd.isna(v) else fmt.format(v))
 
 
+SOURCE_COLUMNS = {  # shown column -> how to read it from a source_freshness / file_sources frame
+    "source": lambda f: f["source"],
+    "newest observation": lambda f: periods.texts(f["newest_observation"], f["newest_period"]),
+    "observations": lambda f: f["observations"].fillna(0).astype(int),
+    "files": lambda f: f["files"].fillna(0).astype(int),
+    "loaded": lambda f: time_text(f["last_snapshot"]),
+    "last snapshot": lambda f: time_text(f["last_snapshot"]),
+    "last pull": lambda f: time_text(f["last_pull"], missing="never"),
+    "outcome": lambda f: text(f["last_outcome"]),
+    "next scheduled run": lambda f: time_text(f["next_run"], missing="not scheduled"),
+    "rows added": lambda f: number_text(f["rows_added"], "{:.0f}"),
+    "rows changed": lambda f: number_text(f["rows_changed"], "{:.0f}"),
+    "last success": lambda f: time_text(f["last_success"], missing="never"),
+    "error kind": lambda f: text(f["error_kind"]),
+    "error": lambda f: text(f["error"], missing=""),
+}
+
+
 def sources_table(sources: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Source freshness as a viewer reads it: periods for observations, dashes for what never
-    happened (a source loaded by `domshare init` has a snapshot but no pull yet)."""
-    shown = pd.DataFrame({
-        "source": sources["source"],
-        "newest observation": periods.texts(sources["newest_observation"], sources["newest_period"]),
-        "observations": sources["observations"].fillna(0).astype(int),
-        "last snapshot": time_text(sources["last_snapshot"]),
-        "last pull": time_text(sources["last_pull"], missing="never"),
-        "outcome": text(sources["last_outcome"]),
-        "next scheduled run": time_text(sources["next_run"], missing="not scheduled"),
-        "rows added": number_text(sources["rows_added"], "{:.0f}"),
-        "rows changed": number_text(sources["rows_changed"], "{:.0f}"),
-        "last success": time_text(sources["last_success"], missing="never"),
-        "error kind": text(sources["error_kind"]),
-        "error": text(sources["error"], missing=""),
-    })
-    return shown[columns]
+    happened (a source scheduled but not pulled yet)."""
+    return pd.DataFrame({name: SOURCE_COLUMNS[name](sources) for name in columns})
 
 
 def days_since(value) -> float | None:
@@ -145,15 +149,31 @@ def freshness_warnings(url: str, stamp: queries.Stamp) -> list[str]:
         warnings.append(f"Forecast run {failed['id']} failed ({_first_line(failed['error'])}); "
                         "the page shows the last complete run.")
     sources = queries.source_freshness(url, stamp)
-    for row in sources.itertuples(index=False):
-        if row.last_outcome == "failed":
-            warnings.append(f"The last pull of **{row.source}** failed ({row.error_kind or 'error'}: "
-                            f"{_first_line(row.error)}); its data may be stale.")
-        elif pd.notna(row.last_pull):
-            age = days_since(row.last_success)
-            if age is not None and age > style.STALE_PULL_DAYS:
-                warnings.append(f"**{row.source}** has not been pulled successfully for {age:.0f} days.")
+    failed = sources[sources["last_outcome"] == "failed"]
+    if len(failed) == 1:
+        row = failed.iloc[0]
+        warnings.append(f"The last pull of **{row['source']}** failed ({row['error_kind'] or 'error'}: "
+                        f"{_first_line(row['error'])}); its data may be stale.")
+    elif len(failed) > 1:
+        # One line, not one per source: a machine without network fails every pull at once.
+        kinds = failed["error_kind"].fillna("error").value_counts()
+        warnings.append(f"The last pull of **{len(failed)} sources** failed ("
+                        + ", ".join(f"{kind} ×{n}" for kind, n in kinds.items()) + "): "
+                        + _names(failed["source"]) + "; their data may be stale (details on *Data & runs*).")
+    pulled = sources[(sources["last_outcome"] != "failed") & sources["last_pull"].notna()]
+    stale = pulled[pulled["last_success"].map(lambda v: (days_since(v) or 0) > style.STALE_PULL_DAYS)]
+    if len(stale) == 1:
+        warnings.append(f"**{stale.iloc[0]['source']}** has not been pulled successfully for "
+                        f"{days_since(stale.iloc[0]['last_success']):.0f} days.")
+    elif len(stale) > 1:
+        warnings.append(f"**{len(stale)} sources** have not been pulled successfully for more than "
+                        f"{style.STALE_PULL_DAYS} days: {_names(stale['source'])}.")
     return warnings
+
+
+def _names(sources: pd.Series, limit: int = 6) -> str:
+    names = sorted(sources)
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _after(a, b) -> bool:

@@ -228,14 +228,42 @@ def run_diff(db_url: str, run_id: int, previous_id: int) -> pd.DataFrame:
 
 # --- pulls, jobs and freshness -------------------------------------------------------
 
+def _snapshot_summary(db_url: str, pulled: bool) -> pd.DataFrame:
+    """Per source: newest snapshot, newest observation (and its period type), observations,
+    counting only snapshots a pull stored (`pulled`) or only the others: files loaded by
+    `domshare init` (and `domshare import`)."""
+    snap, o = t.snapshots, t.observations
+    origin = snap.c.id.in_(select(t.pulls.c.snapshot_id).where(t.pulls.c.snapshot_id.is_not(None)))
+    origin = origin if pulled else ~origin
+    frame = _frame(db_url, select(
+        snap.c.source, func.max(snap.c.fetched_at).label("last_snapshot"),
+        func.count(func.distinct(snap.c.id)).label("files"),
+        func.max(o.c.date).label("newest_observation"), func.count(o.c.id).label("observations"),
+    ).outerjoin(o, o.c.snapshot_id == snap.c.id).where(origin).group_by(snap.c.source))
+    # The period type of each source's newest observation, so 2024-01-01 of a year reads "2024".
+    types = _frame(db_url, select(snap.c.source, o.c.period_type, func.max(o.c.date).label("date"))
+                   .join(o, o.c.snapshot_id == snap.c.id).where(origin)
+                   .group_by(snap.c.source, o.c.period_type))
+    newest = types.sort_values("date").drop_duplicates("source", keep="last").set_index("source")["period_type"]
+    # The bundled-inputs snapshot only records the sha256 of the bundled tables and loader
+    # code (so a changed table is noticed); it is bookkeeping, not a source a viewer reads.
+    frame = frame[frame["source"] != INPUTS_SOURCE].copy()
+    frame["newest_period"] = frame["source"].map(newest)
+    return frame
+
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def file_sources(db_url: str, key: Stamp) -> pd.DataFrame:
+    """Sources loaded from files, not pulled: the bundled files of `domshare init` and the
+    files of `domshare import` (files, observations, newest observation, when loaded)."""
+    return _snapshot_summary(db_url, pulled=False).sort_values("source").reset_index(drop=True)
+
+
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def source_freshness(db_url: str, key: Stamp) -> pd.DataFrame:
-    """Per source: newest snapshot, newest observation, and the last pull with its outcome."""
-    snap, o, p = t.snapshots, t.observations, t.pulls
-    snapshots = _frame(db_url, select(
-        snap.c.source, func.max(snap.c.fetched_at).label("last_snapshot"),
-        func.max(o.c.date).label("newest_observation"), func.count(o.c.id).label("observations"),
-    ).outerjoin(o, o.c.snapshot_id == snap.c.id).group_by(snap.c.source))
+    """Per pulled or scheduled source: newest snapshot, newest observation, the last pull with
+    its outcome and the next scheduled run. Files loaded by hand are `file_sources`."""
+    p = t.pulls
     last_ids = select(p.c.source, func.max(p.c.id).label("id")).group_by(p.c.source).subquery()
     pulls = _frame(db_url, select(
         p.c.source, p.c.started_at.label("last_pull"), p.c.status.label("last_outcome"),
@@ -243,16 +271,8 @@ def source_freshness(db_url: str, key: Stamp) -> pd.DataFrame:
     ).join(last_ids, and_(last_ids.c.id == p.c.id)))
     ok = _frame(db_url, select(p.c.source, func.max(p.c.finished_at).label("last_success"))
                 .where(p.c.status.in_(["ok", "unchanged"])).group_by(p.c.source))
-    # The period type of each source's newest observation, so 2024-01-01 of a year reads "2024".
-    periods = _frame(db_url, select(snap.c.source, o.c.period_type, func.max(o.c.date).label("date"))
-                     .join(o, o.c.snapshot_id == snap.c.id).group_by(snap.c.source, o.c.period_type))
-    newest_period = (periods.sort_values("date").drop_duplicates("source", keep="last")
-                     .set_index("source")["period_type"])
-    frame = snapshots.merge(pulls, on="source", how="outer").merge(ok, on="source", how="left")
-    # The bundled-inputs snapshot only records the sha256 of the bundled tables and loader
-    # code (so a changed table is noticed); it is bookkeeping, not a source a viewer reads.
-    frame = frame[frame["source"] != INPUTS_SOURCE]
-    frame["newest_period"] = frame["source"].map(newest_period)
+    frame = _snapshot_summary(db_url, pulled=True).merge(pulls, on="source", how="outer") \
+        .merge(ok, on="source", how="left")
     schedule = scheduled_jobs(db_url, key)
     # Sources the scheduler will pull but that have no snapshot or pull yet.
     scheduled = schedule["job"][schedule["job"].str.startswith(PULL_JOB_PREFIX)].str.removeprefix(PULL_JOB_PREFIX)

@@ -336,8 +336,8 @@ def test_source_lists_hide_the_bundled_inputs_record_and_show_periods(built_db, 
     overview = open_page(built_db, monkeypatch)
     runs = open_page(built_db, monkeypatch, "runs")
     freshness = next(d.value for d in overview.dataframe if "newest observation" in d.value.columns)
-    sources = runs.dataframe[0].value
-    for table in (freshness, sources):
+    files = runs.dataframe[0].value  # no pull yet: the files table comes first
+    for table in (freshness, files):
         assert INPUTS_SOURCE not in set(table["source"])
         assert {"statcounter", "worldbank"} <= set(table["source"])
         # An annual source's newest observation reads "2024", a monthly one "2024-04".
@@ -346,8 +346,10 @@ def test_source_lists_hide_the_bundled_inputs_record_and_show_periods(built_db, 
         assert newest["worldbank"].isdigit() and len(newest["worldbank"]) == 4
         assert len(newest["statcounter"]) == 7
         assert not table.astype(str).isin(MISSING_TEXTS).any().any(), table
-    # No pull has run on this database: the pull columns say so in words.
-    assert set(sources["last pull"]) == {"never"}
+    # Loaded from the bundled files, not pulled: the overview says so, the runs page keeps the
+    # two apart (no pull has run on this database).
+    assert set(freshness["loaded by"]) == {"domshare init / import"} and set(freshness["last pull"]) == {"—"}
+    assert "files" in files.columns and (files.set_index("source")["files"]["top500"] > 1)
     assert "No source has been pulled or scheduled yet" in text_of(runs)
     assert "No feed items yet" in text_of(open_page(built_db, monkeypatch, "policies"))
 

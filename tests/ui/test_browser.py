@@ -36,6 +36,10 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             errors = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
 
+            # The overview's own address opens the overview, not a "Page not found" dialog.
+            open_page(page, f"{base}/overview")
+            page.get_by_role("heading", name="Is China meeting its localisation targets?").wait_for()
+            assert page.get_by_text("Page not found").count() == 0
             open_page(page, f"{base}/")
             page.get_by_role("heading", name="Is China meeting its localisation targets?").wait_for()
             page.get_by_text("Most urgent first").wait_for()

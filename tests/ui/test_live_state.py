@@ -103,3 +103,32 @@ def test_failed_pull_feed_items_and_next_runs_are_shown(live_db, monkeypatch):
     assert not sources.astype(str).isin(["None", "nan", "NaT"]).any().any(), sources
     jobs = next(d.value for d in runs.dataframe if "job" in d.value.columns and "next_run" in d.value.columns)
     assert {"pull:feed-gov", "pull:statcounter-mobile-vendor"} <= set(jobs["job"])
+
+
+def test_failed_pulls_of_many_sources_are_one_warning_with_a_count(built_sqlite, tmp_path, monkeypatch):
+    shutil.copy(built_sqlite.removeprefix("sqlite:///"), tmp_path / "failing.db")
+    url = f"sqlite:///{tmp_path / 'failing.db'}"
+    (tmp_path / "error.html").write_text("<html><body>Service temporarily unavailable</body></html>")
+    names = [f"statcounter-mirror-{n}" for n in range(3)]
+    (tmp_path / "sources.toml").write_text("".join(f'''
+[[sources]]
+name = "{name}"
+kind = "statcounter"
+url = "{tmp_path / 'error.html'}"
+schedule = "10 6 3 * *"
+[sources.options]
+series_key = "phones_usage_statcounter_domestic_share"
+''' for name in names))
+    pull = subprocess.run([sys.executable, "-m", "jobs", "pull", "--db", url, "--sources",
+                           str(tmp_path / "sources.toml")], capture_output=True, text=True, timeout=300)
+    assert pull.returncode != 0
+    warnings = [w.value for w in open_page(url, monkeypatch).warning]
+    failed = [w for w in warnings if "failed" in w and "pull" in w]
+    assert len(failed) == 1, warnings
+    assert "**3 sources**" in failed[0] and "SourceChanged ×3" in failed[0]
+    assert all(name in failed[0] for name in names)
+    runs = open_page(url, monkeypatch, "runs")
+    pulled = runs.dataframe[0].value
+    assert set(pulled["source"]) == set(names) and set(pulled["outcome"]) == {"failed"}
+    files = runs.dataframe[1].value  # the bundled files stay apart from the pulls
+    assert {"statcounter", "top500"} <= set(files["source"]) and not set(names) & set(files["source"])

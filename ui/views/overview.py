@@ -10,6 +10,8 @@ ROW_HEIGHT = 35  # pixels; the browser test clicks a row by position
 VISIBLE_ROWS = 15  # more targets scroll inside the table, so the details of a row stay close
 url = common.db_url()
 st.title("Is China meeting its localisation targets?")
+st.caption("Forecasts of China's domestic-technology share by sector, against the official "
+           "localisation targets. Data and forecasts come from the domshare store; this app only reads it.")
 stamp = common.load_stamp(url)
 
 runs = queries.runs(url, stamp)
@@ -76,13 +78,15 @@ if stamp.run_id is not None:
 catalogue = queries.series_catalogue(url, stamp).set_index("key")
 # A projected crossing is a period of the measuring series: "2027" for an annual one.
 period = shown["series"].map(catalogue["frequency"]).map(periods.period_of)
+# The four columns a reader needs first (status, P(met), deadline, policy) come first, so they
+# fit an 800 px screen; the rest scroll sideways.
 table = pd.DataFrame({
     "status": shown["status"].map(style.status_label),
     "probability": common.number_text(shown["probability_by_deadline"]),
-    "threshold": shown["threshold"] * 100,
     "deadline": pd.to_datetime(shown["deadline"]),
-    "projected crossing": periods.texts(shown["projected_date"], period),
     "policy": shown["policy_id"] + " · " + shown["policy_title"],
+    "threshold": shown["threshold"] * 100,
+    "projected crossing": periods.texts(shown["projected_date"], period),
     "sector / technology": shown["sector"].map(lambda c: sector_names.get(c, c)) + " / "
                            + shown["technology"].map(lambda c: technology_names.get(c, c)),
     "measure": pd.Series([_measure(row, outcomes) for _, row in shown.iterrows()],
@@ -103,7 +107,7 @@ selection = st.dataframe(
     height="content" if len(table) <= VISIBLE_ROWS else ROW_HEIGHT * (VISIBLE_ROWS + 1) + 3,
     selection_mode="single-row", key="targets-table", row_height=ROW_HEIGHT,
     column_config={
-        "status": st.column_config.TextColumn(width=95, pinned=True),  # fits "not assessed"
+        "status": st.column_config.TextColumn(width=90, pinned=True),  # fits "not assessed"
         "probability": st.column_config.TextColumn(
             "P(met)", width="small", alignment="right",
             help="probability of reaching the threshold by the deadline (— where nothing is forecast)"),
@@ -111,7 +115,7 @@ selection = st.dataframe(
         "deadline": st.column_config.DateColumn(format="YYYY-MM-DD", width="small"),
         "projected crossing": st.column_config.TextColumn(
             "projected", width="small", help="median period in which the forecast crosses the threshold"),
-        "policy": st.column_config.TextColumn(width="large", help="policy id and title: select the row for the whole title"),
+        "policy": st.column_config.TextColumn(width=300, help="policy id and title: select the row for the whole title"),
         "sector / technology": st.column_config.TextColumn(width="medium"),
         "measure": st.column_config.TextColumn(width="medium"),
         "series": st.column_config.TextColumn(width="small"),
@@ -152,16 +156,20 @@ if stamp.run_id is not None and shown["probability_by_deadline"].notna().any():
                    "between the on-track and off-track lines.")
 
 st.subheader("Data freshness")
-sources = queries.source_freshness(url, stamp)
-if sources.empty:
+pulled, files = queries.source_freshness(url, stamp), queries.file_sources(url, stamp)
+if pulled.empty and files.empty:
     st.caption("No source snapshots recorded yet.")
 else:
-    st.dataframe(common.sources_table(sources, ["source", "newest observation", "observations",
-                                                "last snapshot", "last pull", "outcome"]),
-                 hide_index=True, width="stretch")
-    st.caption("Times in UTC. *Newest observation* is the latest period a source covers; a source "
-               "loaded from the bundled data by `domshare init` has a snapshot but no pull until "
-               "`domshare pull` or the scheduler fetches it (details on *Data & runs*).")
+    both = pd.concat([files.assign(how="file"), pulled.assign(how="scheduled pull")], ignore_index=True)
+    shown_sources = common.sources_table(both, ["source", "newest observation", "observations",
+                                                "last pull", "outcome"])
+    shown_sources.insert(1, "loaded by", both["how"].map({"file": "domshare init / import",
+                                                          "scheduled pull": "pull"}))
+    shown_sources.loc[both["how"] == "file", "last pull"] = periods.MISSING
+    st.dataframe(shown_sources, hide_index=True, width="stretch", key="freshness")
+    st.caption("*Newest observation* is the latest period a source covers. Sources loaded from the "
+               "bundled files by `domshare init` change only when it runs again; pulled sources are "
+               "fetched by `domshare pull` or the scheduler (details on *Data & runs*).")
 
 st.subheader("Downloads")
 if stamp.run_id is None:

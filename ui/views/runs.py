@@ -13,31 +13,33 @@ common.show_warnings(url, stamp)
 
 DATETIME = dict(format="YYYY-MM-DD HH:mm")
 
-st.subheader("Sources")
+st.subheader("Scheduled pulls")
 sources = queries.source_freshness(url, stamp)
 if sources.empty:
-    st.caption("No source snapshots or pulls recorded yet: `domshare init` loads the bundled data, "
-               "`domshare pull` fetches the live sources.")
+    st.caption("No source has been pulled or scheduled yet: `domshare pull` fetches the live sources "
+               "(and `domshare up` schedules them); then this table lists each pull's outcome, rows "
+               "added or changed, errors and the next scheduled run.")
 else:
-    pulled = sources["last_pull"].notna().any() or sources["next_run"].notna().any()
-    # Before any pull or schedule the pull columns would be all dashes: show what there is.
-    columns = (["source", "last pull", "outcome", "next scheduled run", "last success",
-                "newest observation", "observations", "last snapshot", "rows added", "rows changed",
-                "error kind", "error"] if pulled else
-               ["source", "newest observation", "observations", "last snapshot", "last pull"])
-    st.dataframe(common.sources_table(sources, columns), hide_index=True, width="stretch",
-                 height="content", column_config={"error": st.column_config.TextColumn(width="medium")})
-    if not pulled:
-        st.caption("No source has been pulled or scheduled yet: the data came with `domshare init`. "
-                   "`domshare pull` fetches the live sources (and `domshare up` schedules them); "
-                   "then this table adds each pull's outcome, rows added or changed, errors and "
-                   "the next scheduled run.")
-    else:
-        st.caption("Times in UTC. *never* pulled: the source's data came with `domshare init` and no "
-                   "`domshare pull` or scheduler has fetched it yet. "
-                   "Outcomes: *ok* = new or changed data stored, *unchanged* = same payload as before, "
-                   "*failed* = nothing changed (SourceUnavailable: try later; SourceChanged: the format "
-                   "drifted, a human must look; InvalidData: rows rejected).")
+    st.dataframe(common.sources_table(sources, [
+        "source", "last pull", "outcome", "next scheduled run", "last success", "newest observation",
+        "observations", "rows added", "rows changed", "error kind", "error"]),
+        hide_index=True, width="stretch", height="content",
+        column_config={"error": st.column_config.TextColumn(width="medium")}, key="pulled-sources")
+    st.caption("Times in UTC. *never* pulled: scheduled, not run yet. "
+               "Outcomes: *ok* = new or changed data stored, *unchanged* = same payload as before, "
+               "*failed* = nothing changed (SourceUnavailable: try later; SourceChanged: the format "
+               "drifted, a human must look; InvalidData: rows rejected).")
+
+st.subheader("Loaded from files")
+files = queries.file_sources(url, stamp)
+if files.empty:
+    st.caption("No file loaded: `domshare init` loads the bundled data.")
+else:
+    st.dataframe(common.sources_table(files, ["source", "files", "observations", "newest observation", "loaded"]),
+                 hide_index=True, width="stretch", height="content", key="file-sources")
+    st.caption("The bundled files `domshare init` loads (each kept as a snapshot with its sha256) and "
+               "the files of `domshare import` / `domshare import-targets`. They change only when "
+               "those commands run again; the scheduled pulls above keep the live sources current.")
 
 st.subheader("Scheduler")
 jobs = queries.scheduled_jobs(url, stamp)
