@@ -1,13 +1,17 @@
 """Our error tree. Foreign exceptions are translated at the edge (`raise X(...) from exc`).
 
     DomshareError                 anything the CLI reports as a clean message + exit code
-     +-- ConfigError              bad flags, settings or sources.toml
-     +-- NotInitialised           the database has no schema yet: run `domshare init`
-     +-- InvalidData              input rows that break the rules; carries file/row details
-     +-- SourceError              a pull failed; nothing was changed
-          +-- SourceUnavailable   network, timeout, 429/5xx: try again later
-          +-- SourceChanged       the payload no longer has the expected shape: a human must look
-          +-- (InvalidData is also raised by source parsers for bad rows)
+     +-- ConfigError        (2)   bad flags, settings or sources.toml
+     +-- NotInitialised     (3)   the database has no schema yet: run `domshare init`
+     +-- InvalidData        (4)   input rows that break the rules; carries file/row details
+     +-- SourceError        (5)   a pull failed; nothing was changed
+     |    +-- SourceUnavailable   network, timeout, 429/5xx: try again later
+     |    +-- SourceChanged       the payload is not what was asked for: a human must look
+     |    |    +-- NotFound       HTTP 404 / a missing file (for list sources: not published yet)
+     |    +-- RevisionsHeld       the payload would rewrite too much stored history: held
+     |    +-- (InvalidData is also raised by source parsers for bad rows)
+     +-- AlreadyRunning     (6)   another process holds the job's lease (jobs.leases)
+     +-- InternalError     (70)   a bug in our own code (the CLI shows the traceback with -v)
 """
 from __future__ import annotations
 
@@ -51,4 +55,26 @@ class SourceUnavailable(SourceError):
 
 
 class SourceChanged(SourceError):
-    """The payload does not look like the format we speak (HTML page, new header...)."""
+    """The payload does not look like the format we speak (HTML page, new header...), or it
+    is another region's, stat's, indicator's or country's than the source asked for."""
+
+
+class NotFound(SourceChanged):
+    """HTTP 404 / a missing file: the URL is wrong, or (for list sources) not published yet."""
+
+
+class RevisionsHeld(SourceError):
+    """The payload would revise more of a series' stored history than the source allows;
+    its snapshot is kept and `domshare pull NAME --accept-revisions` applies it."""
+
+
+class AlreadyRunning(DomshareError):
+    """Another process holds the lease of this job (a pull of the same source, a refresh)."""
+
+    exit_code = 6
+
+
+class InternalError(DomshareError):
+    """A bug in our own code, recorded under this name (e.g. a pull's error_kind)."""
+
+    exit_code = 70  # EX_SOFTWARE

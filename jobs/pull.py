@@ -26,7 +26,10 @@ from urllib.parse import urlparse
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from jobs.errors import ConfigError, InvalidData, SourceChanged, SourceError, SourceUnavailable
+from jobs import leases
+from jobs.errors import (
+    ConfigError, InternalError, InvalidData, RevisionsHeld, SourceChanged, SourceError, SourceUnavailable,
+)
 from jobs.sources import base
 from jobs.sources.config import SourceConfig
 from jobs.sources.http import Fetched, make_client
@@ -35,7 +38,7 @@ from jobs.store import schema, writes
 from jobs.store.db import transaction, utcnow
 
 log = logging.getLogger(__name__)
-ERROR_KINDS = (SourceUnavailable, SourceChanged, InvalidData, ConfigError)
+ERROR_KINDS = (SourceUnavailable, SourceChanged, RevisionsHeld, InvalidData, ConfigError)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,35 @@ def validate_observations(conn, frame: pd.DataFrame, parsed_series: list[dict], 
         raise InvalidData(f"{where}: {len(problems)} invalid observation(s)", problems)
 
 
+def hold_large_revisions(conn, frame: pd.DataFrame, source: SourceConfig) -> None:
+    """RevisionsHeld when the payload would move more than `source.revisions.max_share` of a
+    series' stored points by more than `min_change` (another region's export served at the
+    configured URL looks exactly like this)."""
+    if frame is None or frame.empty:
+        return
+    limit, t = source.revisions, schema.observations
+    new = {(r[base.OBS_SERIES], r[base.OBS_DATE]): float(r[base.OBS_VALUE])
+           for r in frame[[base.OBS_SERIES, base.OBS_DATE, base.OBS_VALUE]].to_dict("records")}
+    stored: dict[str, dict] = {}
+    for key, date, value in conn.execute(select(t.c.series_key, t.c.date, t.c.value)
+                                         .where(t.c.series_key.in_(sorted({k for k, _ in new})))):
+        stored.setdefault(key, {})[date] = value
+    held = []
+    for key, points in sorted(stored.items()):
+        moved = sorted(((abs(new[key, d] - v), d, v, new[key, d]) for d, v in points.items()
+                        if (key, d) in new and abs(new[key, d] - v) > limit.min_change), reverse=True)
+        if len(moved) > limit.max_share * len(points):
+            _, date, old, value = moved[0]
+            held.append(f"{key}: {len(moved)} of its {len(points)} stored points "
+                        f"({len(moved) / len(points):.0%}) would move by more than {limit.min_change:g} "
+                        f"(largest: {date} {old:.3f} -> {value:.3f})")
+    if held:
+        raise RevisionsHeld(
+            f"{source.name}: payload held, it revises more than {limit.max_share:.0%} of the stored "
+            f"history: {'; '.join(held)}. The snapshot is kept; if the revision is real, apply it with "
+            f"`domshare pull {source.name} --accept-revisions`")
+
+
 def _record(engine: Engine, conn, result: PullResult, started) -> None:
     values = dict(
         source=result.source, started_at=started, finished_at=utcnow(), status=result.status,
@@ -164,8 +196,9 @@ def _fail(engine: Engine, result: PullResult, exc: Exception, started) -> PullRe
     result.status = "failed"
     result.rows_added = result.rows_changed = 0
     result.detail = {}
-    # the family, not the subclass (http.NotFound is reported as SourceChanged)
-    result.error_kind = next((kind.__name__ for kind in ERROR_KINDS if isinstance(exc, kind)), "InternalError")
+    # the family, not the subclass (NotFound is reported as SourceChanged); anything else is our bug
+    result.error_kind = next((kind.__name__ for kind in ERROR_KINDS if isinstance(exc, kind)),
+                             InternalError.__name__)
     result.error = str(exc)
     log.warning("pull %s failed (%s): %s", result.source, result.error_kind, result.error)
     _record(engine, None, result, started)
@@ -187,9 +220,10 @@ def _series_rows(module, source: SourceConfig, parsed) -> list[dict]:
 
 
 def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, client=None,
-             contact: str | None = None) -> PullResult:
+             contact: str | None = None, accept_revisions: bool = False) -> PullResult:
     """Pull one source now and record the outcome; never raises for a source's failure.
-    `contact` (settings.contact) goes into the User-Agent of the client made here."""
+    `contact` (settings.contact) goes into the User-Agent of the client made here;
+    `accept_revisions` applies a payload that the source's revision limit would hold."""
     started = utcnow()
     result = PullResult(source=source.name, status="failed")
     module = module_for(source.kind)
@@ -220,12 +254,26 @@ def run_pull(engine: Engine, source: SourceConfig, *, force: bool = False, clien
                           "same payload as the last good pull (sha256)", started)
 
     try:
-        return _parse_and_store(engine, module, source, fetched, digest, new_snapshot, result, started)
-    except (SourceChanged, InvalidData) as exc:
+        return _parse_and_store(engine, module, source, fetched, digest, new_snapshot, result, started,
+                                accept_revisions)
+    except (SourceChanged, InvalidData, RevisionsHeld) as exc:
         return _fail(engine, result, exc, started)
     except Exception as exc:  # a parser bug on an odd payload: record it, let other sources run
         log.exception("pull %s: unexpected error while parsing", source.name)
         return _fail(engine, result, exc, started)
+
+
+def lease_name(source_name: str) -> str:
+    """The lease a pull of this source holds: the scheduler's job id, so a manual pull and a
+    scheduled one never run at once."""
+    return f"pull:{source_name}"
+
+
+def run_pull_exclusive(engine: Engine, source: SourceConfig, **kwargs) -> PullResult:
+    """`run_pull` holding the source's lease; AlreadyRunning (nothing done) when another
+    process pulls it now."""
+    with leases.exclusive(engine, lease_name(source.name)):
+        return run_pull(engine, source, **kwargs)
 
 
 def _fetch(module, source: SourceConfig, state: SourceState, client, contact: str | None) -> Fetched | None:
@@ -248,9 +296,10 @@ def _unchanged(engine: Engine, result: PullResult, source: SourceConfig, fetched
 
 
 def _parse_and_store(engine: Engine, module, source: SourceConfig, fetched: Fetched, digest: str,
-                     new_snapshot: bool, result: PullResult, started) -> PullResult:
+                     new_snapshot: bool, result: PullResult, started, accept_revisions: bool) -> PullResult:
     """Parse and validate the payload, then write it and the pull row in ONE transaction.
-    Raises SourceChanged / InvalidData (nothing written) for a payload we cannot take."""
+    Raises SourceChanged / InvalidData / RevisionsHeld (nothing written) for a payload we
+    cannot take."""
     options = _parse_options(source, fetched)
     if hasattr(module, "context"):  # what a parser checks against, read from the store
         with engine.connect() as conn:
@@ -264,6 +313,8 @@ def _parse_and_store(engine: Engine, module, source: SourceConfig, fetched: Fetc
         series_rows = _series_rows(module, source, parsed)
         validate_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})",
                               getattr(module, "PULLED_SERIES_KIND", None))
+        if not accept_revisions:
+            hold_large_revisions(conn, frame, source)
         writes.upsert_series(conn, series_rows)
         counts = writes.upsert_observations(conn, frame, result.snapshot_id)
         policy_counts = writes.UpsertCounts()

@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from apscheduler.events import (
@@ -34,6 +34,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError
 
 from jobs import leases
+from jobs.errors import AlreadyRunning
 from jobs.sources.config import Config, load_config, make_trigger
 from jobs.store import schema
 from jobs.store.db import make_engine, require_schema, transaction, utcnow
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 REFRESH_AFTER_PULL = "refresh:after-pull"
-LEASE_TTL_SECONDS = 6 * 3600  # a crashed holder blocks its job at most this long
+LEASE_TTL_SECONDS = leases.DEFAULT_TTL_SECONDS
 
 # The scheduler running in this process (set by `run`), so a pull job can queue a refresh.
 _current: BlockingScheduler | None = None
@@ -59,16 +60,22 @@ def _engine(db_url: str) -> Engine:
 @contextmanager
 def _leased(db_url: str, name: str, hold_seconds: float):
     """Yield the engine if this process got the job's lease, else None (skip the run)."""
-    engine = _engine(db_url)
-    owner = leases.process_owner()
-    if not leases.acquire(engine, name, owner, LEASE_TTL_SECONDS):
-        log.info("%s: another scheduler holds the lease; skipping this run", name)
-        yield None
-        return
-    try:
-        yield engine
-    finally:
-        leases.release(engine, name, owner, hold_seconds)
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(leases.exclusive(_engine(db_url), name, ttl_seconds=LEASE_TTL_SECONDS,
+                                                 hold_seconds=hold_seconds))
+        except AlreadyRunning:
+            log.info("%s: another process holds the lease; skipping this run", name)
+            yield None
+            return
+        yield _engine(db_url)
+
+
+def _data_dir() -> Path:
+    """The data folder (DOMSHARE_DATA_DIR or the bundled one): local source files must lie in it."""
+    from jobs.settings import from_environment
+
+    return from_environment().data_dir
 
 
 def _outcome(started: dt.datetime, outcome: str, error: str | None = None, **extra) -> dict:
@@ -79,13 +86,13 @@ def _outcome(started: dt.datetime, outcome: str, error: str | None = None, **ext
 
 def pull_job(source_name: str, db_url: str, sources_path: str, refresh_args: list,
              hold_seconds: float, contact: str | None = None) -> dict:
-    from jobs.pull import run_pull
+    from jobs.pull import lease_name, run_pull
 
     started = utcnow()
-    with _leased(db_url, f"pull:{source_name}", hold_seconds) as engine:
+    with _leased(db_url, lease_name(source_name), hold_seconds) as engine:
         if engine is None:
             return _outcome(started, "skipped", "lease held by another scheduler")
-        source = load_config(Path(sources_path)).source(source_name)
+        source = load_config(Path(sources_path), _data_dir()).source(source_name)
         result = run_pull(engine, source, contact=contact)
     log.info("pull %s: %s (+%d ~%d)%s", source_name, result.status, result.rows_added,
              result.rows_changed, f" {result.error_kind}: {result.error}" if result.error else "")
@@ -267,7 +274,7 @@ def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict
     """Run the scheduler in the foreground until SIGTERM/SIGINT (then finish the running job)."""
     global _current
     require_schema(_engine(db_url))
-    config = load_config(sources_path)
+    config = load_config(sources_path, _data_dir())
     scheduler = build_scheduler(config, db_url, Path(export_dir).resolve(), refresh_options, contact)
     _current = scheduler
     _stopping.clear()

@@ -83,7 +83,7 @@ def run(args, settings) -> int:
     from jobs.sources.config import load_config
 
     settings = settings.with_(sources_file=args.sources)
-    config = load_config(settings.sources_path)
+    config = load_config(settings.sources_path, settings.data_dir)
     engine = db.make_engine(settings.db_url)
     db.require_schema(engine)
     jobs = collect_jobs(engine, config)

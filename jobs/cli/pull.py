@@ -7,7 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from jobs.cli._table import format_table
-from jobs.errors import ConfigError, SourceError
+from jobs.errors import AlreadyRunning, ConfigError, SourceError
 from jobs.store import db
 
 NAME = "pull"
@@ -17,6 +17,7 @@ EXAMPLES = [
     "domshare pull top500 statcounter-mobile-vendor",
     "domshare pull --sources my_sources.toml --force my-csv-feed",
     "domshare pull --json",
+    "domshare pull statcounter-mobile-vendor --accept-revisions",
 ]
 EXIT_FAILED = SourceError.exit_code  # a failed pull exits as a failed source would
 
@@ -29,6 +30,9 @@ def add_arguments(parser) -> None:
                         help="sources TOML (default: $DOMSHARE_SOURCES or data/sources.toml)")
     parser.add_argument("--force", action="store_true",
                         help="ignore ETag/Last-Modified and the unchanged-payload check")
+    parser.add_argument("--accept-revisions", action="store_true",
+                        help="apply a payload that was held because it revises much of the stored history "
+                             "(see [sources.revisions] in the sources file)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
@@ -44,11 +48,11 @@ def _table(results) -> str:
 
 
 def run(args, settings) -> int:
-    from jobs.pull import run_pull
+    from jobs.pull import PullResult, run_pull_exclusive
     from jobs.sources.config import load_config
 
     settings = settings.with_(sources_file=args.sources)
-    config = load_config(settings.sources_path)
+    config = load_config(settings.sources_path, settings.data_dir)
     engine = db.make_engine(settings.db_url)
     db.require_schema(engine)
     sources = [config.source(name) for name in args.names] if args.names else config.enabled
@@ -56,8 +60,13 @@ def run(args, settings) -> int:
         raise ConfigError(f"{config.path}: no enabled source to pull")
     results = []
     for source in tqdm(sources, desc="pulling", unit="source", disable=True if args.json or len(sources) < 2 else None):
-        results.append(run_pull(engine, source, force=args.force, contact=settings.contact))
+        try:
+            results.append(run_pull_exclusive(engine, source, force=args.force, contact=settings.contact,
+                                              accept_revisions=args.accept_revisions))
+        except AlreadyRunning as exc:  # another process pulls it right now: leave it to that one
+            results.append(PullResult(source.name, "skipped", error_kind=AlreadyRunning.__name__, error=str(exc)))
     failed = [r for r in results if r.status == "failed"]
+    skipped = [r for r in results if r.status == "skipped"]
     if args.json:
         print(json.dumps([{"source": r.source, "status": r.status, "rows_added": r.rows_added,
                            "rows_changed": r.rows_changed, "error_kind": r.error_kind, "error": r.error,
@@ -67,7 +76,11 @@ def run(args, settings) -> int:
         print(_table(results))
         for r in failed:
             print(f"\n{r.source} failed ({r.error_kind}):\n  " + r.error.replace("\n", "\n  "))
+        for r in skipped:
+            print(f"\n{r.source}: {r.error}")
         if failed:
             print(f"\n{len(failed)} of {len(results)} pull(s) failed: they changed no data "
                   "(a payload that did arrive is kept as a snapshot for inspection).")
-    return EXIT_FAILED if failed else 0
+    if failed:
+        return EXIT_FAILED
+    return AlreadyRunning.exit_code if skipped else 0

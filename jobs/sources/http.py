@@ -10,23 +10,26 @@
 - a body size limit, enforced while streaming;
 - foreign exceptions translated here: SourceUnavailable (try later) or SourceChanged
   (a human must look). A 404 is `NotFound` (a SourceChanged) so callers that expect
-  "not published yet" can tell it apart.
+  "not published yet" can tell it apart;
+- redirects followed here (at most MAX_REDIRECTS), to http(s) URLs only.
 `file://` URLs and plain paths are read from disk, so a source can point at a mirror.
 """
 from __future__ import annotations
 
 import datetime as dt
+import email.message
 import email.utils
 import logging
+import posixpath
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from jobs.errors import SourceChanged, SourceUnavailable
+from jobs.errors import NotFound, SourceChanged, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +53,6 @@ def user_agent(contact: str | None = None) -> str:
     return f"{USER_AGENT} (+{clean})"
 
 
-class NotFound(SourceChanged):
-    """HTTP 404 / a missing file: the URL is wrong, or (for list sources) not published yet."""
-
-
 @dataclass(frozen=True)
 class HttpOptions:
     """Per-source network settings (the `[sources.http]`-style keys in sources.toml)."""
@@ -67,10 +66,18 @@ class HttpOptions:
 
     @classmethod
     def from_mapping(cls, values: dict) -> "HttpOptions":
+        """ValueError naming the key for an unknown key or a value that is not a positive
+        number (attempts and max_bytes: a positive whole number)."""
         unknown = set(values) - set(cls.__dataclass_fields__)
         if unknown:
-            raise TypeError(f"unknown key(s) {', '.join(sorted(unknown))} "
-                            f"(known: {', '.join(cls.__dataclass_fields__)})")
+            raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(cls.__dataclass_fields__)})")
+        for key, value in values.items():
+            whole = key in ("attempts", "max_bytes")
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
+                    or not value > 0 or value == float("inf"):
+                raise ValueError(f"{key} = {value!r}: must be a positive "
+                                 + ("whole number" if whole else "number of seconds"))
         return cls(**values)
 
 
@@ -84,6 +91,7 @@ class Fetched:
     media_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    filename: str | None = None  # the server's download name (Content-Disposition), if any
 
     @property
     def not_modified(self) -> bool:
@@ -95,9 +103,38 @@ def make_client(options: HttpOptions | None = None, contact: str | None = None) 
     return httpx.Client(
         timeout=httpx.Timeout(options.timeout, connect=options.connect_timeout),
         headers={"User-Agent": user_agent(contact)},
-        follow_redirects=True,
-        max_redirects=5,
+        follow_redirects=False,  # fetch_url follows them itself, http(s) targets only
     )
+
+
+MAX_REDIRECTS = 5
+REDIRECT_CODES = {301, 302, 303, 307, 308}
+
+
+class _Redirect(Exception):
+    def __init__(self, location: str | None):
+        super().__init__(location)
+        self.location = location
+
+
+def _redirect_target(url: str, location: str | None) -> str:
+    """Where a redirect leads; only to another http(s) URL (never file:, javascript: ...)."""
+    if not location:
+        raise SourceChanged(f"{url}: redirect without a Location header")
+    target = urljoin(url, location.strip())
+    if urlparse(target).scheme not in ("http", "https"):
+        raise SourceChanged(f"{url}: redirected to {location[:200]!r}, which is not an http(s) URL: refused")
+    return target
+
+
+def download_name(content_disposition: str | None) -> str | None:
+    """The file name a server gives its download (`attachment; filename=...`, RFC 6266)."""
+    if not content_disposition:
+        return None
+    message = email.message.Message()
+    message["Content-Disposition"] = content_disposition
+    name = message.get_filename()
+    return posixpath.basename(name.replace("\\", "/")) if name else None
 
 
 class _Retryable(Exception):
@@ -166,6 +203,8 @@ def _get_once(client: httpx.Client, url: str, headers: dict, max_bytes: int) -> 
                 return Fetched(url=url, content=None, status=304,
                                etag=response.headers.get("ETag"),
                                last_modified=response.headers.get("Last-Modified"))
+            if code in REDIRECT_CODES:
+                raise _Redirect(response.headers.get("Location"))
             if code == 429 or code >= 500:
                 raise _Retryable(f"HTTP {code}", parse_retry_after(response.headers.get("Retry-After")))
             if code == 404:
@@ -189,10 +228,11 @@ def _get_once(client: httpx.Client, url: str, headers: dict, max_bytes: int) -> 
                 media_type=response.headers.get("Content-Type"),
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),
+                filename=download_name(response.headers.get("Content-Disposition")),
             )
     except httpx.TimeoutException as exc:
         raise _Retryable(f"timed out ({type(exc).__name__})") from exc
-    except (httpx.TooManyRedirects, httpx.DecodingError, httpx.UnsupportedProtocol) as exc:
+    except (httpx.DecodingError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise SourceChanged(f"{url}: {exc}") from exc
     except httpx.TransportError as exc:  # connect errors, resets, incomplete bodies
         raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
@@ -229,9 +269,15 @@ def fetch_url(
         before_sleep=log_retry,
         reraise=True,
     )
+    current = url
     try:
-        return retrying(_get_once, client, url, headers, options.max_bytes)
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                return retrying(_get_once, client, current, headers, options.max_bytes)
+            except _Redirect as redirect:
+                current = _redirect_target(current, redirect.location)
     except _Retryable as exc:
         raise SourceUnavailable(f"{url}: {exc} (after {options.attempts} attempts)") from exc
     except httpx.HTTPError as exc:  # anything httpx raises that is not handled above
         raise SourceUnavailable(f"{url}: {type(exc).__name__}: {exc}") from exc
+    raise SourceChanged(f"{url}: more than {MAX_REDIRECTS} redirects")

@@ -190,7 +190,8 @@ def fetch(client, source, state):
 
     `url` may be a template with {year} and {month:02d} (a mirror or a folder of files),
     or one fixed file/URL whose name carries TOP500_YYYYMM."""
-    from jobs.sources.http import NotFound, fetch_url
+    from jobs.errors import NotFound
+    from jobs.sources.http import fetch_url
 
     template = source.url or DOWNLOAD_URL
     if "{" not in template:

@@ -62,9 +62,9 @@ def test_schedules_cron_and_interval():
     ('[[sources]]\nname = "a"\nkind = "gopher"\n', "unknown kind 'gopher'"),
     ('[[sources]]\nname = "a"\nkind = "top500"\n[[sources]]\nname = "a"\nkind = "top500"\n', "used twice"),
     ('[[sources]]\nname = "a"\nkind = "top500"\nschedule = "every tuesday"\n', "bad schedule"),
-    ('[[sources]]\nname = "a"\nkind = "top500"\nshedule = "0 1 * * *"\n', "unknown key(s) shedule"),
+    ('[[sources]]\nname = "a"\nkind = "top500"\nshedule = "0 1 * * *"\n', "unknown key(s) 'shedule' (did you mean 'schedule'?)"),
     ('[[sources]]\nkind = "top500"\n', "needs a name"),
-    ('[scheduler]\nexport_every = 3\n', "unknown key(s): export_every"),
+    ('[scheduler]\nexport_every = 3\n', "unknown key(s): 'export_every'"),
     ('[[sources]]\nname = "a"\nkind = "top500"\n[sources.http]\ntimeuot = 3\n', "bad [http] table"),
     ("not toml at all = = =", "not valid TOML"),
 ])
@@ -79,8 +79,12 @@ def test_config_errors_name_the_file_and_the_source(tmp_path, body, message):
 def test_relative_paths_are_relative_to_the_sources_file(tmp_path):
     (tmp_path / "mirror").mkdir()
     path = tmp_path / "sources.toml"
-    path.write_text('[[sources]]\nname = "t"\nkind = "top500"\nurl = "mirror/TOP500_{year}{month:02d}.xlsx"\n'
-                    '[[sources]]\nname = "w"\nkind = "worldbank"\nurl = "https://example.org/x.json"\n')
+    body = ('[[sources]]\nname = "t"\nkind = "top500"\nurl = "mirror/TOP500_{year}{month:02d}.xlsx"\n'
+            '[[sources]]\nname = "w"\nkind = "worldbank"\nurl = "https://example.org/x.json"\n')
+    path.write_text(body)
+    with pytest.raises(ConfigError, match="outside the data folder"):  # not a folder it may read
+        load_config(path)
+    path.write_text('local_dirs = ["mirror"]\n' + body)
     config = load_config(path)
     assert config.source("t").url == str(tmp_path / "mirror" / "TOP500_{year}{month:02d}.xlsx")
     assert config.source("w").url == "https://example.org/x.json"
@@ -126,3 +130,27 @@ def test_jobs_lists_the_default_schedule_before_any_scheduler_ran(sqlite_url, ca
         assert dt.datetime.fromisoformat(job["next_run_time"]) > now - dt.timedelta(seconds=5)
     assert cli.main(["jobs", "--db", sqlite_url]) == 0
     assert "has not run on this database yet" in capsys.readouterr().out
+
+
+def test_a_killed_holder_on_this_machine_is_taken_over_and_a_live_one_is_not(sqlite_url):
+    import subprocess
+    import sys
+
+    from jobs.errors import AlreadyRunning
+
+    engine = db.make_engine(sqlite_url)
+    db.upgrade(engine)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        live = f"{leases.socket.gethostname()}:{child.pid}"
+        assert leases.acquire(engine, "pull:x", live, ttl_seconds=3600)
+        with pytest.raises(AlreadyRunning, match=f"pull:x is already running by {live}"):
+            with leases.exclusive(engine, "pull:x"):
+                pass
+    finally:
+        child.kill()
+        child.wait()
+    with leases.exclusive(engine, "pull:x") as owner:  # its process is gone: no 6-hour wait
+        assert leases.holder(engine, "pull:x")[0] == owner
+    assert leases.holder(engine, "pull:x") is None
+    engine.dispose()

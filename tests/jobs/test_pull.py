@@ -365,3 +365,50 @@ def test_worldbank_values_never_land_in_a_domestic_share_series(store, server):
     assert (result.status, result.error_kind) == ("failed", "InvalidData")
     assert f"series {KEY!r} is domestic_share" in result.error
     assert count(store, schema.observations) == 0
+
+
+# ---- payloads that would rewrite history ------------------------------------------------
+
+def swap_columns(first: str, second: str):
+    """A header drift: two vendors' columns exchange names (values stay where they were)."""
+    def change(header, body):
+        i, j = header.index(first), header.index(second)
+        header = list(header)
+        header[i], header[j] = header[j], header[i]
+        return header, body
+    return change
+
+
+def sources_file(tmp_path, server, path, name="sc", extra="") -> str:
+    toml = tmp_path / "sources.toml"
+    toml.write_text(f'[[sources]]\nname = "{name}"\nkind = "statcounter"\nurl = "{server.url}{path}"\n'
+                    f'schedule = "interval:1h"\n{extra}', encoding="utf-8")
+    return str(toml)
+
+
+def test_a_payload_revising_much_of_the_history_is_held_until_accepted(store, server, tmp_path, capsys):
+    swapped = rewrite(NEW_CSV, swap_columns("Huawei", "Samsung"))
+    server.set("/sc.csv", Reply(NEW_CSV), Reply(swapped))
+    toml = sources_file(tmp_path, server, "/sc.csv")
+    args = ["pull", "--db", str(store.url), "--sources", toml, "sc"]
+    assert cli.main(args) == 0
+    before = observations(store)
+    assert cli.main(args) == 5
+    out = capsys.readouterr().out
+    assert "RevisionsHeld" in out and "--accept-revisions" in out and KEY in out
+    assert observations(store) == before and count(store, schema.observation_revisions) == 0
+    assert count(store, schema.snapshots) == 2  # the held payload is kept for inspection
+    assert pulls(store)[-1]["error_kind"] == "RevisionsHeld"
+    assert cli.main(args) == 5  # held again: a held payload never counts as the last good one
+    assert cli.main(args + ["--accept-revisions"]) == 0
+    assert observations(store) == pytest.approx(expected(swapped))
+    assert count(store, schema.observation_revisions) > 0.1 * len(before)
+
+
+def test_the_revision_limit_is_configurable(store, server, tmp_path):
+    swapped = rewrite(NEW_CSV, swap_columns("Huawei", "Samsung"))
+    server.set("/sc.csv", Reply(NEW_CSV), Reply(swapped))
+    toml = sources_file(tmp_path, server, "/sc.csv", extra="[sources.revisions]\nmax_share = 1.0\n")
+    args = ["pull", "--db", str(store.url), "--sources", toml, "sc"]
+    assert cli.main(args) == 0 and cli.main(args) == 0
+    assert observations(store) == pytest.approx(expected(swapped))
