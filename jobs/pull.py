@@ -208,7 +208,7 @@ def _fail(engine: Engine, result: PullResult, exc: Exception, started) -> PullRe
 def _parse_options(source: SourceConfig, fetched: Fetched) -> dict:
     filename = posixpath.basename(urlparse(fetched.url).path) or fetched.url
     return {"where": f"{source.name} ({fetched.url})", "source_name": source.name,
-            "url": fetched.url, "filename": filename, **source.options}
+            "url": fetched.url, "filename": filename, "download_name": fetched.filename, **source.options}
 
 
 def _series_rows(module, source: SourceConfig, parsed) -> list[dict]:

@@ -112,12 +112,46 @@ def _classify(values: dict[str, float], origin: dict[str, str], stat: Stat) -> t
     return by_class, left_out
 
 
+REGION = "CN"  # every statcounter source reads China's exports
+# StatCounter names its downloads <stat>-<region>-<granularity>-<from>-<to>.csv, e.g.
+# vendor-CN-monthly-201003-202404.csv, browser-US-monthly-200901-201910.csv, search_engine-ww-...
+_EXPORT_NAME = re.compile(r"^(?P<stat>[a-z_]+(?:-[a-z_]+)*?)-(?P<region>[a-z]{2})-"
+                          r"(?P<granularity>daily|weekly|monthly|quarterly|yearly)-\d{4,8}-\d{4,8}", re.I)
+
+
+def check_identity(options: Mapping, stat: Stat, where: str) -> None:
+    """SourceChanged when the URL's query or a file name (the URL's last segment, the server's
+    Content-Disposition name) says the payload is another stat, region or granularity than
+    this source asks for: a worldwide or US export must never land in a China series."""
+    from urllib.parse import parse_qs, urlsplit
+
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(str(options.get("url") or "")).query).items()}
+    claims = []
+    if "statType_hidden" in query:
+        claims.append(("the URL", query["statType_hidden"], query.get("region_hidden", REGION), "monthly"))
+    elif "region_hidden" in query:
+        claims.append(("the URL", stat.name, query["region_hidden"], "monthly"))
+    for origin, name in (("the file name", options.get("filename")), ("the download name", options.get("download_name"))):
+        match = _EXPORT_NAME.match(str(name or ""))
+        if match:
+            claims.append((f"{origin} {name!r}", match["stat"], match["region"], match["granularity"]))
+    for origin, named_stat, region, granularity in claims:
+        wrong = [f"stat {named_stat!r}, not {stat.name!r}"] if named_stat.lower() != stat.name else []
+        wrong += [f"region {region!r}, not {REGION!r}"] if region.upper() != REGION else []
+        wrong += [f"{granularity} data, not monthly"] if granularity.lower() != "monthly" else []
+        if wrong:
+            raise SourceChanged(f"{where}: {origin} names another export ({'; '.join(wrong)}): "
+                                "refused, nothing stored (the payload is kept as a snapshot)")
+
+
 def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     """Options: stat (see the module docstring), series_key, source_url, month
     ('YYYY-MM', single-month exports only), vendor_origin / label_origin ({label: class};
-    default: the stat's bundled table), data_dir, where."""
+    default: the stat's bundled table), data_dir, where; url, filename and download_name
+    (what the payload was fetched as, see check_identity)."""
     options = dict(options or {})
     stat = stat_for(options)
+    check_identity(options, stat, options.get("where", "StatCounter CSV"))
     where = options.get("where", "StatCounter CSV")
     series_key = options.get("series_key", stat.series_key)
     source_url = options.get("source_url", stat.public_url)

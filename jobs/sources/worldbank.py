@@ -70,6 +70,17 @@ def _records_from_csv(text: str, where: str) -> list[tuple[int | None, str, str,
     return out
 
 
+def _check_identity(found: list, country: str, indicators: set[str], where: str) -> None:
+    """SourceChanged unless the payload holds the configured country's values of a configured
+    indicator (a mirror or the API may answer with another one): nothing stored, no series row."""
+    if any(iso3 == country and code in indicators for _, code, iso3, _, _ in found):
+        return
+    held = sorted({f"{code} for {iso3}" for _, code, iso3, _, _ in found})
+    shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+    raise SourceChanged(f"{where}: the payload holds {shown or 'no values at all'}, not "
+                        f"{' / '.join(sorted(indicators))} for {country} as configured: refused, nothing stored")
+
+
 def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     """Options: country (ISO3, default CHN), series_by_indicator ({code: series key}), where."""
     options = dict(options or {})
@@ -79,6 +90,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     text = payload_text(raw, "World Bank", "CSV/JSON")
     is_json = text.lstrip()[:1] in "[{"
     found = (_records_from_json if is_json else _records_from_csv)(text, where)
+    _check_identity(found, country, set(series_by_indicator), where)
 
     records, problems, unknown, nulls = [], [], set(), 0
     seen = set()
