@@ -4,7 +4,12 @@ Format (long, one observation per row; row numbers below count the header as row
     series,date,domestic_share            fraction 0-1
     series,date,domestic_share_pct        or percent 0-100 (exactly one of the two)
     optional: sector, technology (codes from the sectors/technologies tables,
-              default `all`), source (text or URL, kept as the provenance link), note
+              default `all`), source (text or URL, kept as the provenance link), note,
+              sector_name, technology_name (declare a code the tables do not hold: it is
+              added with that name; an undeclared unknown code is an error with a
+              "did you mean" hint)
+A `domestic_share_pct` value of 1 or less is accepted with a warning: it looks like a
+fraction.
 Columns without a name (empty cells that spreadsheets add at the end) are allowed while
 every cell under them is empty.
 Dates: YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD, stored as the period's first day (each
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import io
 import math
 import re
@@ -35,10 +41,12 @@ from jobs.store import schema, writes
 SOURCE = "import"
 REQUIRED = ("series", "date")
 VALUE_COLUMNS = {"domestic_share": 1.0, "domestic_share_pct": 100.0}  # column -> full scale
-OPTIONAL = ("sector", "technology", "source", "note")
+OPTIONAL = ("sector", "technology", "source", "note", "sector_name", "technology_name")
+CODE_KINDS = ("sector", "technology")
 FREQUENCY = {"year": "annual", "quarter": "quarterly", "month": "monthly", "day": "irregular", "mixed": "irregular"}
 NOTHING = "nothing was imported"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
 _DATE_FORMS = (
     (re.compile(r"^(\d{4})$"), "year"),
     (re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE), "quarter"),
@@ -53,6 +61,8 @@ class ImportSummary:
     snapshot_id: int
     series: list[str]
     observations: writes.UpsertCounts
+    new_codes: dict[str, list[str]]  # sector / technology -> codes this file declared
+    warnings: list[str]
 
 
 def parse_period(label: str) -> tuple[dt.date, str]:
@@ -76,7 +86,7 @@ def parse_period(label: str) -> tuple[dt.date, str]:
     raise ValueError(f"date {label!r} is not YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD")
 
 
-def _decode(content: bytes, where: str) -> str:
+def decode(content: bytes, where: str) -> str:
     if not content.strip():
         raise InvalidData(f"{where}: {NOTHING}", [(where, None, "the file is empty")])
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -90,22 +100,40 @@ def _decode(content: bytes, where: str) -> str:
             where, line, f"byte 0x{content[exc.start]:02x} is not UTF-8; save the file as UTF-8")]) from exc
 
 
-def _header(fields: list[str], where: str) -> str:
-    """The value column's name, or InvalidData naming every header problem."""
+def read_path(path: Path) -> bytes:
+    """The file's bytes, or InvalidData naming it."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        problem = f"cannot read the file ({exc.strerror or exc})"
+        raise InvalidData(f"{path}: {NOTHING}", [(str(path), None, problem)]) from exc
+
+
+def csv_header(content: bytes, where: str, required: tuple[str, ...], value_columns: dict[str, float],
+               optional: tuple[str, ...]):
+    """(csv reader positioned after the header, the header's fields, the value column's name),
+    or InvalidData naming every header problem. `value_columns`: exactly one of these two
+    (a fraction column, scale 1, and a percent column, scale 100) must be given."""
+    reader = csv.reader(io.StringIO(decode(content, where), newline=""))
+    try:
+        fields = [f.strip() for f in next(reader)]
+    except (StopIteration, csv.Error) as exc:
+        raise InvalidData(f"{where}: {NOTHING}", [(where, 1, f"no readable header ({exc})")]) from exc
     problems = []
     if len(fields) == 1 and (sep := next((s for s in ";\t|" if s in fields[0]), None)):
         raise InvalidData(f"{where}: bad header; {NOTHING}", [(where, 1, (
             f"the header is one column: columns are separated by {sep!r}; save the file as comma-separated CSV"))])
-    allowed = set(REQUIRED) | set(VALUE_COLUMNS) | set(OPTIONAL)
+    allowed = set(required) | set(value_columns) | set(optional)
     lowered = {f.lower() for f in fields}  # a capitalised name gets a "did you mean", not a "missing"
-    for column in REQUIRED:
+    for column in required:
         if column not in lowered:
             problems.append((where, 1, f"missing column '{column}'"))
-    given = [c for c in VALUE_COLUMNS if c in fields]
-    if not any(c in lowered for c in VALUE_COLUMNS):
-        problems.append((where, 1, "missing column 'domestic_share' (fraction 0-1) or 'domestic_share_pct' (0-100)"))
+    given = [c for c in value_columns if c in fields]
+    fraction, percent = value_columns
+    if not any(c in lowered for c in value_columns):
+        problems.append((where, 1, f"missing column '{fraction}' (fraction 0-1) or '{percent}' (0-100)"))
     elif len(given) > 1:
-        problems.append((where, 1, "give either 'domestic_share' or 'domestic_share_pct', not both"))
+        problems.append((where, 1, f"give either '{fraction}' or '{percent}', not both"))
     for column in fields:
         if column in allowed or not column:  # unnamed (empty) columns: spreadsheets add them; must stay empty
             continue
@@ -119,10 +147,10 @@ def _header(fields: list[str], where: str) -> str:
         problems.append((where, 1, "a column name appears twice"))
     if problems:
         raise InvalidData(f"{where}: bad header; {NOTHING}", problems)
-    return given[0]
+    return reader, fields, given[0]
 
 
-def _number(text: str) -> float | None:
+def parse_number(text: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
@@ -130,27 +158,27 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _number_hint(text: str) -> str:
+def number_hint(text: str) -> str:
     """What probably went wrong with a cell that is not a number."""
-    if text.endswith("%") and _number(text[:-1].strip()) is not None:
+    if text.endswith("%") and parse_number(text[:-1].strip()) is not None:
         return " (leave out the % sign)"
-    if text.count(",") == 1 and _number(text.replace(",", ".")) is not None:
+    if text.count(",") == 1 and parse_number(text.replace(",", ".")) is not None:
         return " (use a dot as the decimal mark)"
     return ""
 
 
 def import_context(conn: Connection) -> dict:
-    """What read_import checks a file against: known sector and technology codes, and the
-    series it may not overwrite (bundled or pulled ones)."""
+    """What read_file checks a file against: known sector and technology codes with their
+    names, and the series it may not overwrite (bundled or pulled ones)."""
     return {
-        "sectors": set(conn.execute(select(schema.sectors.c.code)).scalars()),
-        "technologies": set(conn.execute(select(schema.technologies.c.code)).scalars()),
+        "sectors": dict(conn.execute(select(schema.sectors.c.code, schema.sectors.c.name)).all()),
+        "technologies": dict(conn.execute(select(schema.technologies.c.code, schema.technologies.c.name)).all()),
         "foreign_series": set(conn.execute(select(schema.series.c.key)
                                            .where(schema.series.c.origin != SOURCE)).scalars()),
     }
 
 
-def _data_rows(reader, fields: list[str], where: str, problems: list):
+def data_rows(reader, fields: list[str], where: str, problems: list):
     """(row number, {column: stripped cell}) for each non-blank row whose cells fit the
     header; a row that does not fit is a problem and is not yielded."""
     while True:
@@ -182,19 +210,55 @@ def _key_problem(key: str, foreign_series: set[str]) -> str | None:
     return None
 
 
-def _code_problems(sector: str, technology: str, sectors: set[str], technologies: set[str]) -> list[str]:
-    out = []
-    for name, code, known in (("sector", sector, sectors), ("technology", technology, technologies)):
-        if code not in known:
-            guess = f"did you mean {code.lower()!r}? " if code.lower() in known else ""
-            out.append(f"{name} {code!r} is unknown ({guess}known: {', '.join(sorted(known))})")
-    return out
+def code_problem(kind: str, code: str, known: dict[str, str]) -> str | None:
+    """Why `code` is no sector / technology code of `known` ({code: name}), with a hint
+    for a near miss (`smartphones` -> `phones`, `Banking` -> `banking`)."""
+    if code in known:
+        return None
+    names = {name.lower(): c for c, name in known.items()}
+    guess = (code.lower() if code.lower() in known else names.get(code.lower())
+             or next(iter(difflib.get_close_matches(code.lower(), known, n=1, cutoff=0.6)), None))
+    hint = f"did you mean {guess!r}? " if guess else ""
+    return f"{kind} {code!r} is unknown ({hint}known: {', '.join(sorted(known))})"
+
+
+def _declared_code(kind: str, code: str, name: str, known: dict[str, str],
+                   declared: dict[str, tuple[str, int]], number: int) -> str | None:
+    """A row's sector / technology: a known code, or a new one its `<kind>_name` declares
+    (the same name wherever the file uses it). The problem, if any."""
+    if code in known:
+        return None
+    if not name:
+        problem = code_problem(kind, code, known)
+        return f"{problem}; to add it, give its name in a '{kind}_name' column"
+    if not _CODE.match(code):
+        return f"new {kind} code {code!r} must be 1-40 lower-case letters, digits or _"
+    first = declared.setdefault(code, (name, number))
+    if first[0] != name:
+        return f"{kind} {code!r} is named {first[0]!r} at row {first[1]} but {name!r} here"
+    return None
+
+
+def _code_rows(declared: dict[str, dict[str, tuple[str, int]]], where: str) -> dict[str, list[dict]]:
+    """Catalogue rows of the codes a file declared: {"sector": [...], "technology": [...]}."""
+    name = where.rsplit("/", 1)[-1]
+    return {kind: [{"code": code, "name": label, "description": f"Declared by a user import of {name}"}
+                   for code, (label, _) in sorted(codes.items())] for kind, codes in declared.items()}
+
+
+def _fraction_warning(rows: list[int], where: str) -> list[str]:
+    if not rows:
+        return []
+    shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    return [f"{where}: rows {shown}: domestic_share_pct values of 1 or less look like fractions; "
+            "they were stored as percent (0.4 means 0.4 %). If they are fractions, rename the "
+            "column to 'domestic_share' and import again."]
 
 
 def _value_problem(raw_value: str, value: float | None, column: str, scale: float) -> str | None:
     if value is None:
         return f"{column} is empty" if not raw_value else \
-            f"{column} {raw_value!r} is not a number{_number_hint(raw_value)}"
+            f"{column} {raw_value!r} is not a number{number_hint(raw_value)}"
     if not 0.0 <= value <= scale:
         hint = " (percentages go in a 'domestic_share_pct' column)" if scale == 1.0 and 1 < value <= 100 else ""
         return f"{column} {raw_value} is outside 0-{scale:g}{hint}"
@@ -213,27 +277,35 @@ def _series_rows(series_meta: dict[str, dict], where: str) -> list[dict]:
     } for key, m in series_meta.items()]
 
 
-def read_import(content: bytes, where: str, *, sectors: set[str], technologies: set[str],
-                foreign_series: set[str] = frozenset()) -> tuple[list[dict], pd.DataFrame]:
-    """Validate a whole file; return (series rows, observation frame) or raise InvalidData.
+@dataclass
+class ImportRead:
+    """A validated file: series and observation rows, the sector / technology codes it
+    declares ({"sector": [rows], "technology": [rows]}) and warnings for the user."""
 
-    `foreign_series`: existing keys not owned by imports (bundled or pulled data),
-    which an import may not overwrite.
+    series: list[dict]
+    observations: pd.DataFrame
+    codes: dict[str, list[dict]]
+    warnings: list[str]
+
+
+def read_file(content: bytes, where: str, *, sectors: dict[str, str], technologies: dict[str, str],
+              foreign_series: set[str] = frozenset()) -> ImportRead:
+    """Validate a whole file or raise InvalidData naming every bad row.
+
+    `sectors` / `technologies`: the known codes and their names. `foreign_series`: existing
+    keys not owned by imports (bundled or pulled data), which an import may not overwrite.
     """
-    text = _decode(content, where)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        fields = [f.strip() for f in next(reader)]
-    except (StopIteration, csv.Error) as exc:
-        raise InvalidData(f"{where}: {NOTHING}", [(where, 1, f"no readable header ({exc})")]) from exc
-    value_column = _header(fields, where)
+    reader, fields, value_column = csv_header(content, where, REQUIRED, VALUE_COLUMNS, OPTIONAL)
     scale = VALUE_COLUMNS[value_column]
+    known = {"sector": sectors, "technology": technologies}
 
     problems: list[tuple[str, int | None, str]] = []
     records: list[dict] = []
     first_seen: dict[tuple[str, dt.date], int] = {}
     series_meta: dict[str, dict] = {}
-    for number, row in _data_rows(reader, fields, where, problems):
+    declared: dict[str, dict[str, tuple[str, int]]] = {kind: {} for kind in CODE_KINDS}
+    fraction_rows: list[int] = []
+    for number, row in data_rows(reader, fields, where, problems):
         bad_before = len(problems)
         key, sector, technology = row["series"], row.get("sector") or "all", row.get("technology") or "all"
         if problem := _key_problem(key, foreign_series):
@@ -243,10 +315,13 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
         except ValueError as exc:
             problems.append((where, number, str(exc)))
             date = period = None
-        value = _number(row[value_column])
+        value = parse_number(row[value_column])
         if problem := _value_problem(row[value_column], value, value_column, scale):
             problems.append((where, number, problem))
-        problems += [(where, number, p) for p in _code_problems(sector, technology, sectors, technologies)]
+        for kind, code in (("sector", sector), ("technology", technology)):
+            if problem := _declared_code(kind, code, row.get(f"{kind}_name", ""), known[kind],
+                                         declared[kind], number):
+                problems.append((where, number, problem))
         if len(problems) > bad_before:
             continue
         meta = series_meta.setdefault(key, {"sector": sector, "technology": technology,
@@ -262,6 +337,8 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
                                             f"(first at row {first_seen[(key, date)]})"))
             continue
         first_seen[(key, date)] = number
+        if scale == 100.0 and 0.0 < value <= 1.0:
+            fraction_rows.append(number)
         if row.get("source") and row["source"] not in meta["sources"]:
             meta["sources"].append(row["source"])
         records.append({OBS_SERIES: key, OBS_DATE: date, OBS_VALUE: value / scale,
@@ -271,24 +348,42 @@ def read_import(content: bytes, where: str, *, sectors: set[str], technologies: 
         raise InvalidData(f"{where}: {len(problems)} bad row(s); {NOTHING}", problems)
     if not records:
         raise InvalidData(f"{where}: {NOTHING}", [(where, 2, "the file has a header but no data rows")])
-    return _series_rows(series_meta, where), pd.DataFrame(records, columns=OBSERVATION_COLUMNS)
+    return ImportRead(_series_rows(series_meta, where), pd.DataFrame(records, columns=OBSERVATION_COLUMNS),
+                      _code_rows(declared, where), _fraction_warning(fraction_rows, where))
+
+
+def read_import(content: bytes, where: str, *, sectors, technologies,
+                foreign_series: set[str] = frozenset()) -> tuple[list[dict], pd.DataFrame]:
+    """(series rows, observation frame) of a file, for a `csv_url` feed: a feed may not add
+    sectors or technologies (only `domshare import` can declare them)."""
+    read = read_file(content, where, sectors=_names(sectors), technologies=_names(technologies),
+                     foreign_series=foreign_series)
+    new = [f"{kind} {row['code']!r}" for kind, rows in read.codes.items() for row in rows]
+    if new:
+        raise InvalidData(f"{where}: {NOTHING}", [(where, None, f"a feed cannot declare new codes "
+                                                                f"({', '.join(new)}); add them with `domshare import`")])
+    return read.series, read.observations
+
+
+def _names(codes) -> dict[str, str]:
+    return dict(codes) if isinstance(codes, dict) else {code: code for code in codes}
 
 
 def import_csv(conn: Connection, path: Path) -> ImportSummary:
     """Validate `path` and write it on `conn` (the caller's transaction) or raise InvalidData."""
     path = Path(path)
     where = str(path)
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        problem = f"cannot read the file ({exc.strerror or exc})"
-        raise InvalidData(f"{where}: {NOTHING}", [(where, None, problem)]) from exc
-    series_rows, frame = read_import(content, where, **import_context(conn))
+    content = read_path(path)
+    read = read_file(content, where, **import_context(conn))
     uri = path.resolve().as_uri()
     snapshot_id = writes.save_snapshot(conn, source=SOURCE, url=uri, content=content,
                                        media_type="text/csv", note=f"user import of {path.name}")
+    frame = read.observations
     frame[OBS_SOURCE_URL] = frame[OBS_SOURCE_URL].fillna(uri)
-    writes.upsert_series(conn, series_rows)
+    writes.upsert_sectors(conn, read.codes["sector"])
+    writes.upsert_technologies(conn, read.codes["technology"])
+    writes.upsert_series(conn, read.series)
     counts = writes.upsert_observations(conn, frame, snapshot_id)
-    return ImportSummary(file=where, snapshot_id=snapshot_id,
-                         series=[r["key"] for r in series_rows], observations=counts)
+    return ImportSummary(file=where, snapshot_id=snapshot_id, series=[r["key"] for r in read.series],
+                         observations=counts, warnings=read.warnings,
+                         new_codes={kind: [r["code"] for r in rows] for kind, rows in read.codes.items()})

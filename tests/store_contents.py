@@ -16,3 +16,20 @@ def table_contents(engine) -> dict[str, list[tuple]]:
             out[name] = sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows),
                                key=repr)
     return out
+
+
+def write_catalogue(conn) -> None:
+    """The real sector and technology tables of data/ (what `domshare import` checks codes against)."""
+    import csv
+    from pathlib import Path
+
+    from jobs.store import writes
+
+    data = Path(__file__).resolve().parent.parent / "data"
+
+    def rows(name: str) -> list[dict]:
+        with open(data / name, encoding="utf-8", newline="") as handle:
+            return [{k: v or None for k, v in r.items()} for r in csv.DictReader(handle)]
+
+    writes.upsert_sectors(conn, rows("sectors.csv"))
+    writes.upsert_technologies(conn, rows("technologies.csv"))

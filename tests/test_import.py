@@ -2,9 +2,7 @@
 database is exactly as before; a good file is stored with its raw snapshot."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 import pytest
@@ -12,14 +10,9 @@ from sqlalchemy import select
 
 from jobs import cli
 from jobs.store import db, schema, writes
-from store_contents import table_contents
+from store_contents import table_contents, write_catalogue
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
-
-
-def _csv(name: str) -> list[dict]:
-    return list(csv.DictReader(io.StringIO((DATA / name).read_text(encoding="utf-8"))))
 
 
 @pytest.fixture
@@ -28,8 +21,7 @@ def store(any_db_url):
     engine = db.make_engine(any_db_url)
     db.upgrade(engine)
     with db.transaction(engine) as conn:
-        writes.upsert_sectors(conn, [{k: v or None for k, v in r.items()} for r in _csv("sectors.csv")])
-        writes.upsert_technologies(conn, _csv("technologies.csv"))
+        write_catalogue(conn)
         writes.upsert_series(conn, [{"key": "bundled_one", "sector": "all", "technology": "chips",
                                      "frequency": "annual", "title": "B", "source": "bundled", "origin": "bundled"}])
     yield any_db_url, engine
@@ -69,6 +61,14 @@ BAD_FILES = {
     "utf16": ("series,date,domestic_share\na,2020,0.1\n".encode("utf-16"), [(1, "not UTF-8")]),
     "same_start_date_twice": (b"series,date,domestic_share\na,2020,0.1\na,2020-Q1,0.2\n", [(3, "duplicate date 2020-Q1")]),
     "unknown_sector": (b"series,date,domestic_share,sector\na,2020,0.1,banks\n", [(2, "sector 'banks' is unknown")]),
+    "near_miss_technology": (b"series,date,domestic_share,technology\na,2020,0.1,smartphones\n",
+                             [(2, "technology 'smartphones' is unknown (did you mean 'phones'?"),
+                              (2, "give its name in a 'technology_name' column")]),
+    "new_code_named_twice": (b"series,date,domestic_share,technology,technology_name\n"
+                             b"a,2020,0.1,watches,Smartwatches\nb,2020,0.1,watches,Watches\n",
+                             [(3, "technology 'watches' is named 'Smartwatches' at row 2 but 'Watches' here")]),
+    "new_code_not_a_code": (b"series,date,domestic_share,sector,sector_name\na,2020,0.1,Rail Ways,Railways\n",
+                            [(2, "new sector code 'Rail Ways' must be")]),
     "ragged_row": (b"series,date,domestic_share\na,2020,0.1,extra\n", [(2, "4 cells")]),
     "bundled_series": (b"series,date,domestic_share\nbundled_one,2020,0.1\n", [(2, "bundled or pulled data")]),
     # what spreadsheets produce: each gets a hint saying what to change
@@ -179,3 +179,33 @@ def test_import_needs_an_initialised_database(tmp_path, capsys):
     path.write_text(GOOD, encoding="utf-8")
     code, output = _run(f"sqlite:///{tmp_path / 'empty.db'}", path, capsys)
     assert code == 3 and "domshare init" in output
+
+
+def test_declared_codes_are_added_and_fraction_like_percentages_warn(store, tmp_path, capsys):
+    url, engine = store
+    path = tmp_path / "watches.csv"
+    path.write_text("series,date,domestic_share_pct,sector,sector_name,technology,technology_name\n"
+                    "rail_watches,2022,0.4,railways,Railways,watches,Smartwatches\n"
+                    "rail_watches,2023,0.6,railways,Railways,watches,Smartwatches\n"
+                    "rail_watches,2024,35,railways,Railways,watches,Smartwatches\n"
+                    "bank_phones,2024,12,banking,Ignored for a known code,phones,\n", encoding="utf-8")
+    code = cli.main(["import", str(path), "--db", url])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "new sector codes: railways" in captured.out and "new technology codes: watches" in captured.out
+    warning = next(line for line in captured.err.splitlines() if line.startswith("warning:"))
+    assert "rows 2, 3:" in warning and "look like fractions" in warning and "'domestic_share'" in warning
+    with engine.connect() as conn:
+        sectors = dict(conn.execute(select(schema.sectors.c.code, schema.sectors.c.name)).all())
+        techs = dict(conn.execute(select(schema.technologies.c.code, schema.technologies.c.name)).all())
+        series = conn.execute(select(schema.series).where(schema.series.c.key == "rail_watches")).one()
+        values = conn.execute(select(schema.observations.c.value).where(
+            schema.observations.c.series_key == "rail_watches").order_by(schema.observations.c.date)).scalars().all()
+    assert sectors["railways"] == "Railways" and techs["watches"] == "Smartwatches"
+    assert sectors["banking"] == "Banking"  # a known code keeps its own name
+    assert (series.sector, series.technology) == ("railways", "watches")
+    assert values == pytest.approx([0.004, 0.006, 0.35])  # stored as given: percent
+    # Now known: a later file uses the codes without declaring them again.
+    later = tmp_path / "later.csv"
+    later.write_text("series,date,domestic_share,sector,technology\nrail_watches_2,2024,0.5,railways,watches\n")
+    assert cli.main(["import", str(later), "--db", url]) == 0

@@ -1,6 +1,7 @@
 """`domshare import FILE.csv`: load a user's own series, all or nothing."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from jobs.importer import import_csv
@@ -8,9 +9,11 @@ from jobs.store.db import make_engine, require_schema, transaction
 
 NAME = "import"
 HELP = ("Import your own series from a long CSV (series,date,domestic_share or domestic_share_pct; "
-        "optional sector,technology,source,note). Any bad row rejects the whole file.")
+        "optional sector,technology,source,note, and sector_name,technology_name to declare codes "
+        "the bundled tables lack). Any bad row rejects the whole file.")
 EXAMPLES = [
     "domshare import my_series.csv",
+    "domshare import smartwatch_survey.csv   # technology=smartwatches, technology_name=Smartwatches",
     "domshare import survey.csv --db postgresql://user@localhost/domshare",
 ]
 
@@ -29,8 +32,13 @@ def run(args, settings) -> int:
     finally:
         engine.dispose()
     c = summary.observations
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"imported {summary.file} into {engine.url.render_as_string(hide_password=True)}")
     print(f"  series: {', '.join(summary.series)}")
+    for kind, codes in summary.new_codes.items():
+        if codes:
+            print(f"  new {kind} codes: {', '.join(codes)}")
     print(f"  observations: {c.added} added, {c.changed} changed"
           + (" (old values kept as revisions)" if c.changed else "") + f", {c.unchanged} unchanged")
     print(f"  the file is kept as snapshot {summary.snapshot_id}")
