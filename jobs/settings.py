@@ -16,6 +16,7 @@ User-Agent of every pull, `domshare/<version> (+<contact>)`, so a site can reach
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -71,3 +72,17 @@ def from_environment(env: dict[str, str] | None = None, **overrides) -> Settings
         "contact": env.get("DOMSHARE_CONTACT", "").strip() or None,
     }
     return base.with_(**from_env).with_(**overrides)
+
+
+def writable_folder(path: Path, what: str) -> Path:
+    """`path` as a folder we can write files into (created if missing), else a ConfigError
+    naming `what` (e.g. "--out") and the reason: a file in the way, no permission ..."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = "it is a file, not a folder" if path.is_file() else (exc.strerror or str(exc))
+        raise ConfigError(f"{what} {path}: cannot write there ({reason})") from exc
+    return path

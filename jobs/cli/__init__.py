@@ -11,14 +11,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
+import signal
 import sys
+import traceback
+
+from sqlalchemy import exc as sa_exc
 
 from jobs import settings as settings_module
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
-
-from jobs.errors import DomshareError
+from jobs.errors import DomshareError, InternalError, InvalidData
+from jobs.store import db
 
 PROG = "domshare"
 
@@ -73,29 +76,54 @@ def main(argv: list[str] | None = None) -> int:
     settings = None
     try:
         settings = settings_module.from_environment(db_url=args.db)
-        return int(args._module.run(args, settings) or 0)
+        code = int(args._module.run(args, settings) or 0)
+        sys.stdout.flush()  # a reader that went away (`| head`) shows up here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+    except InternalError as exc:
+        return _bug(exc, args.verbose)
     except DomshareError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except sa_exc.ArgumentError as exc:  # includes NoSuchModuleError (unknown scheme)
-        print(f"error: not a database URL: {_shown_url(settings)} ({exc}); use e.g. sqlite:///domshare.db "
-              "or postgresql://user@host/dbname in --db or DOMSHARE_DB_URL", file=sys.stderr)
-        return 2
     except sa_exc.OperationalError as exc:  # unreachable server, missing folder, locked file ...
         logging.getLogger(__name__).debug("database error", exc_info=True)
         hint = " (does its folder exist, and may you write there?)" \
             if _shown_url(settings).startswith("sqlite") and "unable to open" in str(exc.orig) else ""
         print(f"error: database {_shown_url(settings)}: {' '.join(str(exc.orig).split())}{hint}", file=sys.stderr)
         return 1
+    except sa_exc.DataError as exc:  # e.g. PostgreSQL refuses NUL characters in text
+        print(f"error: database {_shown_url(settings)} refused a value: {' '.join(str(exc.orig).split())}",
+              file=sys.stderr)
+        return InvalidData.exit_code
+    except sa_exc.DatabaseError as exc:  # e.g. a file that is no SQLite database after all
+        print(f"error: database {_shown_url(settings)}: {' '.join(str(exc.orig).split())}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # our bug: say so, never pass it off as a user error
+        return _bug(exc, args.verbose)
+
+
+def _reader_gone() -> int:
+    """stdout's reader closed the pipe (`domshare status | head`): stop quietly, as `cat` does.
+    stdout is pointed at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
+
+
+def _bug(exc: Exception, verbose: bool) -> int:
+    """An exception we did not foresee: one line naming it as a bug; the traceback with -v."""
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    what = exc if isinstance(exc, InternalError) else f"{type(exc).__name__}: {exc}"
+    print(f"error: internal error (a bug in domshare, please report it): {what}"
+          + ("" if verbose else "; run with -v for the traceback"), file=sys.stderr)
+    return InternalError.exit_code
 
 
 def _shown_url(settings) -> str:
     """The database URL without its password, for error messages."""
-    url = getattr(settings, "db_url", None) or "?"
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not even parseable: the text as given
-        return url
+    return db.shown_url(getattr(settings, "db_url", None) or "?")

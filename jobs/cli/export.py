@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from jobs.errors import ConfigError
 from jobs.export import write_export
+from jobs.settings import writable_folder
 from jobs.store import db
 
 NAME = "export"
@@ -23,7 +24,7 @@ def add_arguments(parser) -> None:
 def run(args, settings) -> int:
     if args.run != "latest" and not args.run.isdigit():
         raise ConfigError(f"--run must be a run id or 'latest', not {args.run!r}")
-    out = args.out or settings.export_dir
+    out = writable_folder(args.out or settings.export_dir, "--out")
     written, meta = write_export(db.make_engine(settings.db_url), out, args.run)
     for path in written:
         print(f"wrote {path}")

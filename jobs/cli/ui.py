@@ -5,6 +5,8 @@ import os
 import sys
 from pathlib import Path
 
+from jobs.store import db
+
 NAME = "ui"
 HELP = "Start the web app (Streamlit) that shows forecasts against policy targets."
 EXAMPLES = [
@@ -36,7 +38,8 @@ def environment(settings) -> dict[str, str]:
 
 
 def run(args, settings) -> int:
-    print(f"domshare ui: http://{args.host}:{args.port}/ (database {settings.db_url}); Ctrl-C stops it",
+    print(f"domshare ui: http://{args.host}:{args.port}/ (database {db.shown_url(settings.db_url)}); "
+          "Ctrl-C stops it",
           file=sys.stderr, flush=True)
     # Replace this process with Streamlit's, so signals (Ctrl-C, `domshare up` stopping its
     # children) reach the server itself and no orphan is left behind.

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from jobs import settings as settings_module
 
 NAME = "up"
 HELP = ("Run the whole service: create and load the database if needed, fit forecasts if there "
@@ -51,12 +54,19 @@ def prepare(settings) -> None:
 
 
 def _children(args, settings) -> dict[str, list[str]]:
+    """The children's command lines. The database URL is not on them (`ps` shows every
+    user the command line, password included): it goes through the environment."""
     base = [sys.executable, "-m", "jobs"]
-    commands = {"scheduler": [*base, "scheduler", "--db", settings.db_url,
-                              "--sources", str(settings.sources_path), "--out", str(settings.export_dir)]}
+    commands = {"scheduler": [*base, "scheduler", "--sources", str(settings.sources_path),
+                              "--out", str(settings.export_dir)]}
     if not args.no_ui and importlib.util.find_spec("jobs.cli.ui") is not None:
-        commands["ui"] = [*base, "ui", "--db", settings.db_url, "--port", str(args.port), "--host", args.host]
+        commands["ui"] = [*base, "ui", "--port", str(args.port), "--host", args.host]
     return commands
+
+
+def child_environment(settings) -> dict[str, str]:
+    """This process's environment with the database URL (readable only by its own user)."""
+    return {**os.environ, "DOMSHARE_DB_URL": settings.db_url}
 
 
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
@@ -83,7 +93,9 @@ def run(args, settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    processes = {name: subprocess.Popen(cmd) for name, cmd in _children(args, settings).items()}
+    settings_module.writable_folder(settings.export_dir, "--out")
+    environment = child_environment(settings)
+    processes = {name: subprocess.Popen(cmd, env=environment) for name, cmd in _children(args, settings).items()}
     if "ui" in processes:
         print(f"\n  domshare is up: open http://{'localhost' if args.host == '127.0.0.1' else args.host}"
               f":{args.port}/  (Ctrl-C stops the app and the scheduler)\n", flush=True)

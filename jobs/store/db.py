@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from jobs.errors import NotInitialised
+from jobs.errors import ConfigError, NotInitialised
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -25,8 +27,42 @@ def normalise_url(url: str) -> str:
     return url
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def shown_url(url: str) -> str:
+    """A database URL for messages: the password hidden (the text as given if unparseable)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _check_url(url: str) -> None:
+    """ConfigError for a URL we cannot use: not a URL, another database system, or a SQLite
+    path naming a folder or a file that is not a SQLite database."""
+    example = "use sqlite:///domshare.db or postgresql://user@host/dbname in --db or DOMSHARE_DB_URL"
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"not a database URL: {shown_url(url)!r} ({exc}); {example}") from exc
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise ConfigError(f"not a database URL domshare can use: {shown_url(url)} ({backend} is not "
+                          f"supported, only SQLite and PostgreSQL); {example}")
+    path = Path(parsed.database) if backend == "sqlite" and parsed.database not in (None, "", ":memory:") else None
+    if path is not None and path.is_dir():
+        raise ConfigError(f"database {shown_url(url)}: {path} is a folder, not a SQLite database file")
+    if path is not None and path.is_file() and path.stat().st_size:
+        with path.open("rb") as handle:
+            if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise ConfigError(f"database {shown_url(url)}: {path} is not a SQLite database file")
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
+    _check_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 

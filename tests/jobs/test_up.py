@@ -75,3 +75,70 @@ def test_up_runs_scheduler_and_ui_and_ctrl_c_stops_both(tmp_path):
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
     assert "scheduler stopped" in text
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children, grandchildren ...), from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def read_proc(pid: int, name: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as handle:
+            return handle.read()
+    except OSError:  # it exited meanwhile
+        return b""
+
+
+@pytest.mark.postgres
+def test_up_keeps_a_postgresql_password_off_every_command_line_and_out_of_its_output(pg_url, tmp_path):
+    password = "s3cret-Pa55word"
+    db_url = pg_url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@", 1)
+    assert password in db_url
+    engine = catalogue_store(db_url)
+    mirror = SourceConfig(name="sc", kind="statcounter", schedule="interval:1h",
+                          url=str(RAW / "statcounter" / "vendor-CN-monthly-201003-202404.csv"))
+    assert run_pull(engine, mirror).status == "ok"
+    refresh(engine, EngineConfig(specs=("naive", "drift")), workers=1, progress=False)
+    engine.dispose()
+    port, log = free_port(), tmp_path / "up.log"
+    with open(log, "w") as handle:
+        up = subprocess.Popen([sys.executable, "-m", "jobs", "up", "--port", str(port), "--out", str(tmp_path / "x")],
+                              cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1", "DOMSHARE_DB_URL": db_url})
+    try:
+        deadline, seen = time.monotonic() + 60, {}
+        while time.monotonic() < deadline and len(seen) < 2:
+            time.sleep(0.5)
+            assert up.poll() is None, log.read_text()
+            for pid in descendants(up.pid):
+                cmdline = read_proc(pid, "cmdline")
+                if b"scheduler" in cmdline or b"streamlit" in cmdline:
+                    seen[pid] = (cmdline, read_proc(pid, "environ"))
+        assert len(seen) == 2, (log.read_text(), seen)
+        for pid in [up.pid, *descendants(up.pid)]:
+            assert password.encode() not in read_proc(pid, "cmdline"), pid
+        for cmdline, environ in seen.values():  # the children got the URL through the environment
+            assert f"DOMSHARE_DB_URL={db_url}".encode() in environ.split(b"\0")
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            raise
+    text = log.read_text()
+    assert password not in text and "postgres:***@" in text  # `domshare ui` names the database, password hidden
