@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from jobs import leases
+from jobs import leases, proposals
 from jobs.errors import (
     ConfigError, InternalError, InvalidData, RevisionsHeld, SourceChanged, SourceError, SourceUnavailable,
 )
@@ -348,5 +348,6 @@ def _insert_new_policies(conn, policies: pd.DataFrame, snapshot_id: int | None) 
     known = set(conn.execute(select(t.c.id).where(t.c.id.in_([r["id"] for r in rows]))).scalars())
     fresh = [dict(r, snapshot_id=snapshot_id) for r in rows if r["id"] not in known]
     counts = writes.upsert_policies(conn, fresh) if fresh else writes.UpsertCounts()
+    proposals.scan_policies(conn, [r["id"] for r in fresh])  # numeric targets in the new items
     return dataclasses.replace(counts, unchanged=counts.unchanged + len(rows) - len(fresh))
 

@@ -140,6 +140,22 @@ def run_frames(conn: Connection, run_id: int) -> dict[str, pd.DataFrame]:
     }
 
 
+def target_proposals_frame(conn: Connection, status: str | None = "unreviewed") -> pd.DataFrame:
+    """Targets proposed from feed items (`status` None: all), with the item's title, date and link."""
+    tp, p = schema.target_proposals, schema.policies
+    query = (
+        select(tp.c.id, tp.c.status, tp.c.threshold, tp.c.deadline, tp.c.sector, tp.c.technology,
+               tp.c.sentence, tp.c.pattern, tp.c.policy_id, p.c.title.label("policy_title"),
+               p.c.date.label("policy_date"), p.c.url.label("policy_url"), tp.c.target_id,
+               tp.c.found_at, tp.c.reviewed_at)
+        .join(p, p.c.id == tp.c.policy_id)
+        .order_by(tp.c.id)
+    )
+    if status is not None:
+        query = query.where(tp.c.status == status)
+    return _frame(conn, query)
+
+
 def connect(conn_or_engine: Connection | Engine):
     """A context manager yielding a connection, for callers holding either."""
     if isinstance(conn_or_engine, Engine):
@@ -149,5 +165,5 @@ def connect(conn_or_engine: Connection | Engine):
 
 __all__ = [
     "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
-    "observations_export_frame", "run_frames", "connect", "RUN_ID",
+    "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
 ]

@@ -283,3 +283,54 @@ leases = Table(
     Column("owner", String(120), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+# 0004: numeric targets found in feed items, alerts after each complete run, webhook deliveries.
+target_proposals = Table(
+    "target_proposals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("policy_id", String(120), ForeignKey("policies.id", ondelete="CASCADE"), nullable=False),
+    Column("sentence", Text, nullable=False),  # the item's sentence the numbers were read from
+    Column("threshold", Float, nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("sector", String(40)),  # guesses from the keyword rules; NULL when none matched
+    Column("technology", String(40)),
+    Column("pattern", String(40), nullable=False),  # which extraction rule matched (README)
+    Column("status", String(20), nullable=False, server_default="unreviewed"),  # unreviewed|accepted|rejected
+    Column("target_id", String(120)),  # the accepted target
+    Column("found_at", DateTime(timezone=True), nullable=False),
+    Column("reviewed_at", DateTime(timezone=True)),
+    UniqueConstraint("policy_id", "threshold", "deadline", name="uq_target_proposals_item"),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("previous_run_id", Integer),
+    Column("kind", String(30), nullable=False),  # status_change|probability_move|crossing_move|new_policy_item
+    Column("key", String(300), nullable=False),  # what it is about, so a run never alerts twice
+    Column("target_id", String(120)),
+    Column("series_key", String(120)),
+    Column("threshold", Float),
+    Column("policy_id", String(120)),
+    Column("before", Text),
+    Column("after", Text),
+    Column("change", Float),  # probability points or months moved
+    Column("message", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("run_id", "key", name="uq_alerts_run_key"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("alerts", Integer, nullable=False),  # how many alerts the payload carried
+    Column("status", String(20), nullable=False),  # delivered|failed
+    Column("attempts", Integer, nullable=False),
+    Column("http_status", Integer),
+    Column("error", Text),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=False),
+)
