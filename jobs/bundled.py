@@ -23,11 +23,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, select
 from tqdm import tqdm
 
 from jobs.errors import ConfigError, InvalidData
-from jobs.sources import policies, statcounter, top500, transcribed, worldbank
+from jobs.sources import evidence, policies, statcounter, top500, transcribed, worldbank
 from jobs.store import schema, writes
 from jobs.store.db import transaction, upgrade
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 PARSERS = {
     "statcounter": statcounter, "top500": top500, "worldbank": worldbank,
-    "transcribed": transcribed, "policies": policies,
+    "transcribed": transcribed, "evidence": evidence, "policies": policies,
 }
 MEDIA_TYPES = {
     ".csv": "text/csv", ".xls": "application/vnd.ms-excel",
@@ -169,7 +170,7 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
     inputs = _inputs_record(data_dir)
     inputs_known = writes.find_snapshot(conn, source=INPUTS_SOURCE, sha256=writes.sha256_hex(inputs)) is not None
     known_series = _catalogue(conn, data_dir, summary)
-    policy_frame, policy_snapshot = None, None
+    policy_frames = []  # data/policies.csv, data/policies_new.csv: each with its snapshot
     bundled_ids: set[int] = set()
     # disable=None: no bar when stderr is not a terminal (logs, CI, pipes get no bar spam)
     for entry in tqdm(manifest, desc="loading bundled data", unit="file", disable=None if progress else True):
@@ -194,7 +195,7 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
         if left_out:
             summary.not_stored[entry["path"]] = left_out
         if entry["parser"] == "policies":
-            policy_frame, policy_snapshot = parsed.policies, snapshot_id
+            policy_frames.append(parsed.policies.assign(snapshot_id=snapshot_id))
             continue
         unknown = set(parsed.observations["series_key"]) - known_series
         if unknown:
@@ -203,9 +204,8 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
         summary.kept_newer += len(parsed.observations) - len(frame)
         summary.observations += writes.upsert_observations(conn, frame, snapshot_id)
 
-    if policy_frame is not None:
-        _policies_and_targets(conn, data_dir, policy_frame.assign(snapshot_id=policy_snapshot),
-                              known_series, summary)
+    if policy_frames:
+        _policies_and_targets(conn, data_dir, pd.concat(policy_frames, ignore_index=True), known_series, summary)
     if not inputs_known:
         summary.inputs_changed = True
         writes.save_snapshot(conn, source=INPUTS_SOURCE, url=data_dir.resolve().as_uri(), content=inputs,
@@ -218,12 +218,20 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
 
 def _policies_and_targets(conn: Connection, data_dir: Path, policy_frame, known_series: set[str],
                           summary: BundledSummary) -> None:
-    """Store the curated policies, then the share targets they set (thresholds from
-    data/target_increments.csv, measuring series from data/target_measures.csv)."""
+    """Store the curated policies with their claim (data/policy_claims.csv), then the share
+    targets they set (thresholds from data/target_increments.csv and data/target_encodings.csv,
+    measuring series from data/target_measures.csv)."""
+    repeated = sorted(set(policy_frame.loc[policy_frame["id"].duplicated(), "id"]))
+    if repeated:
+        raise InvalidData(f"policy ids {repeated} appear in more than one bundled policies file")
+    policy_frame = policies.with_claims(policy_frame, read_csv(data_dir / "policy_claims.csv"))
     summary.policies = writes.upsert_policies(conn, policy_frame)
     targets, warnings = policies.build_targets(
-        policy_frame, read_csv(data_dir / "target_increments.csv"), read_csv(data_dir / "target_measures.csv"))
-    bad = set(targets["series_key"].dropna()) - known_series
+        policy_frame, read_csv(data_dir / "target_increments.csv"), read_csv(data_dir / "target_measures.csv"),
+        read_csv(data_dir / "target_encodings.csv"))
+    named = set(targets["series_key"].dropna()) | {
+        key for cell in targets["related_series"].dropna() for key in cell.split(";")}
+    bad = named - known_series
     if bad:
         raise InvalidData(f"data/target_measures.csv names unknown series {sorted(bad)}")
     summary.warnings += warnings

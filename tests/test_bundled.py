@@ -30,7 +30,7 @@ def test_manifest_readme_and_files_agree():
     readme = (DATA / "README.md").read_text(encoding="utf-8")
     listed = {r["path"] for r in manifest}
     on_disk = {str(p.relative_to(DATA)) for folder in ("raw", "transcribed") for p in (DATA / folder).rglob("*")
-               if p.is_file() and p.name != "CHECKSUMS.md5"} | {"policies.csv"}
+               if p.is_file() and p.name != "CHECKSUMS.md5"} | {"policies.csv", "policies_new.csv"}
     assert listed == on_disk
     assert sum(r["path"].startswith("raw/top500/") for r in manifest) == 67
     for r in manifest:
@@ -85,7 +85,7 @@ def test_init_twice_is_a_no_op_on_both_databases(any_db_url):
 def _check_loaded(engine) -> None:
     with engine.connect() as conn:
         counts = writes.table_counts(conn)
-        assert counts["policies"] == len(_csv("policies.csv"))
+        assert counts["policies"] == len(_csv("policies.csv")) + len(_csv("policies_new.csv"))
         assert counts["snapshots"] == len(_csv("manifest.csv")) + 1  # + the record of the other inputs
         series = conn.execute(select(schema.series)).mappings().all()
         domestic = [s for s in series if s["kind"] == "domestic_share"]
@@ -116,14 +116,34 @@ def _check_loaded(engine) -> None:
         assert (p15["date"].isoformat(), p15["date_precision"]) == ("2020-01-01", "year")
         # a deadline is kept also where the policy sets no share target (P03: by 2019)
         deadlines = dict(conn.execute(select(schema.policies.c.id, schema.policies.c.deadline)).all())
-        expected = {r["id"]: r["deadline"] or None for r in _csv("policies.csv")}
+        expected = {r["id"]: r["deadline"] or None for r in _csv("policies.csv") + _csv("policies_new.csv")}
         assert {k: v and v.isoformat() for k, v in deadlines.items()} == expected
         assert deadlines["P03"] == dt.date(2019, 12, 31) and deadlines["P01"] is None
         thresholds = dict(conn.execute(select(schema.targets.c.id, schema.targets.c.threshold)).all())
         assert [thresholds[f"P1{i}-government-all"] for i in (1, 2, 3)] == pytest.approx([0.3, 0.8, 1.0])
         p05 = conn.execute(select(schema.targets).where(schema.targets.c.policy_id == "P05")).mappings().all()
         assert {t["sector"] for t in p05} == {"banking", "military", "soe", "government"}
-        assert all(t["measure"] == "proxy" and t["series_key"] and t["measure_reason"] for t in p05)
+        assert all(t["threshold"] == 0.5 and t["encoding"] and t["measure_reason"] for t in p05)
+        assert all(t["missing_evidence"] for t in p05 if t["measure"] is None)
+        _check_evidence(conn)
+
+
+def _check_evidence(conn) -> None:
+    """The PROVENANCE_2/3 evidence: new series across technologies, every number with its
+    source's words and link, low reliability labelled, claims stored."""
+    obs, series, snaps = schema.observations, schema.series, schema.snapshots
+    evidence_files = {f"bundled file data/{r['path']}" for r in _csv("manifest.csv") if r["parser"] == "evidence"}
+    rows = conn.execute(select(obs.c.series_key, obs.c.kind, obs.c.quote, obs.c.source_url, obs.c.reliability,
+                               series.c.technology, snaps.c.note)
+                        .join(series, series.c.key == obs.c.series_key)
+                        .join(snaps, snaps.c.id == obs.c.snapshot_id)).mappings().all()
+    new = [r for r in rows if r["note"].split(";")[0] in evidence_files]
+    assert len({r["series_key"] for r in new}) >= 8 and len({r["technology"] for r in new}) >= 5
+    assert all(r["quote"] and r["source_url"].startswith("http") for r in new)
+    assert {"exact", "approximate", "lower_bound", "upper_bound", "range"} <= {r["kind"] for r in new}
+    assert {r["series_key"] for r in new if r["reliability"] == "low"} >= {"pcs_government_catalogue_domestic_share_claimed"}
+    claims = dict(conn.execute(select(schema.policies.c.id, schema.policies.c.claim)).all())
+    assert claims["N06"] == "unofficial" and claims["P05"] == "claimed" and claims["P03"] == "official"
 
 
 def _check_pulled_values_survive_a_rerun(engine) -> None:
@@ -167,7 +187,7 @@ def test_a_changed_mapping_table_is_applied_by_the_next_init(tmp_path, sqlite_ur
 def test_init_command_twice_prints_a_summary(sqlite_url, capsys):
     assert cli.main(["init", "--db", sqlite_url]) == 0
     out = capsys.readouterr().out
-    assert "policies: 20 added" in out and "bundled data loaded" in out
+    assert "policies: 29 added" in out and "bundled data loaded" in out
     assert cli.main(["init", "--db", sqlite_url]) == 0
     assert "nothing to do" in capsys.readouterr().out
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from jobs.errors import InvalidData, SourceChanged
-from jobs.sources import policies, statcounter, top500, transcribed, worldbank
+from jobs.sources import evidence, policies, statcounter, top500, transcribed, worldbank
 from jobs.sources.mappings import read_mapping
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -317,38 +317,203 @@ def _policy_rows() -> list[dict]:
     return list(csv.DictReader(io.StringIO((DATA / "policies.csv").read_text(encoding="utf-8"))))
 
 
+def _read(name: str) -> list[dict]:
+    return list(csv.DictReader(open(DATA / name, encoding="utf-8")))
+
+
+def _all_policies() -> pd.DataFrame:
+    return pd.concat([policies.parse((DATA / name).read_bytes()).policies for name in ("policies.csv", "policies_new.csv")],
+                     ignore_index=True)
+
+
 def _targets():
-    frame = policies.parse((DATA / "policies.csv").read_bytes()).policies
-    return policies.build_targets(frame, list(csv.DictReader(open(DATA / "target_increments.csv", encoding="utf-8"))),
-                                  list(csv.DictReader(open(DATA / "target_measures.csv", encoding="utf-8"))))
+    return policies.build_targets(_all_policies(), _read("target_increments.csv"), _read("target_measures.csv"),
+                                  _read("target_encodings.csv"))
 
 
 def test_targets_one_per_sector_and_3_5_2_cumulative():
     targets, warnings = _targets()
     assert warnings == []
     by_id = targets.set_index("id")
+    encodings = {r["policy_id"]: r for r in _read("target_encodings.csv")}
     expected = 0
-    for r in _policy_rows():
-        if r["target_share"]:
-            expected += len(r["sectors"].split(";")) * len(r["technology"].split(";"))
+    for name in ("policies.csv", "policies_new.csv"):
+        for r in _read(name):
+            enc = encodings.get(r["id"], {})
+            if r["target_share"] and r["deadline"] and not enc.get("duplicate_of"):
+                expected += (len((enc.get("sectors") or r["sectors"]).split(";"))
+                             * len((enc.get("technologies") or r["technology"]).split(";")))
     assert len(targets) == expected
-    assert by_id.loc["P05-banking", "threshold"] == 1.0
-    assert set(by_id.loc[["P05-banking", "P05-military", "P05-soe", "P05-government"], "deadline"]) == {dt.date(2020, 12, 31)}
     assert by_id.loc["P04-banking", "threshold"] == 0.75
     assert [by_id.loc[f"{p}-government-os", "threshold"] for p in ("P11", "P12", "P13")] == pytest.approx([0.3, 0.8, 1.0])
     assert by_id.loc["P09-semiconductors", "measure"] == "direct"
     assert by_id.loc["P09-semiconductors", "series_key"] == transcribed.IC_CHINA_LOCATED
 
 
+def test_p05_most_is_a_majority_not_a_complete_purge():
+    by_id = _targets()[0].set_index("id")
+    for sector in ("banking", "military", "soe", "government"):
+        assert by_id.loc[f"P05-{sector}", "threshold"] == 0.5
+        assert by_id.loc[f"P05-{sector}", "deadline"] == dt.date(2020, 12, 31)
+        assert "'most' is read as a majority" in by_id.loc[f"P05-{sector}", "encoding"]
+
+
+def test_new_policies_keep_ids_claims_and_are_not_counted_twice():
+    frame = policies.with_claims(_all_policies(), _read("policy_claims.csv")).set_index("id")
+    assert [f"N0{i}" for i in range(1, 10)] == [i for i in frame.index if i.startswith("N")]
+    assert frame.loc["N06", "claim"] == "unofficial" and frame.loc["N08", "claim"] == "claimed"
+    assert frame.loc["N03", "claim"] == "claimed" and frame.loc["N01", "claim"] == "official"
+    assert frame.loc["N02", "deadline"] == dt.date(2030, 12, 31)
+    ids = set(_targets()[0]["id"])
+    assert not any(t.startswith("N06") for t in ids)  # N06 is P17's 2027 SOE goal: counted once, as P17
+    assert {"P17-soe-all", "N08-finance", "N08-banking", "N05-manufacturing", "N07-semiconductors"} <= ids
+    assert not any(t.startswith(("N03", "N04")) for t in ids)  # a share without a deadline is not assessable
+
+
+def test_a_policy_without_a_claim_is_refused():
+    with pytest.raises(InvalidData, match="claim"):
+        policies.with_claims(_all_policies(), [r for r in _read("policy_claims.csv") if r["policy_id"] != "N06"])
+
+
 def test_target_measures_table_is_complete_and_consistent():
     targets, _ = _targets()
-    measures = list(csv.DictReader(open(DATA / "target_measures.csv", encoding="utf-8")))
-    series = {r["key"]: r for r in csv.DictReader(open(DATA / "series.csv", encoding="utf-8"))}
+    measures = _read("target_measures.csv")
+    series = {r["key"]: r for r in _read("series.csv")}
     assert sorted(r["target_id"] for r in measures) == sorted(targets["id"])
     for r in measures:
         assert r["reason"].strip(), r["target_id"]
         assert r["measure"] in ("direct", "proxy", "")
+        assert (r["bias"] in ("over", "under", "unknown")) == (r["measure"] == "proxy"), r["target_id"]
         if r["measure"]:
             assert series[r["series_key"]]["kind"] == "domestic_share", r["target_id"]
         else:
-            assert r["series_key"] == ""
+            assert r["series_key"] == "" and r["missing_evidence"].strip(), r["target_id"]
+        for key in filter(None, r["related_series"].split(";")):
+            assert key in series, (r["target_id"], key)
+
+
+def test_no_target_is_measured_through_another_technology():
+    """A proxy is the same technology at another scope: supercomputers never measure banks' IT."""
+    technology = {r["key"]: r["technology"] for r in _read("series.csv")}
+    targets = _targets()[0]
+    measured = targets[targets["series_key"].notna()]
+    assert len(measured) > 0
+    for t in measured.itertuples():
+        assert technology[t.series_key] == t.technology, (t.id, t.series_key)
+    named = set(measured["series_key"]) | {k for c in targets["related_series"].dropna() for k in c.split(";")}
+    assert not any(technology[k] == "supercomputers" for k in named)
+
+
+# ---------------------------------------------------------------- evidence tables (PROVENANCE_2/3)
+
+def _evidence(name: str):
+    return evidence.parse((TRANSCRIBED / name).read_bytes(), {"where": name, "filename": name, "data_dir": DATA})
+
+
+def _raw(name: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO((TRANSCRIBED / name).read_text(encoding="utf-8-sig"))))
+
+
+EVIDENCE_FILES = sorted(r["path"].split("/")[1] for r in _read("manifest.csv") if r["parser"] == "evidence")
+
+
+def test_value_marks_and_periods():
+    assert evidence.parse_value("~70") == ("approximate", 70.0, None)
+    assert evidence.parse_value(">30") == ("lower_bound", 30.0, None)
+    assert evidence.parse_value("<5") == ("upper_bound", 5.0, None)
+    assert evidence.parse_value("16-19") == ("range", 16.0, 19.0)
+    assert evidence.parse_value("61") == ("exact", 61.0, None)
+    with pytest.raises(ValueError):
+        evidence.parse_value("95 -> 0")
+    assert evidence.parse_period("2024Q3")[:2] == (dt.date(2024, 7, 1), "quarter")
+    assert evidence.parse_period("2023H1")[:2] == (dt.date(2023, 1, 1), "half_year")
+    assert evidence.parse_period("2024-2025 (tender)")[:2] == (dt.date(2024, 1, 1), "year")
+    assert evidence.parse_period("c.2024 ('如今')")[:2] == (dt.date(2024, 1, 1), "year")
+    assert evidence.parse_period("undated (c.2024-2025)") is None
+
+
+@pytest.mark.parametrize("name", EVIDENCE_FILES)
+def test_every_evidence_row_is_stored_or_counted_with_a_reason(name):
+    parsed = _evidence(name)
+    assert parsed.warnings == []  # every row has a rule
+    left_out = sum(v for k, v in parsed.counts.items() if k.endswith("_not_stored"))
+    notes = parsed.observations["note"].fillna("")
+    parts = notes.str.extract(r"^sum of (\d+)")[0].dropna().astype(int)  # a summed observation's rows
+    assert left_out + len(notes) - len(parts) + parts.sum() == len(_raw(name)), parsed.counts
+    obs = parsed.observations
+    assert obs["quote"].notna().all() and obs["source_url"].str.startswith("http").all()
+    assert obs["kind"].isin(["exact", "approximate", "lower_bound", "upper_bound", "range"]).all()
+
+
+def test_mobile_os_counterpoint_and_techinsights_stay_apart_with_the_range():
+    obs = _evidence("china_mobile_os_share.csv").observations
+    cp = obs[obs["series_key"] == "os_mobile_harmonyos_share_counterpoint"].set_index("date")
+    ti = obs[obs["series_key"] == "os_mobile_harmonyos_share_techinsights"].set_index("date")
+    raw = [r for r in _raw("china_mobile_os_share.csv") if r["metric"].startswith("HarmonyOS share of China smartphone sales")]
+    assert len(cp[cp["kind"] == "exact"]) == len(raw) == 11
+    assert cp.loc[dt.date(2024, 7, 1), "value"] == pytest.approx(0.17)  # Counterpoint, sales
+    assert ti.loc[dt.date(2024, 7, 1), "value"] == pytest.approx(0.15)  # TechInsights, shipments
+    q1 = cp.loc[dt.date(2025, 1, 1)]  # only the six-quarter '16-19' statement covers 2025Q1
+    assert (q1["kind"], q1["value"], q1["value_high"]) == ("range", pytest.approx(0.16), pytest.approx(0.19))
+    assert "16%-19%" in q1["quote"]
+
+
+def test_bounds_approximations_and_conversions_keep_their_meaning():
+    cloud = _evidence("china_cloud_share.csv").observations.set_index(["series_key", "date"])
+    assert cloud.loc[("cloud_top4_domestic_share_canalys", dt.date(2021, 1, 1)), "kind"] == "lower_bound"  # '>80'
+    assert cloud.loc[("cloud_top3_domestic_share_canalys", dt.date(2023, 4, 1)), "kind"] == "lower_bound"  # top-3: bare 72
+    chips = _evidence("china_ai_chip_share.csv").observations.set_index("series_key")
+    assert chips.loc["ai_accelerators_domestic_share_trendforce", "kind"] == "upper_bound"  # 100 - '~63' foreign
+    assert chips.loc["ai_accelerators_domestic_share_trendforce", "value"] == pytest.approx(0.37)
+    gd = _evidence("sector_xinchuang_penetration_by_sector.csv").observations.set_index("series_key")
+    row = gd.loc["xinchuang_adapted_share_guangdong_government"]
+    assert (row["kind"], row["value"]) == ("approximate", pytest.approx(0.20))  # 100 - '~80' still to adapt
+    servers = _evidence("china_server_vendor_share_new.csv").observations.set_index(["series_key", "date"])
+    x86 = servers.loc["servers_x86_domestic_share_idc"]
+    assert x86.loc[dt.date(2013, 1, 1), "kind"] == "exact"
+    assert (x86.loc[dt.date(2019, 1, 1), "kind"], x86.loc[dt.date(2019, 1, 1), "value"]) == (
+        "lower_bound", pytest.approx(0.287 + 0.164 + 0.131))
+    office = _evidence("china_office_software_share.csv").observations.set_index(["series_key", "date"])
+    wp = office.loc["office_software_word_processing_domestic_share_peoples_daily"]
+    assert list(wp["kind"]) == ["lower_bound", "upper_bound"]  # WPS ~90 (1994); 100 - Microsoft ~90 (2002)
+
+
+def test_forecasts_and_targets_are_never_observations():
+    for name in EVIDENCE_FILES:
+        raw = _raw(name)
+        if "status" not in raw[0]:
+            continue
+        parsed = _evidence(name)
+        not_actual = sum(r["status"] != "actual" for r in raw)
+        assert parsed.counts.get("forecast_not_stored", 0) + parsed.counts.get("target_not_stored", 0) == not_actual
+    assert _evidence("sector_soe_doc79_progress.csv").observations.empty
+
+
+def test_low_reliability_rows_are_labelled():
+    pcs = _evidence("china_government_pc_localisation.csv").observations
+    assert list(pcs["reliability"]) == ["low"]
+    cpu = _evidence("china_cpu_share.csv").observations
+    assert cpu["reliability"].isna().all()
+
+
+def test_china_telecom_tenders_reach_four_points_from_two_files():
+    frames = [_evidence(n).observations for n in ("china_cpu_share.csv", "sector_os_cpu_domestic_share.csv")]
+    both = pd.concat(frames)
+    ct = both[both["series_key"] == "servers_cpu_domestic_share_china_telecom"].set_index("date")["value"]
+    assert ct.to_dict() == pytest.approx({dt.date(2020, 1, 1): 0.199, dt.date(2021, 1, 1): 0.267,
+                                          dt.date(2022, 1, 1): 0.27, dt.date(2024, 1, 1): 0.675})
+
+
+def test_evidence_bad_rows_are_named():
+    header = "period,metric,value_pct,basis,firm,source_url,published,quote,note\n"
+    rows = ('2020,"domestic-CPU servers share of China Telecom centralized server procurement %",lots,domestic,x,http://a,,q,\n'
+            '2021,"domestic-CPU servers share of China Telecom centralized server procurement %",120,domestic,x,http://a,,q,\n'
+            'someday,"domestic-CPU servers share of China Telecom centralized server procurement %",20,domestic,x,http://a,,q,\n')
+    with pytest.raises(InvalidData) as err:
+        evidence.parse((header + rows).encode(), {"where": "cpu.csv", "filename": "china_cpu_share.csv", "data_dir": DATA})
+    problems = err.value.problems
+    assert [p[1] for p in problems] == [2, 3, 4]
+    assert "'lots' is not a number" in problems[0][2] and "'120' is not a percentage" in problems[1][2]
+    assert "period 'someday' names no single period" in problems[2][2]
+    with pytest.raises(SourceChanged):
+        evidence.parse(b"a,b\n1,2\n", {"where": "x.csv", "filename": "x.csv", "data_dir": DATA})

@@ -24,7 +24,7 @@ def test_status_json_keys_on_an_empty_schema(any_db_url):
     out = run_cli("status", "--json", "--db", any_db_url)
     assert out.returncode == 0, out.stderr
     status = json.loads(out.stdout)
-    for key in ("series", "observations", "policies", "targets", "runs"):
+    for key in ("series", "observations", "policies", "targets", "runs", "targets_with_probability", "targets_no_data"):
         assert status[key] == 0
     assert status["latest_run"] is None
 
@@ -108,3 +108,29 @@ def test_status_text_shows_periods_not_first_days_and_the_publisher(status_db, c
 ])
 def test_period_label(date, period_type, frequency, label):
     assert period_label(date, period_type, frequency) == label
+
+
+# ---- target counts of the latest run, on the real bundled data ---------------------------
+
+def test_status_counts_targets_with_a_probability_and_without_data(sqlite_url, capsys):
+    """Every target whose measuring series has enough exact/approximate points to forecast gets a
+    probability; the counts in `status --json` are those of the latest run."""
+    assert cli.main(["init", "--db", sqlite_url]) == 0
+    assert cli.main(["refresh", "--db", sqlite_url, "--models", "naive,drift", "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert cli.main(["status", "--json", "--db", sqlite_url]) == 0
+    status = json.loads(capsys.readouterr().out)
+    engine = db.make_engine(sqlite_url)
+    with engine.connect() as conn:
+        assessed = pd.read_sql("SELECT a.target_id, a.status, a.probability_by_deadline, t.series_key "
+                               "FROM target_assessments a JOIN targets t ON t.id = a.target_id "
+                               f"WHERE a.run_id = {status['latest_run']['id']}", conn)
+        fit_points = pd.read_sql("SELECT series_key, COUNT(*) AS n FROM observations "
+                                 "WHERE kind IN ('exact', 'approximate') GROUP BY series_key", conn)
+    engine.dispose()
+    assert len(assessed) == status["targets"]
+    assert status["targets_with_probability"] == assessed["probability_by_deadline"].notna().sum() > 0
+    assert status["targets_no_data"] == (assessed["status"] == "no_data").sum() > 0
+    forecastable = set(fit_points.loc[fit_points["n"] >= 4, "series_key"])
+    answerable = assessed[assessed["series_key"].isin(forecastable)]
+    assert len(answerable) > 0 and answerable["probability_by_deadline"].notna().all()

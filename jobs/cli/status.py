@@ -23,7 +23,8 @@ def add_arguments(parser) -> None:
 
 
 def collect_status(engine) -> dict:
-    """Counts and freshness; keys `series`, `observations`, `policies`, `targets`, `runs` are an interface."""
+    """Counts and freshness; keys `series`, `observations`, `policies`, `targets`, `runs`,
+    `targets_with_probability`, `targets_no_data` are an interface."""
     db.require_schema(engine)
     with engine.connect() as conn:
         def count(table, *where):
@@ -46,6 +47,8 @@ def collect_status(engine) -> dict:
         latest = conn.execute(
             select(runs).where(runs.c.status == "complete").order_by(runs.c.id.desc()).limit(1)
         ).mappings().first()
+        assessed = schema.target_assessments
+        this_run = assessed.c.run_id == (latest["id"] if latest else None)
         last_pull = conn.execute(
             select(schema.pulls).order_by(schema.pulls.c.id.desc()).limit(1)
         ).mappings().first()
@@ -57,6 +60,9 @@ def collect_status(engine) -> dict:
             "policies": count(schema.policies),
             "targets": count(schema.targets),
             "runs": count(runs, runs.c.status == "complete"),
+            # of the latest complete run (0 before the first run)
+            "targets_with_probability": count(assessed, this_run, assessed.c.probability_by_deadline.is_not(None)),
+            "targets_no_data": count(assessed, this_run, assessed.c.status == "no_data"),
             "latest_run": None if latest is None else {
                 "id": latest["id"],
                 "started_at": _iso(latest["started_at"]),
@@ -91,6 +97,9 @@ def run(args, settings) -> int:
     print(f"database      {status['database']} (schema {status['schema_revision']})")
     for key in ("series", "observations", "policies", "targets", "runs"):
         print(f"{key:<13} {status[key]}")
+    if status["latest_run"]:
+        print(f"{'':<13} latest run: {status['targets_with_probability']} targets with a probability, "
+              f"{status['targets_no_data']} with no data")
     latest = status["latest_run"]
     print("latest run    " + ("none yet: run `domshare refresh`" if latest is None
                              else f"#{latest['id']} finished {latest['finished_at']}"))

@@ -15,6 +15,13 @@ OBS_PERIOD_TYPE = "period_type"  # month|quarter|half_year|year|ytd|list
 OBS_SOURCE_URL = "source_url"
 OBS_NOTE = "note"
 OBSERVATION_COLUMNS = [OBS_SERIES, OBS_DATE, OBS_VALUE, OBS_PERIOD_TYPE, OBS_SOURCE_URL, OBS_NOTE]
+# Optional evidence columns (transcribed sources); a frame without them stores exact values.
+OBS_KIND = "kind"  # one of forecast.frames.OBSERVATION_KINDS
+OBS_VALUE_HIGH = "value_high"  # a range's high end (OBS_VALUE is its low end)
+OBS_QUOTE = "quote"  # the source's own words containing the number
+OBS_RELIABILITY = "reliability"  # None | low | very_low, as the provenance flags the row
+EVIDENCE_COLUMNS = [OBS_KIND, OBS_VALUE_HIGH, OBS_QUOTE, OBS_RELIABILITY]
+RELIABILITIES = ("low", "very_low")
 
 
 def payload_text(raw: bytes, publisher: str, expected: str) -> str:

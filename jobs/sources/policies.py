@@ -78,9 +78,6 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
             if not 0.0 < share <= 1.0:
                 problems.append((where, number, f"target_share {share} is not a fraction in (0, 1]"))
                 continue
-            if not row["deadline"].strip():
-                problems.append((where, number, "a target_share needs a deadline"))
-                continue
         if row["deadline"].strip():
             try:
                 deadline = dt.date.fromisoformat(row["deadline"].strip())
@@ -105,46 +102,90 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     return Parsed(policies=pd.DataFrame(records), counts={"policies": len(records)})
 
 
-def build_targets(policies: pd.DataFrame, increments: list[dict], measures: list[dict]) -> tuple[pd.DataFrame, list[str]]:
-    """Targets (columns of the `targets` table) and warnings (targets without a measures row).
+CLAIMS = ("official", "claimed", "unofficial")
+BIASES = ("over", "under", "unknown")
 
-    increments: rows {policy_id, group, reason}; measures: rows
-    {target_id, series_key, measure, reason} with measure direct|proxy|'' (none).
-    """
+
+def with_claims(policies: pd.DataFrame, claims: list[dict]) -> pd.DataFrame:
+    """The policies with their `claim` (data/policy_claims.csv: policy_id, claim, reason): how far
+    each is the state's own published word. Every policy needs a row."""
+    by_id = {r["policy_id"].strip(): r["claim"].strip() for r in claims}
+    problems = [("data/policy_claims.csv", None, f"{pid}: claim {by_id.get(pid)!r} is not one of {', '.join(CLAIMS)}")
+                for pid in policies["id"] if by_id.get(pid) not in CLAIMS]
+    if problems:
+        raise InvalidData("data/policy_claims.csv: every policy needs a claim", problems)
+    return policies.assign(claim=policies["id"].map(by_id))
+
+
+def _thresholds(with_target: pd.DataFrame, increments: list[dict], encodings: dict) -> dict:
+    """policy id -> (threshold, note): an increment group's cumulative share, else the encoded
+    threshold (data/target_encodings.csv, e.g. P05's 'most'), else the policy's target_share."""
     group_of = {r["policy_id"].strip(): r["group"].strip() for r in increments}
-    with_target = policies[policies["target_share"].notna()].sort_values(["deadline", "id"])
     cumulative: dict[str, float] = {}
     threshold_of: dict[str, tuple[float, str | None]] = {}
     for row in with_target.itertuples():
         group = group_of.get(row.id)
+        encoded = (encodings.get(row.id, {}).get("threshold") or "").strip()
         if group:
             cumulative[group] = round(cumulative.get(group, 0.0) + row.target_share, 10)
             threshold_of[row.id] = (min(cumulative[group], 1.0),
                                     f"cumulative share of the '{group}' schedule: this policy's increment "
                                     f"{row.target_share:.2f} added to the earlier years'")
         else:
-            threshold_of[row.id] = (row.target_share, None)
+            threshold_of[row.id] = (float(encoded) if encoded else row.target_share, None)
+    return threshold_of
 
+
+def build_targets(policies: pd.DataFrame, increments: list[dict], measures: list[dict],
+                  encodings: list[dict] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Targets (columns of the `targets` table) and warnings (targets without a measures row).
+
+    increments: rows {policy_id, group, reason}; measures: rows {target_id, series_key,
+    measure, bias, reason, missing_evidence, related_series} with measure direct|proxy|''
+    (none); encodings: rows {policy_id, threshold, sectors, technologies, duplicate_of,
+    encoding} saying how threshold and deadline were read from the policy's words (an empty
+    threshold keeps target_share; sectors/technologies narrow the policy's lists; a policy
+    `duplicate_of` another sets no target of its own). A share without a deadline sets no
+    target: it cannot be assessed.
+    """
+    encoded = {r["policy_id"].strip(): r for r in (encodings or [])}
+    with_target = policies[policies["target_share"].notna() & policies["deadline"].notna()]
+    with_target = with_target[[not (encoded.get(pid, {}).get("duplicate_of") or "").strip()
+                               for pid in with_target["id"]]].sort_values(["deadline", "id"])
+    threshold_of = _thresholds(with_target, increments, encoded)
     by_id = {r["target_id"].strip(): r for r in measures}
     targets, warnings = [], []
     for row in with_target.itertuples():
-        techs = _split(row.technologies)
-        for sector in _split(row.sectors):
+        enc = encoded.get(row.id, {})
+        techs = _split(enc.get("technologies") or row.technologies)
+        for sector in _split(enc.get("sectors") or row.sectors):
             for tech in techs:
                 tid = f"{row.id}-{sector}" if len(techs) == 1 else f"{row.id}-{sector}-{tech}"
                 threshold, note = threshold_of[row.id]
                 m = by_id.get(tid)
                 if m is None:
                     warnings.append(f"target {tid} has no row in data/target_measures.csv: no measure")
-                measure = (m or {}).get("measure", "").strip() or None
-                if measure not in (None, *MEASURES):
-                    raise InvalidData(f"target_measures.csv: {tid} has measure {measure!r}; "
-                                      "use direct, proxy or leave empty")
-                targets.append({
-                    "id": tid, "policy_id": row.id, "sector": sector, "technology": tech,
-                    "threshold": float(threshold), "deadline": row.deadline,
-                    "series_key": (m["series_key"].strip() or None) if measure else None,
-                    "measure": measure, "measure_reason": ((m or {}).get("reason") or "").strip() or None,
-                    "note": note,
-                })
+                targets.append(_target(tid, row, sector, tech, threshold, note, m or {}, enc))
     return pd.DataFrame(targets), warnings
+
+
+def _target(tid: str, policy, sector: str, tech: str, threshold: float, note, m: dict, enc: dict) -> dict:
+    def cell(name):
+        return (m.get(name) or "").strip() or None
+    measure, bias = cell("measure"), cell("bias")
+    if measure not in (None, *MEASURES):
+        raise InvalidData(f"target_measures.csv: {tid} has measure {measure!r}; use direct, proxy or leave empty")
+    if (measure == "proxy") != (bias is not None) or bias not in (None, *BIASES):
+        raise InvalidData(f"target_measures.csv: {tid}: a proxy, and only a proxy, states its bias "
+                          f"({', '.join(BIASES)}); got measure {measure!r}, bias {bias!r}")
+    if m and measure is None and cell("missing_evidence") is None:
+        raise InvalidData(f"target_measures.csv: {tid} has no measure, so it must name the missing evidence")
+    return {
+        "id": tid, "policy_id": policy.id, "sector": sector, "technology": tech,
+        "threshold": float(threshold), "deadline": policy.deadline,
+        "series_key": cell("series_key") if measure else None,
+        "measure": measure, "measure_reason": cell("reason"), "bias": bias,
+        "missing_evidence": None if measure else cell("missing_evidence"),
+        "related_series": cell("related_series"),
+        "encoding": (enc.get("encoding") or "").strip() or None, "note": note,
+    }

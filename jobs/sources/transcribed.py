@@ -18,9 +18,7 @@ Databases/OS: only metrics with a clear domestic meaning (rules in DB_OS_RULES).
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections import Counter, defaultdict
 from typing import Mapping
@@ -29,9 +27,10 @@ import pandas as pd
 
 from jobs.errors import InvalidData, SourceChanged
 from jobs.sources.base import (
-    OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE,
-    OBSERVATION_COLUMNS, Parsed,
+    EVIDENCE_COLUMNS, OBS_DATE, OBS_KIND, OBS_NOTE, OBS_PERIOD_TYPE, OBS_QUOTE, OBS_RELIABILITY, OBS_SERIES,
+    OBS_SOURCE_URL, OBS_VALUE, OBSERVATION_COLUMNS, Parsed,
 )
+from jobs.sources.evidence import read_table, reliability
 
 SOURCE = "transcribed"
 CAICT_MONTHLY = "phones_shipments_caict_domestic_share_monthly"
@@ -61,16 +60,11 @@ HEADERS = {
 
 
 def _rows(raw: bytes, where: str) -> tuple[str, list[tuple[int, dict]]]:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{where}: not UTF-8 text", [(where, None, str(exc))]) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    columns = set(reader.fieldnames or [])
+    columns, rows = read_table(raw, where)
     kind = next((k for k, need in HEADERS.items() if need <= columns), None)
     if kind is None:
         raise SourceChanged(f"{where}: header {sorted(columns)} matches no transcribed table")
-    return kind, [(i + 2, row) for i, row in enumerate(reader)]
+    return kind, rows
 
 
 def _pct(row: dict, column: str, where: str, number: int, problems: list) -> float | None:
@@ -86,9 +80,17 @@ def _pct(row: dict, column: str, where: str, number: int, problems: list) -> flo
     return value
 
 
-def _obs(key, date, pct, period_type, url, note) -> dict:
+# Series whose every value is a lower bound of the domestic share (a few vendors only).
+LOWER_BOUND_SERIES = {SERVERS_INSPUR_HUAWEI, DB_TOP5}
+
+
+def _obs(key, date, pct, period_type, url, note, row: dict) -> dict:
+    """One observation; the row gives its quote and, from its notes, its reliability."""
+    flags = " ".join((row.get(c) or "") for c in ("note", "reliability_note"))
     return {OBS_SERIES: key, OBS_DATE: date, OBS_VALUE: pct / 100.0, OBS_PERIOD_TYPE: period_type,
-            OBS_SOURCE_URL: url, OBS_NOTE: note or None}
+            OBS_SOURCE_URL: url, OBS_NOTE: note or None,
+            OBS_KIND: "lower_bound" if key in LOWER_BOUND_SERIES else "exact",
+            OBS_QUOTE: (row.get("quote") or "").strip() or None, OBS_RELIABILITY: reliability(flags)}
 
 
 def _month_start(label: str) -> dt.date:
@@ -121,7 +123,7 @@ def _caict(rows, where, problems, counts):
             problems.append((where, number, f"share_basis {basis!r} is neither domestic nor foreign"))
             continue
         key = CAICT_MONTHLY if ptype == "month" else CAICT_ANNUAL
-        out.append(_obs(key, start, pct, ptype, row["source_url"].strip(), note))
+        out.append(_obs(key, start, pct, ptype, row["source_url"].strip(), note, row))
     return out
 
 
@@ -143,7 +145,7 @@ def _ic_insights(rows, where, problems, counts):
         pct = _pct(row, "value_pct", where, number, problems)
         if pct is not None:
             out.append(_obs(key, dt.date(int(row["year"]), 1, 1), pct, "year",
-                            row["source_url"].strip(), row.get("note", "").strip()))
+                            row["source_url"].strip(), row.get("note", "").strip(), row))
     return out
 
 
@@ -161,17 +163,19 @@ def _servers(rows, where, problems, counts):
             continue
         pct = _pct(row, "value_pct", where, number, problems)
         if pct is not None:
-            by_quarter[start][row["vendor"].strip()] = (pct, row["source_url"].strip())
+            by_quarter[start][row["vendor"].strip()] = (pct, row["source_url"].strip(), row)
     out = []
     for start, vendors in sorted(by_quarter.items()):
         if "Inspur" in vendors:
-            pct, url = vendors["Inspur"]
-            out.append(_obs(SERVERS_INSPUR, start, pct, "quarter", url, "Inspur alone (Omdia revenue share)"))
+            pct, url, row = vendors["Inspur"]
+            out.append(_obs(SERVERS_INSPUR, start, pct, "quarter", url, "Inspur alone (Omdia revenue share)", row))
         if all(v in vendors for v in CHINESE_SERVER_VENDORS):
             total = sum(vendors[v][0] for v in CHINESE_SERVER_VENDORS)
             parts = " + ".join(f"{v} {vendors[v][0]}%" for v in CHINESE_SERVER_VENDORS)
+            quotes = {vendors[v][2]["quote"].strip(): None for v in CHINESE_SERVER_VENDORS}
             out.append(_obs(SERVERS_INSPUR_HUAWEI, start, total, "quarter", vendors["Huawei"][1],
-                            f"lower bound of domestic share: {parts} (other Chinese vendors not given)"))
+                            f"lower bound of domestic share: {parts} (other Chinese vendors not given)",
+                            {"quote": " / ".join(quotes)}))
     return out
 
 
@@ -195,7 +199,7 @@ def _database_os(rows, where, problems, counts):
         pct = _pct(row, "value_pct", where, number, problems)
         if pct is not None:
             note = "; ".join(x for x in (row.get("firm", "").strip(), row["reliability_note"].strip()) if x)
-            out.append(_obs(key, date, pct, "year", row["source_url"].strip(), note))
+            out.append(_obs(key, date, pct, "year", row["source_url"].strip(), note, row))
     return out
 
 
@@ -210,7 +214,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     problems: list = []
     counts: Counter = Counter()
     records = RULES[kind](rows, where, problems, counts)
-    frame = pd.DataFrame(records, columns=OBSERVATION_COLUMNS)
+    frame = pd.DataFrame(records, columns=OBSERVATION_COLUMNS + EVIDENCE_COLUMNS)
     dupes = frame[frame.duplicated([OBS_SERIES, OBS_DATE], keep=False)]
     for _, row in dupes.iterrows():
         problems.append((where, None, f"{row[OBS_SERIES]} has two values for {row[OBS_DATE]}"))

@@ -16,9 +16,11 @@ from typing import Iterable, Mapping
 import pandas as pd
 from sqlalchemy import Connection, Table, bindparam, func, select
 
+from forecast.frames import OBSERVATION_KINDS
 from jobs.errors import InvalidData
 from jobs.sources.base import (
-    OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE,
+    OBS_DATE, OBS_KIND, OBS_NOTE, OBS_PERIOD_TYPE, OBS_QUOTE, OBS_RELIABILITY, OBS_SERIES,
+    OBS_SOURCE_URL, OBS_VALUE, OBS_VALUE_HIGH, RELIABILITIES,
 )
 from jobs.store import schema
 from jobs.store.db import utcnow
@@ -132,11 +134,30 @@ def _as_date(value) -> dt.date:
     return pd.Timestamp(value).date()
 
 
-def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int | None) -> UpsertCounts:
-    """Write an observation frame (jobs.sources.base.OBSERVATION_COLUMNS).
+def _evidence(record: Mapping, series_key: str, date: dt.date, value: float) -> dict:
+    """The observation's kind, range end, quote and reliability, checked (absent = exact)."""
+    kind = _clean(record.get(OBS_KIND)) or "exact"
+    high = _clean(record.get(OBS_VALUE_HIGH))
+    reliability = _clean(record.get(OBS_RELIABILITY))
+    where = f"{series_key} at {date}"
+    if kind not in OBSERVATION_KINDS:
+        raise InvalidData(f"{where}: kind {kind!r} is not one of {', '.join(OBSERVATION_KINDS)}")
+    if (kind == "range") != (high is not None) or (high is not None and float(high) < value):
+        raise InvalidData(f"{where}: a range needs value_high >= value, other kinds none (kind {kind}, "
+                          f"value_high {high})")
+    if reliability not in (None, *RELIABILITIES):
+        raise InvalidData(f"{where}: reliability {reliability!r} is not one of {', '.join(RELIABILITIES)}")
+    return {"kind": kind, "value_high": None if high is None else float(high),
+            "quote": _clean(record.get(OBS_QUOTE)), "reliability": reliability}
 
-    New (series, date) -> insert. Same value -> untouched (keeps its first snapshot).
-    Different value -> update, and record the old value and old snapshot in
+
+def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int | None) -> UpsertCounts:
+    """Write an observation frame (jobs.sources.base.OBSERVATION_COLUMNS, plus the optional
+    EVIDENCE_COLUMNS: kind, value_high, quote, reliability).
+
+    New (series, date) -> insert. Same value -> untouched (keeps its first snapshot); only
+    its description (kind, quote, reliability, note, link) is brought up to date in place.
+    Different value or range end -> update, and record the old value and old snapshot in
     `observation_revisions`, so upstream revisions stay visible.
     """
     if frame is None or frame.empty:
@@ -147,14 +168,16 @@ def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int 
         pairs = sorted({f"{k} {_as_date(d)}" for k, d in zip(repeated[OBS_SERIES], repeated[OBS_DATE])})
         raise InvalidData(f"observations repeat a (series, date): {', '.join(pairs[:10])}")
     obs = schema.observations
+    described = ("period_type", "source_url", "note", "kind", "quote", "reliability")
     now = utcnow()
-    inserts, revisions, updates = [], [], []
+    inserts, revisions, updates, relabels = [], [], [], []
     unchanged = 0
     for series_key, group in frame.groupby(OBS_SERIES, sort=False):
         existing = {
             row.date: row
             for row in conn.execute(
-                select(obs.c.id, obs.c.date, obs.c.value, obs.c.snapshot_id)
+                select(obs.c.id, obs.c.date, obs.c.value, obs.c.value_high, obs.c.snapshot_id,
+                       *(obs.c[k] for k in described))
                 .where(obs.c.series_key == series_key)
             )
         }
@@ -167,18 +190,21 @@ def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int 
                 "period_type": _clean(record.get(OBS_PERIOD_TYPE)),
                 "source_url": _clean(record.get(OBS_SOURCE_URL)),
                 "note": _clean(record.get(OBS_NOTE)),
+                **_evidence(record, series_key, date, value),
             }
             old = existing.get(date)
             if old is None:
                 inserts.append({"series_key": series_key, "date": date, "value": value,
                                 "snapshot_id": snapshot_id, "updated_at": now, **fields})
-            elif abs(old.value - value) > VALUE_TOLERANCE:
+            elif abs(old.value - value) > VALUE_TOLERANCE or _differs(old.value_high, fields["value_high"]):
                 revisions.append({"series_key": series_key, "date": date, "old_value": old.value,
                                   "old_snapshot_id": old.snapshot_id, "new_value": value,
                                   "new_snapshot_id": snapshot_id, "revised_at": now})
                 updates.append({"b_id": old.id, "b_value": value, **{f"b_{k}": v for k, v in fields.items()}})
             else:
                 unchanged += 1
+                if any(getattr(old, k) != fields[k] for k in described):
+                    relabels.append({"b_id": old.id, **{f"b_{k}": fields[k] for k in described}})
     # One executemany per statement: a revised upstream file costs a few round trips, not 2 per row.
     if inserts:
         conn.execute(obs.insert(), inserts)
@@ -186,8 +212,17 @@ def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int 
         conn.execute(schema.observation_revisions.insert(), revisions)
         conn.execute(obs.update().where(obs.c.id == bindparam("b_id")).values(
             value=bindparam("b_value"), snapshot_id=snapshot_id, updated_at=now,
-            **{k: bindparam(f"b_{k}") for k in ("period_type", "source_url", "note")}), updates)
+            **{k: bindparam(f"b_{k}") for k in (*described, "value_high")}), updates)
+    if relabels:
+        conn.execute(obs.update().where(obs.c.id == bindparam("b_id")).values(
+            **{k: bindparam(f"b_{k}") for k in described}), relabels)
     return UpsertCounts(len(inserts), len(revisions), unchanged)
+
+
+def _differs(old: float | None, new: float | None) -> bool:
+    if old is None or new is None:
+        return (old is None) != (new is None)
+    return abs(old - new) > VALUE_TOLERANCE
 
 
 def _frame_rows(frame: pd.DataFrame | Iterable[Mapping]) -> list[dict]:
