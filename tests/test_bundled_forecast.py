@@ -12,7 +12,10 @@ import pytest
 from forecast.frames import TARGET_STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY_TARGETS = ("P04-banking", "P05-banking", "P05-government", "P07-semiconductors", "P09-semiconductors")
+# measured by a series of their own technology (chips: IC Insights; government IT: Guangdong)
+KEY_TARGETS = ("P05-government", "P07-semiconductors", "P09-semiconductors", "N07-semiconductors")
+# no series of their technology exists: no data (supercomputers do not measure banks' IT)
+UNMEASURED = ("P04-banking", "P05-banking", "P17-soe-all")
 
 
 def cli(*args):
@@ -33,6 +36,7 @@ def test_bundled_data_refresh_and_export(tmp_path):
     assert targets["status"].notna().all()
     assert set(targets["status"]) <= set(TARGET_STATUSES)
     assert targets.loc[list(KEY_TARGETS), "status"].ne("no_data").all()
+    assert targets.loc[list(UNMEASURED), "status"].eq("no_data").all()
     assert targets["probability_by_deadline"].dropna().between(0, 1).all()
     forecasts = pd.read_csv(out / "forecasts.csv")
     values = forecasts[["lower_95", "lower_80", "yhat", "upper_80", "upper_95"]]

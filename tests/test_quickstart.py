@@ -38,7 +38,8 @@ def test_init_with_no_settings_creates_a_useful_domshare_db_here(tmp_path):
     assert len(domestic) >= 6, [s["key"] for s in domestic]
     assert len(publishers) >= 4, publishers
     assert n_obs > 300
-    expected = {r["id"] for r in csv.DictReader(open(DATA / "policies.csv", encoding="utf-8"))}
+    expected = {r["id"] for name in ("policies.csv", "policies_new.csv")
+                for r in csv.DictReader(open(DATA / name, encoding="utf-8"))}
     assert policy_ids == expected
 
     again = subprocess.run([sys.executable, "-m", "jobs", "init"], cwd=tmp_path, env=env,
