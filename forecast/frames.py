@@ -114,3 +114,10 @@ TARGETS_EXPORT_COLUMNS = [
     MEASURE, THRESHOLD, DEADLINE, PROBABILITY_BY_DEADLINE, PROJECTED_DATE, TARGET_STATUS,
     BASIS, EVIDENCE_DATE,
 ]
+
+# Forecast history (issue 12): one row per complete run x target, as history.csv writes it.
+HISTORY_EXPORT_COLUMNS = [
+    RUN_ID, "run_finished_at", "input_hash", TARGET_ID, SERIES, THRESHOLD, DEADLINE,
+    TARGET_STATUS, PROBABILITY_BY_DEADLINE, PROJECTED_DATE, P10_DATE, P90_DATE, BASIS,
+    EVIDENCE_DATE, "n_obs", "last_obs_date", "new_data",
+]

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, select
 
 from forecast.frames import (
     BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, CROSSINGS_EXPORT_COLUMNS, DATE, DEADLINE, DS, FIT_KINDS, FORECASTS_EXPORT_COLUMNS, MEASURE,
+    HISTORY_EXPORT_COLUMNS, PROBABILITY_BY_DEADLINE,
     OBSERVATIONS_EXPORT_COLUMNS, RUN_ID, SERIES, TARGET_ID, TARGET_INPUT_COLUMNS,
     TARGETS_EXPORT_COLUMNS, THRESHOLD, Y, validate_history,
 )
@@ -156,6 +157,106 @@ def target_proposals_frame(conn: Connection, status: str | None = "unreviewed") 
     return _frame(conn, query)
 
 
+def complete_runs(conn: Connection, up_to: int | None = None) -> pd.DataFrame:
+    """Complete runs, oldest first (id, finished_at, input_hash), at most run `up_to`."""
+    r = schema.forecast_runs
+    query = select(r.c.id, r.c.finished_at, r.c.input_hash).where(r.c.status == "complete").order_by(r.c.id)
+    if up_to is not None:
+        query = query.where(r.c.id <= up_to)
+    return _frame(conn, query)
+
+
+def _new_data(frame: pd.DataFrame, by: list[str]) -> pd.Series:
+    """True where the series' observation count or last date differs from its previous run's
+    (and on its first run): the runs where new data arrived."""
+    seen = frame[["n_obs", "last_obs_date"]].astype(str).agg("|".join, axis=1)
+    return seen.ne(seen.groupby([frame[c] for c in by]).shift()).astype(bool)
+
+
+def target_history(conn: Connection, target_id: str | None = None, up_to: int | None = None) -> pd.DataFrame:
+    """How each target's assessment stood after every complete run (HISTORY_EXPORT_COLUMNS),
+    oldest run first: status, probability, projected crossing with its 10-90 % dates (the
+    crossing of the target's threshold in that run), the run's input hash, and the
+    observations its series had (`new_data`: they changed since the previous run)."""
+    a, r, t, c, rs = (schema.target_assessments, schema.forecast_runs, schema.targets, schema.crossings,
+                      schema.run_series)
+    query = (
+        select(a.c.run_id, r.c.finished_at.label("run_finished_at"), r.c.input_hash, a.c.target_id,
+               a.c.series_key.label(SERIES), t.c.threshold, t.c.deadline, a.c.status, a.c.probability_by_deadline,
+               a.c.projected_date, a.c.basis, a.c.evidence_date, rs.c.n_obs, rs.c.last_obs_date)
+        .join(r, (r.c.id == a.c.run_id) & (r.c.status == "complete"))
+        .join(t, t.c.id == a.c.target_id)
+        .outerjoin(rs, (rs.c.run_id == a.c.run_id) & (rs.c.series_key == a.c.series_key))
+        .order_by(a.c.target_id, a.c.run_id)
+    )
+    if target_id is not None:
+        query = query.where(a.c.target_id == target_id)
+    if up_to is not None:
+        query = query.where(a.c.run_id <= up_to)
+    frame = _frame(conn, query)
+    crossings = _frame(conn, select(c.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.p10_date,
+                                    c.c.p90_date).join(r, (r.c.id == c.c.run_id) & (r.c.status == "complete")))
+    for part in (frame, crossings):  # thresholds are the same floats; rounded so the join cannot miss
+        part["_threshold"] = part[THRESHOLD].astype(float).round(9)
+    frame = frame.merge(crossings.drop(columns=THRESHOLD), on=[RUN_ID, SERIES, "_threshold"], how="left")
+    frame["new_data"] = _new_data(frame, [TARGET_ID]) if not frame.empty else pd.Series(dtype=bool)
+    return frame[HISTORY_EXPORT_COLUMNS].reset_index(drop=True)
+
+
+def crossing_history(conn: Connection, series_key: str, threshold: float | None = None) -> pd.DataFrame:
+    """A series' crossings after every complete run (crossing columns plus run_finished_at,
+    n_obs, last_obs_date, new_data), oldest run first."""
+    c, r, rs = schema.crossings, schema.forecast_runs, schema.run_series
+    query = (
+        select(c.c.run_id, r.c.finished_at.label("run_finished_at"), c.c.series_key.label(SERIES), c.c.threshold,
+               c.c.status, c.c.observed_date, c.c.median_date, c.c.p10_date, c.c.p90_date,
+               c.c.probability_by_horizon, c.c.probability_by_2027, c.c.probability_by_2030, rs.c.n_obs,
+               rs.c.last_obs_date)
+        .join(r, (r.c.id == c.c.run_id) & (r.c.status == "complete"))
+        .outerjoin(rs, (rs.c.run_id == c.c.run_id) & (rs.c.series_key == c.c.series_key))
+        .where(c.c.series_key == series_key)
+        .order_by(c.c.threshold, c.c.run_id)
+    )
+    frame = _frame(conn, query)
+    if threshold is not None:
+        frame = frame[(frame[THRESHOLD].astype(float) - threshold).abs() < 1e-9]
+    frame = frame.reset_index(drop=True)
+    frame["new_data"] = _new_data(frame, [THRESHOLD]) if not frame.empty else pd.Series(dtype=bool)
+    return frame
+
+
+def target_changes(conn: Connection, run_id: int, days: int = 30) -> pd.DataFrame:
+    """Per target of run `run_id`: its probability and status then, and how they moved since
+    the previous complete run and since the last run finished at least `days` days earlier
+    (probability_change / probability_change_30d in share units: 0.15 = 15 points; empty
+    when the earlier run has no probability or there is no earlier run)."""
+    history = target_history(conn, up_to=run_id)
+    runs = complete_runs(conn, up_to=run_id)
+    columns = [TARGET_ID, "status", "probability_by_deadline", "previous_run_id", "previous_status",
+               "probability_change", "run_30d_id", "status_30d", "probability_change_30d"]
+    if history.empty or run_id not in set(runs["id"]):
+        return pd.DataFrame(columns=columns)
+    finished = pd.to_datetime(runs["finished_at"], utc=True)
+    now = finished[runs["id"] == run_id].iloc[0]
+    earlier = runs[runs["id"] < run_id]
+    previous = int(earlier["id"].iloc[-1]) if not earlier.empty else None
+    old = runs[finished <= now - pd.Timedelta(days=days)]
+    month = int(old["id"].iloc[-1]) if not old.empty else None
+    current = history[history[RUN_ID] == run_id][[TARGET_ID, "status", PROBABILITY_BY_DEADLINE]]
+
+    def before(other: int | None, suffix: str) -> pd.DataFrame:
+        rows = history[history[RUN_ID] == other][[TARGET_ID, "status", PROBABILITY_BY_DEADLINE]]
+        return rows.rename(columns={"status": f"status{suffix}", PROBABILITY_BY_DEADLINE: f"p{suffix}"})
+
+    out = current.merge(before(previous, "_previous"), on=TARGET_ID, how="left").merge(
+        before(month, "_30d"), on=TARGET_ID, how="left")
+    probability = out[PROBABILITY_BY_DEADLINE].astype(float)
+    out = out.assign(previous_run_id=previous, previous_status=out["status_previous"],
+                     probability_change=probability - out["p_previous"].astype(float),
+                     run_30d_id=month, probability_change_30d=probability - out["p_30d"].astype(float))
+    return out[columns].reset_index(drop=True)
+
+
 def connect(conn_or_engine: Connection | Engine):
     """A context manager yielding a connection, for callers holding either."""
     if isinstance(conn_or_engine, Engine):
@@ -166,4 +267,5 @@ def connect(conn_or_engine: Connection | Engine):
 __all__ = [
     "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
+    "complete_runs", "target_history", "crossing_history", "target_changes",
 ]
