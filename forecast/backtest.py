@@ -1,40 +1,126 @@
-"""Rolling-origin backtests and the choice of model per series.
+"""Rolling-origin backtests, the choice of model (or mixture) per series, and the
+out-of-sample skill of that choice.
 
-At each origin (cutoff) a model sees only the history before it and forecasts the rest.
-Scores, averaged over origins, on the first `h` held-out points (h matched to frequency:
-12 months, 4 quarters, 2 half-years, 2 years):
-  mae          mean absolute error of the median forecast (share points, 0-1)
-  mase         that error divided by the in-sample one-step naive error of the training
-               window (< 1: better than a naive forecast made in-sample; the naive model's
-               own MASE is the bar to beat out of sample)
-  coverage_80  share of held-out points inside the 80% band (ideal: 0.8)
-  crossing_error_days  for thresholds crossed after the cutoff: |median predicted crossing
-               - observed crossing| (when the median does not cross before the data end,
-               the distance to that end: a lower bound)
-The chosen model has the lowest MASE among models that ran at every origin; ties and
-Prophet failures go to the baselines.
+Origins sit 1, 2, ... 2 x n_origins years before the last observation (as far as the data
+go, at least MIN_TRAIN points of training). At each one a model sees only the
+observations before it and forecasts the held-out ones up to HORIZON_YEARS later.
+
+Scores per model (observed paths against the held-out values):
+  crps_selection  mean CRPS over every origin: the score the choice is made on
+  crps            mean CRPS on the report origins (the latest n_origins);
+                  skill = 1 - crps / naive's crps (> 0 beats the naive forecast)
+  mae, mase       error of the median on the report origins; mase divides by the
+                  in-sample one-step naive error of each training window
+  coverage_80     share of report points inside the 80% band (ideal 0.8)
+  crossing_error_days  |median predicted crossing - observed crossing| for thresholds
+                  crossed after a report origin (the end of the data when the median does
+                  not cross by then: a lower bound)
+The choice: the lowest crps_selection among models that ran at every origin (baselines
+win ties); a mixture of the models' paths (weights by greedy ensemble selection, in
+tenths) replaces it when its score is lower by at least MIXTURE_MARGIN.
+The reported skill is out of sample: at each report origin the same rule chooses using
+only the earlier origins and only the values before that origin, and that choice is
+scored there; skill = 1 - its mean CRPS / naive's over the report origins.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from forecast.calendar import FREQUENCIES, backtest_steps, history_frequency
 from forecast.crossings import crossing_row, observed_crossing
 from forecast.frames import DS, Y
+from forecast.models import CannotFit
 
-SCORE_COLUMNS = ["model", "n_origins", "mae", "mase", "coverage_80", "crossing_error_days", "error"]
+SCORE_COLUMNS = ["model", "n_origins", "mae", "mase", "coverage_80", "crossing_error_days",
+                 "crps_selection", "crps", "skill", "horizon_steps", "weight", "error"]
 MIN_TRAIN = 4
+HORIZON_YEARS = 3
+MIXTURE = "mixture"
+MIXTURE_ROUNDS = 10  # weights in tenths
+MIXTURE_MARGIN = 0.02  # the mixture must beat the best single model by 2% on selection
 
 
-def origins(n: int, h: int, n_cutoffs: int, min_train: int = MIN_TRAIN) -> list[int]:
-    """Training lengths of the origins, latest first, spaced by max(1, h // 2)."""
-    spacing = max(1, h // 2)
-    cuts = [n - h - k * spacing for k in range(n_cutoffs)]
-    return [c for c in cuts if c >= min_train]
+@dataclass(frozen=True)
+class Origin:
+    cut: int  # training length: history.iloc[:cut]
+    end: int  # held-out points are history.iloc[cut:end]
+    report: bool
 
 
-def _crossing_errors(train, test, paths_level, thresholds) -> list[float]:
+def _cut_before(ds: pd.DatetimeIndex, when: pd.Timestamp) -> int:
+    """Index of the first observation after `when` (the training length of that origin)."""
+    return int(np.searchsorted(ds.values, np.datetime64(when), side="right"))
+
+
+def plan_origins(ds, n_origins: int = 3, min_train: int = MIN_TRAIN) -> list[Origin]:
+    """Origins in time order; the latest n_origins are the report origins."""
+    ds = pd.DatetimeIndex(ds)
+    n = len(ds)
+    cuts = sorted({_cut_before(ds, ds[-1] - pd.DateOffset(years=k)) for k in range(1, 2 * n_origins + 1)})
+    cuts = [c for c in cuts if min_train <= c < n]
+    horizon = [min(_cut_before(ds, ds[c - 1] + pd.DateOffset(years=HORIZON_YEARS)), n) for c in cuts]
+    report = set(cuts[-n_origins:])
+    return [Origin(c, end, c in report) for c, end in zip(cuts, horizon)]
+
+
+def crps(samples: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """CRPS of each row's sample (rows: dates, columns: draws) against its actual value:
+    E|X - y| - E|X - X'| / 2, exactly for the empirical distribution of the draws."""
+    x = np.sort(samples, axis=1)
+    m = x.shape[1]
+    spread = (x * (2 * np.arange(1, m + 1) - m - 1)).sum(axis=1) / m**2
+    return np.abs(x - actual[:, None]).mean(axis=1) - spread
+
+
+@dataclass
+class ModelRun:
+    """One model's held-out paths at every origin (None where it could not fit)."""
+
+    name: str
+    paths: list = field(default_factory=list)  # per origin: (observed, level) or None
+    error: str | None = None
+
+
+def run_model(model, history: pd.DataFrame, plan: list[Origin], n_paths: int, seed: int) -> ModelRun:
+    run = ModelRun(model.name)
+    for origin in plan:
+        train, test = history.iloc[:origin.cut], history.iloc[origin.cut:origin.end]
+        try:
+            paths = model.fit_predict(train, pd.DatetimeIndex(test[DS]), n_paths, seed + origin.cut)
+        except CannotFit as exc:
+            run.error = f"origin {train[DS].iloc[-1]:%Y-%m}: {exc}"
+            return run
+        run.paths.append((paths.observed, paths.level))
+    return run
+
+
+def _mixture_paths(runs: list[ModelRun], weights: dict[str, float], k: int):
+    """The mixture's (observed, level) at origin k: each model's first weight x n paths."""
+    parts = []
+    for run in runs:
+        w = weights.get(run.name, 0.0)
+        if w > 0:
+            observed, level = run.paths[k]
+            take = max(1, int(round(w * observed.shape[1])))
+            parts.append((observed[:, :take], level[:, :take]))
+    return np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts])
+
+
+def _mean_crps(history, plan, paths_at, origins, limit: int | None = None) -> float | None:
+    """Mean CRPS over the held-out points of `origins` (indices into plan) before `limit`."""
+    values = []
+    for k in origins:
+        origin = plan[k]
+        end = origin.end if limit is None else min(origin.end, limit)
+        if end > origin.cut:
+            actual = history[Y].to_numpy(float)[origin.cut:end]
+            values.extend(crps(paths_at(k)[0][:end - origin.cut], actual))
+    return float(np.mean(values)) if values else None
+
+
+def _crossing_errors(train, test, level, thresholds) -> list[float]:
     errors = []
     for threshold in thresholds:
         if observed_crossing(train, threshold) is not None:
@@ -42,57 +128,140 @@ def _crossing_errors(train, test, paths_level, thresholds) -> list[float]:
         actual = observed_crossing(test, threshold)
         if actual is None:
             continue
-        row = crossing_row("", threshold, train, pd.DatetimeIndex(test[DS]), paths_level)
-        predicted = row["median_date"] or (test[DS].iloc[-1] + (test[DS].iloc[-1] - test[DS].iloc[-2])).date()
+        row = crossing_row("", threshold, train, pd.DatetimeIndex(test[DS]), level)
+        predicted = row["median_date"] or test[DS].iloc[-1].date()
         errors.append(abs((pd.Timestamp(predicted) - pd.Timestamp(actual)).days))
     return errors
 
 
-def score_model(model, history: pd.DataFrame, cuts: list[int], h: int, thresholds,
-                n_paths: int, seed: int) -> dict:
+def _report_scores(history, plan, paths_at, thresholds) -> dict:
     maes, mases, covered, crossing = [], [], [], []
-    for cut in cuts:
-        train, test = history.iloc[:cut], history.iloc[cut:]
-        paths = model.fit_predict(train, pd.DatetimeIndex(test[DS]), n_paths, seed + cut)
-        actual = test[Y].to_numpy(float)[:h]
-        observed = paths.observed[:h]
+    for k, origin in enumerate(plan):
+        if not origin.report:
+            continue
+        train, test = history.iloc[:origin.cut], history.iloc[origin.cut:origin.end]
+        observed, level = paths_at(k)
+        actual = test[Y].to_numpy(float)
         error = np.abs(np.median(observed, axis=1) - actual)
         scale = np.mean(np.abs(np.diff(train[Y].to_numpy(float)))) or 1e-6
         lower, upper = np.quantile(observed, [0.1, 0.9], axis=1)
         maes.append(error.mean())
         mases.append(error.mean() / scale)
         covered.extend((actual >= lower - 1e-9) & (actual <= upper + 1e-9))
-        crossing.extend(_crossing_errors(train, test, paths.level, thresholds))
-    return {
-        "model": model.name, "n_origins": len(cuts), "mae": float(np.mean(maes)),
-        "mase": float(np.mean(mases)), "coverage_80": float(np.mean(covered)),
-        "crossing_error_days": float(np.mean(crossing)) if crossing else None, "error": None,
-    }
+        crossing.extend(_crossing_errors(train, test, level, thresholds))
+    return {"mae": float(np.mean(maes)), "mase": float(np.mean(mases)),
+            "coverage_80": float(np.mean(covered)),
+            "crossing_error_days": float(np.mean(crossing)) if crossing else None}
 
 
-def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_cutoffs: int = 3,
-             n_paths: int = 200, seed: int = 0, frequency: str | None = None) -> pd.DataFrame:
-    """One score row per model (no rows when the series is too short for any origin).
-    The horizon counts observations: h held-out points at the series' frequency."""
-    h = backtest_steps(frequency if frequency in FREQUENCIES else history_frequency(history))
-    cuts = origins(len(history), h, n_cutoffs)
-    if not cuts:
-        return pd.DataFrame(columns=SCORE_COLUMNS)
-    rows = []
-    for name, model in models.items():
-        try:
-            rows.append(score_model(model, history, cuts, h, thresholds, n_paths, seed))
-        except Exception as exc:  # a model failing is a result (recorded), not a crash
-            rows.append({"model": name, "n_origins": 0, "mae": None, "mase": None,
-                         "coverage_80": None, "crossing_error_days": None,
-                         "error": f"{type(exc).__name__}: {exc}"})
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+def _row(name, history, plan, paths_at, thresholds) -> dict:
+    everywhere = range(len(plan))
+    return {"model": name, "n_origins": len(plan), "error": None,
+            "crps_selection": _mean_crps(history, plan, paths_at, everywhere),
+            "crps": _mean_crps(history, plan, paths_at, [k for k, o in enumerate(plan) if o.report]),
+            "horizon_steps": max(o.end - o.cut for o in plan),
+            **_report_scores(history, plan, paths_at, thresholds)}
 
 
-def choose(scores: pd.DataFrame, baselines: tuple[str, ...], fallback: str) -> str:
-    """Lowest MASE among models that ran; baselines win ties; `fallback` with no scores."""
-    ok = scores[scores["error"].isna() & scores["mase"].notna()]
-    if ok.empty:
-        return fallback
-    ok = ok.assign(_baseline=~ok["model"].isin(baselines))  # False sorts first: baselines
-    return str(ok.sort_values(["mase", "_baseline"]).iloc[0]["model"])
+def greedy_weights(runs: list[ModelRun], history, plan, origins, limit=None,
+                   rounds: int = MIXTURE_ROUNDS) -> dict[str, float]:
+    """Ensemble selection with replacement (Caruana et al. 2004) on the mean CRPS."""
+    counts: dict[str, int] = {}
+    for _ in range(rounds):
+        best, best_score = None, np.inf
+        for run in runs:
+            trial = {**counts, run.name: counts.get(run.name, 0) + 1}
+            total = sum(trial.values())
+            weights = {m: c / total for m, c in trial.items()}
+            score = _mean_crps(history, plan, lambda k: _mixture_paths(runs, weights, k), origins, limit)
+            if score < best_score:
+                best, best_score = run.name, score
+        counts[best] = counts.get(best, 0) + 1
+    return {m: c / rounds for m, c in sorted(counts.items())}
+
+
+def choose(runs: list[ModelRun], history, plan, origins, limit=None, baselines=()):
+    """(model or MIXTURE, weights, single models best first) on the given origins."""
+    scored = []
+    for order, run in enumerate(runs):
+        score = _mean_crps(history, plan, lambda k, r=run: r.paths[k], origins, limit)
+        if score is not None:
+            scored.append((score, run.name not in baselines, order, run.name))
+    ranking = [name for *_, name in sorted(scored)]
+    if not ranking:
+        return None, {}, []
+    best = sorted(scored)[0][0]
+    if len(runs) > 1:
+        mixture = greedy_weights(runs, history, plan, origins, limit)
+        if len(mixture) > 1:
+            score = _mean_crps(history, plan, lambda k: _mixture_paths(runs, mixture, k), origins, limit)
+            if score < (1 - MIXTURE_MARGIN) * best:
+                return MIXTURE, mixture, ranking
+    return ranking[0], {ranking[0]: 1.0}, ranking
+
+
+def _paths_of(runs: list[ModelRun], model: str, weights: dict):
+    if model == MIXTURE:
+        return lambda k: _mixture_paths(runs, weights, k)
+    run = next(r for r in runs if r.name == model)
+    return lambda k: run.paths[k]
+
+
+def procedure_skill(runs: list[ModelRun], history, plan, baselines) -> tuple[float | None, int]:
+    """Out-of-sample skill of the choice itself: at each report origin, choose on the
+    earlier origins' values before it, and score that choice there, against naive."""
+    naive = next((r for r in runs if r.name == "naive"), None)
+    if naive is None:
+        return None, 0
+    chosen_scores, naive_scores, n = [], [], 0
+    for j, origin in enumerate(plan):
+        if not origin.report:
+            continue
+        model, weights, _ = choose(runs, history, plan, range(j), origin.cut, baselines)
+        if model is None:
+            continue
+        chosen_scores.append(_mean_crps(history, plan, _paths_of(runs, model, weights), [j]))
+        naive_scores.append(_mean_crps(history, plan, lambda k: naive.paths[k], [j]))
+        n += 1
+    if not n or np.mean(naive_scores) <= 0:
+        return None, 0
+    return float(1 - np.mean(chosen_scores) / np.mean(naive_scores)), n
+
+
+@dataclass
+class Choice:
+    scores: pd.DataFrame  # SCORE_COLUMNS + chosen
+    model: str  # a model name or MIXTURE
+    weights: dict[str, float]
+    skill: float | None  # of the choice procedure, out of sample
+    skill_origins: int
+    ranking: list[str]  # single models, best first (fallbacks for the final fit)
+
+
+def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int = 3,
+             n_paths: int = 200, seed: int = 0, baselines=("naive", "drift"),
+             fallback: str = "drift") -> Choice:
+    """Score every model, choose, and measure the choice's out-of-sample skill."""
+    plan = plan_origins(history[DS], n_origins)
+    runs, rows = [], []
+    for name, model in (models.items() if plan else ()):
+        run = run_model(model, history, plan, n_paths, seed)
+        if run.error:
+            rows.append({"model": name, "n_origins": len(run.paths), "error": run.error})
+            continue
+        runs.append(run)
+        rows.append(_row(name, history, plan, lambda k, r=run: r.paths[k], thresholds))
+    model, weights, ranking = choose(runs, history, plan, range(len(plan)), None, baselines)
+    if model is None:
+        model, weights = fallback, {fallback: 1.0}
+    if model == MIXTURE:
+        rows.append(_row(MIXTURE, history, plan, _paths_of(runs, model, weights), thresholds))
+    scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    scores["weight"] = scores["model"].map(weights)
+    naive = scores.loc[scores["model"].eq("naive") & scores["error"].isna(), "crps"]
+    if not naive.empty and naive.iloc[0] > 0:
+        scores["skill"] = 1 - scores["crps"] / naive.iloc[0]
+    scores["chosen"] = scores["model"] == model
+    skill, n_skill = procedure_skill(runs, history, plan, baselines)
+    rest = [m for m in models if m not in ranking]
+    return Choice(scores, model, weights, skill, n_skill, ranking + rest)

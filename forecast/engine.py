@@ -10,17 +10,18 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecast.backtest import SCORE_COLUMNS, backtest, choose
+from forecast import registry
+from forecast.backtest import SCORE_COLUMNS, backtest
 from forecast.calendar import FREQUENCIES, future_dates, history_frequency
 from forecast.crossings import crossings_frame
 from forecast.frames import (
     CROSSING_COLUMNS, DS, FORECAST_COLUMNS, LOWER_80, LOWER_95, MODEL, SERIES,
     TARGET_ASSESSMENT_COLUMNS, THRESHOLD, UPPER_80, UPPER_95, Y, YHAT,
 )
-from forecast.models import BASELINES
+from forecast.models import CannotFit, Paths
 from forecast.targets import assess_targets
 
-DEFAULT_SPECS = ("naive", "drift", "prophet_logistic", "prophet_logit")
+DEFAULT_SPECS = registry.DEFAULT_MODELS
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ class EngineConfig:
     fallback: str = "drift"  # used when no backtest is possible or every choice fails
     n_paths: int = 500
     backtest_paths: int = 200
-    n_cutoffs: int = 3
-    mcmc_samples: int = 200
+    n_cutoffs: int = 3  # report origins (and as many selection origins before them)
+    mcmc_samples: int = 200  # NUTS iterations of the one chain of a final Prophet fit
+    backtest_mcmc_samples: int = 0  # 0: Prophet's MAP fit at backtest origins
     min_points: int = 4
     seed: int = 20141217
     as_of: str | None = None  # "today" for target deadlines; None = the current date
@@ -45,7 +47,7 @@ class EngineConfig:
 class SeriesResult:
     series: str
     status: str  # ok | insufficient_data | failed
-    model: str | None = None
+    model: str | None = None  # a registry name, or "mixture" (see weights)
     n_obs: int = 0
     last_obs_date: dt.date | None = None
     error: str | None = None
@@ -64,19 +66,15 @@ def series_seed(series: str, seed: int) -> int:
     return (zlib.crc32(series.encode()) ^ seed) % (2**31 - 1)
 
 
-def build_models(specs, mcmc_samples: int) -> dict:
-    models = {}
-    for name in specs:
-        if name in BASELINES:
-            models[name] = BASELINES[name]()
-        else:
-            from forecast.prophet_models import prophet_models
-
-            available = prophet_models(mcmc_samples)
-            if name not in available:
-                raise ValueError(f"unknown model {name!r}; known: {sorted([*BASELINES, *available])}")
-            models[name] = available[name]
-    return models
+def fit_weighted(history: pd.DataFrame, dates, weights: dict[str, float], config: EngineConfig,
+                 seed: int) -> Paths:
+    """Paths of one model, or a mixture: each model's share of the paths, by weight."""
+    models = registry.build(list(weights), config.mcmc_samples)
+    parts = []
+    for i, (name, weight) in enumerate(weights.items()):
+        n = config.n_paths if len(weights) == 1 else max(1, int(round(weight * config.n_paths)))
+        parts.append(models[name].fit_predict(history, dates, n, seed + i))
+    return Paths(level=np.hstack([p.level for p in parts]), observed=np.hstack([p.observed for p in parts]))
 
 
 def forecast_frame(series: str, dates: pd.DatetimeIndex, observed: np.ndarray, model: str) -> pd.DataFrame:
@@ -114,31 +112,30 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         result.seconds = time.perf_counter() - started
         return result
     seed = series_seed(series, config.seed)
-    models = build_models(config.specs, config.mcmc_samples)
-    result.backtest = backtest(history, models, thresholds, config.n_cutoffs, config.backtest_paths,
-                               seed, frequency)
-    chosen = choose(result.backtest, tuple(BASELINES), config.fallback)
+    choice = backtest(history, registry.build(config.specs, config.backtest_mcmc_samples), thresholds,
+                      config.n_cutoffs, config.backtest_paths, seed, registry.BASELINES, config.fallback)
+    result.backtest = choice.scores
     if frequency not in FREQUENCIES:
         frequency = history_frequency(history)
     dates = future_dates(history[DS].iloc[-1], config.horizon, frequency)
-    errors = []
-    for name in dict.fromkeys([chosen, config.fallback, "naive"]):
+    errors = [f"backtest {m}: {e}" for m, e in zip(choice.scores["model"], choice.scores["error"]) if isinstance(e, str)]
+    candidates = [(choice.model, choice.weights)] + [(m, {m: 1.0}) for m in dict.fromkeys(
+        [*choice.ranking, config.fallback, "naive"]) if m != choice.model]
+    for name, weights in candidates:
         try:
-            model = models.get(name) or build_models([name], config.mcmc_samples)[name]
-            paths = model.fit_predict(history, dates, config.n_paths, seed)
+            paths = fit_weighted(history, dates, weights, config, seed)
             break
-        except Exception as exc:  # recorded; the next (simpler) model is tried
-            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        except CannotFit as exc:  # recorded; the next best model is tried
+            errors.append(f"{name}: {exc}")
     else:
         result.status, result.error = "failed", "; ".join(errors)
         result.seconds = time.perf_counter() - started
         return result
-    result.model = name
-    failed = result.backtest.dropna(subset=["error"])  # models that failed in the backtest
-    errors = [f"backtest {m}: {e}" for m, e in zip(failed["model"], failed["error"])] + errors
-    result.error = "; ".join(errors) or None  # kept with status ok: the run used a fallback
-    if "chosen" not in result.backtest.columns:
-        result.backtest["chosen"] = result.backtest["model"] == name
+    result.model, result.weights = name, weights
+    result.error = "; ".join(errors) or None  # kept with status ok: skipped models, fallbacks
+    if name == choice.model:
+        result.skill, result.skill_origins = choice.skill, choice.skill_origins
+    result.backtest["chosen"] = result.backtest["model"] == name
     result.forecast = forecast_frame(series, dates, paths.observed, name)
     result.crossings = crossings_frame(series, thresholds, history, dates, paths.level, bounds)
     result.targets = assess_targets(targets, history, as_of, dates, paths.level, bounds, frequency)

@@ -4,7 +4,9 @@ Every model answers `fit_predict(history, future, n_paths, seed) -> Paths`, wher
 `history` has columns ds, y (one series, sorted) and `future` is the dates to forecast.
 `Paths.level` are sample paths of the underlying level (used for crossings);
 `Paths.observed` add observation noise (used for the forecast bands and backtest coverage).
-Both are arrays shaped (len(future), n_paths) of shares in [0, 1].
+Both are arrays shaped (len(future), n_paths) of shares in [0, 1]. A model that cannot
+fit a series (too short, constant, the library refuses it) raises CannotFit with the
+reason: it is skipped for that series, and the reason is recorded.
 """
 from __future__ import annotations
 
@@ -17,6 +19,20 @@ import pandas as pd
 from forecast.frames import DS, Y
 
 DAYS_PER_YEAR = 365.25
+EPS = 1e-3  # logit of exactly 0 or 1 is infinite; shares are clipped to [EPS, 1 - EPS]
+
+
+class CannotFit(ValueError):
+    """This model cannot fit this series (the message says why); the others carry on."""
+
+
+def logit(y: np.ndarray) -> np.ndarray:
+    y = np.clip(y, EPS, 1 - EPS)
+    return np.log(y / (1 - y))
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass(frozen=True)
@@ -98,4 +114,3 @@ class Drift:
         return Paths(level=paths, observed=paths)
 
 
-BASELINES: dict[str, type] = {"naive": NaiveLast, "drift": Drift}

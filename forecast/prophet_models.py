@@ -5,8 +5,9 @@ Two specifications, both bounded to [0, 1]:
 - `prophet_logit`: linear growth on the logit of the share (no saturation level is forced;
   the back-transform keeps every path inside (0, 1)).
 Prophet's default MAP fit has no parameter uncertainty (all trend paths coincide), so we
-fit with `mcmc_samples` (a full posterior) and draw paths from it. A new Prophet object per
-fit; NumPy's global RNG seeded right before sampling (Prophet draws from it); cmdstanpy's
+fit with `mcmc_samples` (a full posterior: one NUTS chain) and draw paths from it with our
+vectorised sampler (forecast.prophet_paths). A new Prophet object per fit; the seed goes
+to Stan and to the sampler; cmdstanpy's
 temporary files of each fit removed afterwards (pool workers never run atexit clean-up).
 """
 from __future__ import annotations
@@ -20,10 +21,8 @@ import numpy as np
 import pandas as pd
 
 from forecast.frames import DS, Y
-from forecast.models import Paths
-
-EPS = 1e-3  # logit of exactly 0 or 1 is infinite; shares are clipped to [EPS, 1 - EPS]
-
+from forecast.models import CannotFit, Paths, expit as _expit, logit as _logit
+from forecast.prophet_paths import sample_paths
 
 def quiet() -> None:
     """Silence cmdstanpy/prophet chatter (called at entry points, not at import)."""
@@ -54,15 +53,6 @@ def _remove_new_entries(directory: str, before: set[str]) -> None:
                 pass
 
 
-def _logit(y: np.ndarray) -> np.ndarray:
-    y = np.clip(y, EPS, 1 - EPS)
-    return np.log(y / (1 - y))
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def _seasonal(history: pd.DataFrame) -> bool:
     """Yearly seasonality only for sub-annual series with at least three years of data."""
     gaps = history[DS].diff().dt.days.median()
@@ -72,9 +62,14 @@ def _seasonal(history: pd.DataFrame) -> bool:
 
 @dataclass
 class ProphetModel:
+    """`mcmc_samples` iterations of one NUTS chain (Prophet spends half on warm-up), or 0 for
+    the MAP fit (used at backtest origins, where it is cheap and the posterior rarely
+    changes the choice: checked by benchmarks/calibration.py)."""
+
     name: str
     logit: bool
     mcmc_samples: int = 200
+    chains: int = 1
 
     def _frame(self, dates, y=None) -> pd.DataFrame:
         frame = pd.DataFrame({DS: pd.DatetimeIndex(dates)})
@@ -100,21 +95,17 @@ class ProphetModel:
         tmpdir = cmdstan_tmpdir()
         before = set(os.listdir(tmpdir))
         try:
-            np.random.seed(seed)  # Stan's seed and Prophet's path draws both follow it
-            model.fit(
-                self._frame(history[DS], history[Y].to_numpy(float)),
-                seed=seed, chains=2, show_progress=False,
-            )
-            frame = self._frame(future)
-            np.random.seed(seed)
-            # Prophet advises the loop (not vectorized) for logistic growth with MCMC.
-            samples = model.predictive_samples(frame, vectorized=self.logit)
+            np.random.seed(seed)  # Prophet's initialisation draws from NumPy's global RNG
+            sampling = {"chains": self.chains, "show_progress": False} if self.mcmc_samples else {}
+            model.fit(self._frame(history[DS], history[Y].to_numpy(float)), seed=seed, **sampling)
+            if len(future):
+                level, observed = sample_paths(model, self._frame(future), n_paths, seed)
+            else:
+                level = observed = np.empty((0, n_paths))
+        except (RuntimeError, ValueError) as exc:  # CmdStan failed, or Prophet refused the frame
+            raise CannotFit(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         finally:
             _remove_new_entries(tmpdir, before)
-        trend, observed = samples["trend"][:, :n_paths], samples["yhat"][:, :n_paths]
-        # Level = trend + seasonality, without observation noise; the noise averages out of
-        # the mean of (yhat - trend) over paths, which leaves the seasonal component.
-        level = trend + (observed - trend).mean(axis=1, keepdims=True)
         if self.logit:
             level, observed = _expit(level), _expit(observed)
         return Paths(level=np.clip(level, 0.0, 1.0), observed=np.clip(observed, 0.0, 1.0))
@@ -125,3 +116,7 @@ def prophet_models(mcmc_samples: int = 200) -> dict[str, ProphetModel]:
         "prophet_logistic": ProphetModel("prophet_logistic", logit=False, mcmc_samples=mcmc_samples),
         "prophet_logit": ProphetModel("prophet_logit", logit=True, mcmc_samples=mcmc_samples),
     }
+
+
+def prophet_model(name: str, mcmc_samples: int) -> ProphetModel:
+    return prophet_models(mcmc_samples)[name]

@@ -41,6 +41,7 @@ class RefreshOutcome:
     statuses: dict[str, str]
     failures: dict[str, str]
     seconds: float = 0.0
+    complete: bool = True  # False: the run ended 'failed' and the previous one stays current
 
 
 def code_version() -> str:
@@ -140,6 +141,9 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
     unknown = sorted(set(series or []) - known)
     if unknown:
         raise ConfigError(f"unknown series: {', '.join(unknown)} (see `domshare status`)")
+    if not history.empty and pd.Timestamp(config.horizon) <= pd.to_datetime(history[DS]).max():
+        raise ConfigError(f"--horizon {config.horizon} does not lie after the last observation of any "
+                          f"series (the latest is {pd.to_datetime(history[DS]).max():%Y-%m-%d})")
     params = {**config.to_dict(), "series": sorted(series) if series else None}
     digest = input_hash(history, targets, bounds)
     if previous and not force and previous["input_hash"] == digest \
@@ -149,7 +153,7 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
     with db.transaction(engine) as conn:
         run_id = runs.start_run(conn, code_version=code_version(), params=params,
                                 input_hash=digest, seed=config.seed, trigger=trigger)
-    statuses, failures, tmpdirs = {}, {}, set()
+    statuses, failures, tmpdirs, forecast_count = {}, {}, set(), 0
     bounds_by_series = {key: group[BOUNDS_COLUMNS] for key, group in bounds.groupby(SERIES)}
     empty = pd.DataFrame({DS: pd.Series(dtype="datetime64[ns]"), Y: pd.Series(dtype=float)})
     groups = {key: empty for key in bounds_by_series}  # a series of bounds only is still assessed
@@ -164,6 +168,7 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
                 statuses[result.series] = result.status
                 if result.status == "failed":
                     failures[result.series] = result.error
+                forecast_count += not result.forecast.empty
                 with db.transaction(engine) as conn:  # each series' results are kept as they arrive
                     runs.write_series_result(conn, run_id, result)
         with db.transaction(engine) as conn:
@@ -172,7 +177,8 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
             carried = set(read.run_frames(conn, run_id)["run_series"]["series_key"])
             runs.write_assessments(conn, run_id, _unmeasured_targets(
                 targets[~targets[SERIES].isin(carried - set(groups))], set(groups), config.as_of))
-            runs.finish_run(conn, run_id, "complete")
+            verdict = _run_verdict(statuses, forecast_count)
+            runs.finish_run(conn, run_id, "failed" if verdict else "complete", error=verdict)
     except BaseException as exc:
         with db.transaction(engine) as conn:
             runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -181,7 +187,18 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
         own = getattr(sys.modules.get("cmdstanpy"), "_TMPDIR", None)  # ours goes at exit
         for tmpdir in tmpdirs - {None, own}:  # spawn workers exit without cmdstanpy's atexit clean-up
             shutil.rmtree(tmpdir, ignore_errors=True)
-    return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started)
+    return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started,
+                          complete=verdict is None)
+
+
+def _run_verdict(statuses: dict[str, str], forecast_count: int) -> str | None:
+    """Why the run must not become current, or None: every series failed, or series that
+    could be forecast produced no forecast."""
+    if statuses and all(s == "failed" for s in statuses.values()):
+        return f"every series failed ({len(statuses)})"
+    if "ok" in statuses.values() and forecast_count == 0:
+        return "no forecast was produced although some series could be forecast"
+    return None
 
 
 __all__ = ["refresh", "fit_one", "input_hash", "code_version", "RefreshOutcome"]

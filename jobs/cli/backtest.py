@@ -4,6 +4,7 @@ The scores are those of the latest run; when inputs or parameters changed since,
 run is refreshed first (the same code path as `domshare refresh`)."""
 from __future__ import annotations
 
+import json
 import math
 
 from jobs.cli.refresh import add_arguments as refresh_arguments, config_from_args
@@ -11,8 +12,9 @@ from jobs.refresh import refresh
 from jobs.store import db, read
 
 NAME = "backtest"
-HELP = ("Print each series' rolling-origin backtest: per model MAE, MASE against naive, 80% "
-        "coverage and crossing-date error, and the model chosen.")
+HELP = ("Print each series' rolling-origin backtest: per model CRPS and skill against naive, "
+        "MAE, MASE, 80% coverage and crossing-date error, the model or mixture chosen, and the "
+        "choice's out-of-sample skill.")
 EXAMPLES = [
     "domshare backtest",
     "domshare backtest --series phones_usage_statcounter_domestic_share",
@@ -29,22 +31,39 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec)
 
 
+def _choice(rs) -> str:
+    weights = json.loads(rs["weights"]) if isinstance(rs.get("weights"), str) else None
+    chosen = rs["model"] or "-"
+    if weights and len(weights) > 1:
+        chosen += " (" + ", ".join(f"{m} {w:.1f}" for m, w in weights.items()) + ")"
+    skill = rs.get("skill")
+    if skill is None or (isinstance(skill, float) and math.isnan(skill)):
+        return f"chosen: {chosen}; no out-of-sample skill (too few origins)"
+    return (f"chosen: {chosen}; out-of-sample skill {skill:+.2f} vs naive over "
+            f"{int(rs['skill_origins'])} origins")
+
+
 def backtest_table(backtest, run_series, only=None) -> str:
-    """Per series: a status line, then one row of scores per model (the chosen one marked)."""
+    """Per series: a status line with the choice, then one row of scores per model."""
     lines = []
     for _, rs in run_series.iterrows():
         key = rs["series_key"]
         if only and key not in only:
             continue
-        lines.append(f"\n{key}  ({rs['status']}, {rs['n_obs']} obs, chosen: {rs['model'] or '-'})")
+        lines.append(f"\n{key}  ({rs['status']}, {rs['n_obs']} obs; {_choice(rs)})")
         scores = backtest[backtest["series_key"] == key]
         if scores.empty:
             lines.append("  no backtest: too few observations for a rolling origin")
             continue
-        lines.append(f"  {'model':<18}{'origins':>8}{'MAE':>9}{'MASE':>8}{'cov80':>7}{'cross.err(d)':>14}")
+        lines.append(f"  {'model':<18}{'origins':>8}{'CRPS':>9}{'skill':>7}{'MAE':>9}{'MASE':>8}"
+                     f"{'cov80':>7}{'cross.err(d)':>14}")
         for _, s in scores.iterrows():
             mark = "  <- chosen" if s["chosen"] else ""
-            lines.append(f"  {s['model']:<18}{s['n_origins']:>8}{_fmt(s['mae'], '.4f'):>9}"
+            if isinstance(s.get("error"), str):
+                lines.append(f"  {s['model']:<18}skipped: {s['error']}")
+                continue
+            lines.append(f"  {s['model']:<18}{s['n_origins']:>8}{_fmt(s['crps'], '.4f'):>9}"
+                         f"{_fmt(s['skill'], '+.2f'):>7}{_fmt(s['mae'], '.4f'):>9}"
                          f"{_fmt(s['mase'], '.2f'):>8}{_fmt(s['coverage_80'], '.2f'):>7}"
                          f"{_fmt(s['crossing_error_days'], '.0f'):>14}{mark}")
     return "\n".join(lines).lstrip("\n")
@@ -58,7 +77,7 @@ def run(args, settings) -> int:
         run_row = read.latest_run(conn)
         frames = read.run_frames(conn, run_row["id"])
     state = "refitted now" if outcome.refitted else "unchanged inputs"
-    print(f"run {run_row['id']} ({state}). MASE < 1: better than the naive in-sample one-step error; "
-          "compare with the naive row.")
+    print(f"run {run_row['id']} ({state}). CRPS (lower is better) and skill = 1 - CRPS / naive's "
+          "on the latest 3 origins; skill > 0 beats the naive forecast.")
     print(backtest_table(frames["backtest"], frames["run_series"], args.series))
     return 0

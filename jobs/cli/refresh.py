@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from forecast.engine import DEFAULT_SPECS, EngineConfig, build_models
+from forecast import registry
+from forecast.engine import EngineConfig
 from jobs.errors import ConfigError
 from jobs.refresh import refresh
 from jobs.store import db
@@ -17,6 +18,7 @@ EXAMPLES = [
     "domshare refresh --workers 2 --seed 7 --horizon 2030-12-31",
     "domshare refresh --models naive,drift",
 ]
+MIN_MCMC_SAMPLES = 20  # Prophet halves it into warm-up and draws; fewer gives no usable posterior
 
 
 def add_arguments(parser) -> None:
@@ -25,22 +27,30 @@ def add_arguments(parser) -> None:
     parser.add_argument("--force", action="store_true", help="refit even when inputs and parameters are unchanged")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: $DOMSHARE_SEED or 20141217)")
     parser.add_argument("--horizon", default="2035-12-31", metavar="YYYY-MM-DD", help="forecast up to this date (default 2035-12-31)")
-    parser.add_argument("--models", default=",".join(DEFAULT_SPECS),
-                        help=f"models the backtest chooses among (default {','.join(DEFAULT_SPECS)})")
+    models = "; ".join(f"{name}: {entry.description}" for name, entry in registry.MODELS.items())
+    parser.add_argument("--models", default=",".join(registry.DEFAULT_MODELS), metavar="NAME,NAME",
+                        help=f"comma-separated models the backtest chooses among (default: all). {models}")
     parser.add_argument("--mcmc-samples", type=int, default=EngineConfig.mcmc_samples,
-                        help="posterior draws per chain for the Prophet models (default %(default)s)")
+                        help="NUTS iterations of the one chain of a final Prophet fit, half of them "
+                             f"warm-up (at least {MIN_MCMC_SAMPLES}; default %(default)s)")
 
 
 def config_from_args(args, settings) -> EngineConfig:
     try:
-        dt.date.fromisoformat(args.horizon)
+        horizon = dt.date.fromisoformat(args.horizon)
     except ValueError as exc:
         raise ConfigError(f"--horizon {args.horizon!r} is not a date YYYY-MM-DD") from exc
+    if horizon.year > 2100:
+        raise ConfigError(f"--horizon {args.horizon}: at most 2100-12-31")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: give 1 or more worker processes")
+    if args.mcmc_samples < MIN_MCMC_SAMPLES:
+        raise ConfigError(f"--mcmc-samples {args.mcmc_samples}: give at least {MIN_MCMC_SAMPLES}")
     specs = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
-        build_models(specs, args.mcmc_samples)  # names only: Prophet is imported at fit time
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+        registry.check_names(specs)
+    except registry.UnknownModel as exc:
+        raise ConfigError(f"--models: {exc}") from exc
     return EngineConfig(horizon=args.horizon, specs=specs, seed=args.seed if args.seed is not None else settings.seed,
                         mcmc_samples=args.mcmc_samples)
 
@@ -54,8 +64,9 @@ def run(args, settings) -> int:
         print("inputs and parameters unchanged since the latest run: nothing refitted (use --force to refit)")
         return 0
     counts = {s: list(outcome.statuses.values()).count(s) for s in ("ok", "insufficient_data", "failed")}
-    print(f"run {outcome.run_id} complete in {outcome.seconds:.1f}s: "
+    state = "complete" if outcome.complete else "failed (the previous complete run stays current)"
+    print(f"run {outcome.run_id} {state} in {outcome.seconds:.1f}s: "
           + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for key, error in sorted(outcome.failures.items()):
         print(f"  failed: {key}: {error}")
-    return 1 if outcome.failures else 0
+    return 1 if outcome.failures or not outcome.complete else 0

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.backtest import backtest, choose, origins
+from forecast.backtest import MIXTURE, backtest, crps, plan_origins
+from forecast.models import Drift, NaiveLast
 from forecast.engine import EngineConfig, forecast_series
 from forecast.frames import FORECAST_COLUMNS, TARGET_INPUT_COLUMNS
 
@@ -29,7 +30,7 @@ def assert_bounded_and_ordered(forecast: pd.DataFrame) -> None:
 ])
 def test_each_frequency_forecasts_to_the_end_of_2035_within_bounds(freq, periods, step_days):
     result = forecast_series("s", history(freq, periods), NO_TARGETS, FAST)
-    assert result.status == "ok" and result.model in ("naive", "drift")
+    assert result.status == "ok" and set(result.weights) <= {"naive", "drift"}
     assert_bounded_and_ordered(result.forecast)
     dates = pd.to_datetime(result.forecast["ds"])
     assert dates.iloc[0] > pd.Timestamp(result.last_obs_date) and dates.iloc[-1].year == 2035
@@ -76,36 +77,55 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
 def test_backtest_scores_every_model_and_the_choice_is_stored():
     result = forecast_series("s", history("MS", 60, slope=0.08), NO_TARGETS, FAST)
     scores = result.backtest.set_index("model")
-    assert set(scores.index) == {"naive", "drift"} and (scores["n_origins"] == 3).all()
-    assert scores["mase"].notna().all() and scores["coverage_80"].between(0, 1).all()
+    assert set(scores.index) == {"naive", "drift"} and (scores["n_origins"] == 4).all()
+    assert scores["crps"].notna().all() and scores["coverage_80"].between(0, 1).all()
     assert scores["chosen"].sum() == 1 and scores.loc[result.model, "chosen"]
-    assert result.model == "drift"  # a clear trend: drift beats the naive forecast
+    assert result.model == "drift" and result.weights == {"drift": 1.0}  # a clear trend
+    assert scores.loc["naive", "skill"] == 0 and scores.loc["drift", "skill"] > 0
+    assert result.skill > 0 and result.skill_origins == 3  # the choice, out of sample, beats naive
 
 
-def test_origins_keep_at_least_four_training_points():
-    assert origins(60, 12, 3) == [48, 42, 36]
-    assert origins(7, 2, 3) == [5, 4]
-    assert origins(5, 2, 3) == []
+def test_origins_split_into_earlier_ones_and_the_latest_three_reported():
+    plan = plan_origins(pd.date_range("2010-01-01", periods=169, freq="MS"))
+    assert [(o.cut, o.end, o.report) for o in plan] == [
+        (97, 133, False), (109, 145, False), (121, 157, False),  # 6, 5, 4 years before the end
+        (133, 169, True), (145, 169, True), (157, 169, True)]    # 3, 2, 1: held out up to 3 years
+    assert [o.cut for o in plan_origins(pd.date_range("2010-01-01", periods=8, freq="YS"))] == [4, 5, 6, 7]
+    assert plan_origins(pd.date_range("2010-01-01", periods=4, freq="YS")) == []
 
 
-def test_choice_falls_back_to_baselines_when_prophet_fails_or_is_worse():
-    scores = pd.DataFrame([
-        {"model": "naive", "mase": 1.0, "error": None},
-        {"model": "drift", "mase": 0.8, "error": None},
-        {"model": "prophet_logistic", "mase": None, "error": "RuntimeError: boom"},
-        {"model": "prophet_logit", "mase": 0.9, "error": None},
-    ])
-    assert choose(scores, ("naive", "drift"), "drift") == "drift"
-    scores.loc[3, "mase"] = 0.5
-    assert choose(scores, ("naive", "drift"), "drift") == "prophet_logit"
-    scores.loc[3, "mase"] = 0.8  # a tie goes to the baseline
-    assert choose(scores, ("naive", "drift"), "drift") == "drift"
-    assert choose(scores.iloc[0:0], ("naive", "drift"), "drift") == "drift"
+def test_crps_of_a_sample_matches_its_definition_and_rewards_sharp_truth():
+    rng = np.random.default_rng(0)
+    sample = rng.normal(0.5, 0.1, (1, 400))
+    x = sample[0]
+    direct = np.abs(x - 0.55).mean() - 0.5 * np.abs(x[:, None] - x[None, :]).mean()
+    assert crps(sample, np.array([0.55]))[0] == pytest.approx(direct)
+    assert crps(sample * 0.1 + 0.45, np.array([0.5]))[0] < crps(sample, np.array([0.5]))[0]
+
+
+def test_a_mixture_is_used_only_when_it_scores_better():
+    class Half:
+        """Paths a fixed amount above (+) or below (-) the drift: alone each is biased."""
+
+        def __init__(self, name, shift):
+            self.name, self.shift = name, shift
+
+        def fit_predict(self, history, future, n_paths, seed):
+            paths = Drift().fit_predict(history, future, n_paths, seed)
+            moved = np.clip(paths.observed + self.shift, 0, 1)
+            return type(paths)(level=moved, observed=moved)
+
+    frame = history("MS", 96, slope=0.05)
+    both = backtest(frame, {"naive": NaiveLast(), "high": Half("high", 0.06), "low": Half("low", -0.06)})
+    assert both.model == MIXTURE and {"high", "low"} <= set(both.weights)
+    assert both.scores.set_index("model").loc[MIXTURE, "chosen"]
+    alone = backtest(frame, {"naive": NaiveLast(), "drift": Drift()})
+    assert alone.model in ("naive", "drift") and alone.weights == {alone.model: 1.0}
 
 
 def test_crossing_error_is_scored_for_thresholds_crossed_after_the_cutoff():
     frame = history("MS", 60, slope=0.08)  # crosses 0.5 around month 45
-    scores = backtest(frame, {"drift": __import__("forecast.models", fromlist=["Drift"]).Drift()}, [0.5])
+    scores = backtest(frame, {"drift": Drift()}, [0.5]).scores
     assert scores.loc[0, "crossing_error_days"] is not None and scores.loc[0, "crossing_error_days"] >= 0
 
 

@@ -1,0 +1,73 @@
+"""The model registry: name -> factory and a one-line description. The engine, the
+backtest, `--models`, `--help` and README all read it; a new model is one entry.
+
+A factory takes the number of posterior iterations (`mcmc_samples`; 0 asks for the
+cheap MAP fit used at backtest origins) and returns a model (forecast.models protocol).
+Prophet and statsforecast are imported when a model fits, not here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from forecast.models import Drift, NaiveLast
+
+
+@dataclass(frozen=True)
+class Entry:
+    factory: Callable[[int], object]
+    description: str
+    baseline: bool = False
+
+
+def _stats(name: str):
+    def factory(_mcmc_samples: int):
+        from forecast.stats_models import STATS_MODELS
+
+        return STATS_MODELS[name]
+    return factory
+
+
+def _prophet(name: str):
+    def factory(mcmc_samples: int):
+        from forecast.prophet_models import prophet_model
+
+        return prophet_model(name, mcmc_samples)
+    return factory
+
+
+MODELS: dict[str, Entry] = {
+    "naive": Entry(lambda _: NaiveLast(), "last value carried forward, random-walk uncertainty", True),
+    "drift": Entry(lambda _: Drift(), "random walk with drift (first to last point), the drift itself uncertain", True),
+    "ets_damped": Entry(_stats("ets_damped"), "statsforecast ETS(A,Ad,N): damped additive trend, on the logit of the share"),
+    "auto_ets": Entry(_stats("auto_ets"), "statsforecast AutoETS (additive errors, trend chosen by AICc), on the logit"),
+    "theta": Entry(_stats("theta"), "statsforecast AutoTheta (optimised Theta method), on the logit"),
+    "prophet_logistic": Entry(_prophet("prophet_logistic"), "Prophet logistic growth, floor 0 and cap 1, full posterior"),
+    "prophet_logit": Entry(_prophet("prophet_logit"), "Prophet linear growth on the logit of the share, full posterior"),
+}
+DEFAULT_MODELS = tuple(MODELS)
+BASELINES = tuple(name for name, entry in MODELS.items() if entry.baseline)
+
+
+class UnknownModel(ValueError):
+    """A model name that is not in the registry."""
+
+
+def check_names(names) -> tuple[str, ...]:
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        raise UnknownModel(f"unknown model(s) {', '.join(map(repr, unknown))}; known: {', '.join(MODELS)}")
+    if not names:
+        raise UnknownModel(f"no model given; known: {', '.join(MODELS)}")
+    return tuple(names)
+
+
+def build(names, mcmc_samples: int) -> dict:
+    """Models by name, in the given order."""
+    return {name: MODELS[name].factory(mcmc_samples) for name in check_names(names)}
+
+
+def describe() -> str:
+    """One line per model, for --help and README."""
+    width = max(map(len, MODELS))
+    return "\n".join(f"{name:<{width}}  {entry.description}" for name, entry in MODELS.items())
