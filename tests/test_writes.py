@@ -99,3 +99,45 @@ def test_catalogue_policies_and_targets_upserts(engine):
         assert writes.upsert_targets(conn, pd.DataFrame([target])) == writes.UpsertCounts(1, 0, 0)
         assert writes.upsert_targets(conn, [target]) == writes.UpsertCounts(0, 0, 1)
         assert conn.execute(select(schema.series.c.title)).scalar_one() == "S1 renamed"
+
+
+def _stored(engine) -> dict:
+    obs = schema.observations
+    with engine.connect() as conn:
+        return {r.date.year: r for r in conn.execute(
+            select(obs.c.date, obs.c.value, obs.c.kind, obs.c.value_high, obs.c.quote, obs.c.reliability))}
+
+
+def test_observation_kinds_quotes_and_reliability_are_stored_and_relabelled_in_place(engine):
+    frame = _frame({2020: 0.3, 2021: 0.16}).assign(
+        kind=["lower_bound", "range"], value_high=[None, 0.19], quote=["over 30%", "16%-19%"], reliability=["low", None])
+    with db.transaction(engine) as conn:
+        assert writes.upsert_observations(conn, frame, None).added == 2
+    stored = _stored(engine)
+    assert (stored[2020].kind, stored[2020].quote, stored[2020].reliability) == ("lower_bound", "over 30%", "low")
+    assert (stored[2021].kind, stored[2021].value, stored[2021].value_high) == ("range", 0.16, 0.19)
+    # the same values described better: updated in place, no revision; a new range end is a revision
+    with db.transaction(engine) as conn:
+        counts = writes.upsert_observations(conn, frame.assign(quote=["über 30%", "16%-19%"], value_high=[None, 0.2]), None)
+        revisions = conn.execute(select(schema.observation_revisions)).all()
+    assert (counts.added, counts.changed, counts.unchanged) == (0, 1, 1) and len(revisions) == 1
+    stored = _stored(engine)
+    assert stored[2020].quote == "über 30%" and stored[2021].value_high == 0.2
+    # a frame without the evidence columns stores exact values
+    with db.transaction(engine) as conn:
+        writes.upsert_observations(conn, _frame({2022: 0.5}), None)
+    assert _stored(engine)[2022].kind == "exact"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"kind": "guess"}, "kind 'guess'"),
+    ({"kind": "range"}, "a range needs value_high"),
+    ({"kind": "range", "value_high": 0.1}, "a range needs value_high"),
+    ({"reliability": "dubious"}, "reliability 'dubious'"),
+])
+def test_bad_observation_kinds_are_refused_and_nothing_is_written(engine, change, message):
+    frame = _frame({2020: 0.3}).assign(**change)
+    with pytest.raises(InvalidData, match=message):
+        with db.transaction(engine) as conn:
+            writes.upsert_observations(conn, frame, None)
+    assert _stored(engine) == {}

@@ -9,7 +9,11 @@ sector x technology. Target ids: `<policy>-<sector>` when the policy names one
 technology (e.g. `P05-banking`), else `<policy>-<sector>-<technology>` (e.g.
 `P10-government-os`). Policies in the same increment group (data/target_increments.csv,
 e.g. the 3-5-2 schedule P11-P13) get CUMULATIVE thresholds in deadline order
-(0.30, 0.80, 1.00). The measuring series comes from data/target_measures.csv.
+(0.30, 0.80, 1.00); data/target_encodings.csv says how every other threshold was read
+(P05's "most" = 0.50) and which policy repeats another (N06 = P17). A share without a
+deadline sets no target. The measuring series, a proxy's bias, or the missing evidence
+come from data/target_measures.csv; `with_claims` adds each policy's claim
+(data/policy_claims.csv).
 """
 from __future__ import annotations
 
