@@ -1,11 +1,12 @@
 """What every source module returns from `parse`, and the observation frame's columns."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from jobs.errors import SourceChanged
+from jobs.errors import InvalidData, SourceChanged
 
 # Columns of a parsed observation frame (what jobs.store.writes.upsert_observations takes).
 OBS_SERIES = "series_key"
@@ -24,16 +25,33 @@ EVIDENCE_COLUMNS = [OBS_KIND, OBS_VALUE_HIGH, OBS_QUOTE, OBS_RELIABILITY]
 RELIABILITIES = ("low", "very_low")
 
 
-def payload_text(raw: bytes, publisher: str, expected: str) -> str:
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab, LF, CR
+
+
+def control_character_problem(text: str) -> tuple[int, str] | None:
+    """(line number, problem) of the first control character (NUL ...) in `text`, if any:
+    text data never holds one, and PostgreSQL cannot store a NUL at all."""
+    found = CONTROL_CHARACTERS.search(text)
+    if found is None:
+        return None
+    return text.count("\n", 0, found.start()) + 1, f"control character U+{ord(found.group()):04X} in the text"
+
+
+def payload_text(raw: bytes, publisher: str, expected: str, where: str | None = None) -> str:
     """A pulled payload as text. A server that answers 200 with an error or consent page
-    (HTML), an empty body or bytes that are not UTF-8 has changed: SourceChanged."""
+    (HTML), an empty body or bytes that are not UTF-8 has changed: SourceChanged. A control
+    character (NUL ...) is InvalidData naming the line."""
+    where = where or f"{publisher} payload"
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceChanged(f"{publisher} payload is not UTF-8 text: {exc}") from exc
+        raise SourceChanged(f"{where} is not UTF-8 text: {exc}") from exc
     head = text.lstrip()[:200].lower()
     if not head or head.startswith("<") or "<html" in head:
-        raise SourceChanged(f"{publisher} returned HTML/XML or an empty body instead of {expected}")
+        raise SourceChanged(f"{where}: {publisher} returned HTML/XML or an empty body instead of {expected}")
+    problem = control_character_problem(text)
+    if problem:
+        raise InvalidData(f"{where}: not plain {expected} text", [(where, *problem)])
     return text
 
 

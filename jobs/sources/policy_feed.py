@@ -23,7 +23,7 @@ import pandas as pd
 
 from jobs.errors import ConfigError, SourceChanged
 from jobs.settings import REPO_DATA_DIR
-from jobs.sources.base import Parsed
+from jobs.sources.base import CONTROL_CHARACTERS, Parsed
 from jobs.sources.http import Fetched, fetch_url
 
 KEYWORDS_FILE = "policy_keywords.toml"
@@ -73,7 +73,10 @@ def _compile(term: str) -> re.Pattern:
 
 
 def _text(value: str | None) -> str:
-    return _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", value or ""))).strip()
+    """Plain text of a feed field: tags dropped, entities decoded, control characters (a NUL
+    PostgreSQL cannot store) and runs of white space turned into one space."""
+    plain = html.unescape(_TAGS.sub(" ", value or ""))
+    return _SPACES.sub(" ", CONTROL_CHARACTERS.sub(" ", plain)).strip()
 
 
 def _date(entry) -> dt.date | None:
@@ -100,8 +103,8 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     rows, seen = [], set()
     unmatched = duplicates = 0
     for entry in feed.entries:
-        link = entry.get("link")
-        identity = entry.get("id") or link
+        link = CONTROL_CHARACTERS.sub("", entry.get("link") or "") or None
+        identity = CONTROL_CHARACTERS.sub("", entry.get("id") or "") or link
         title = _text(entry.get("title"))
         if not identity:
             identity = title  # a feed without guid or link: the title is all we have

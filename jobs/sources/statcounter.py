@@ -157,7 +157,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     source_url = options.get("source_url", stat.public_url)
     origin = mapping_option(options, stat.mapping_option, stat.mapping_file, stat.mapping_key)
 
-    rows = list(csv.reader(io.StringIO(payload_text(raw, "StatCounter", "CSV"))))
+    rows = list(csv.reader(io.StringIO(payload_text(raw, "StatCounter", "CSV", where))))
     if not rows:
         raise SourceChanged(f"{where}: empty CSV")
     labels, body = _wide_rows(rows, options, where)

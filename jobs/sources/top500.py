@@ -50,26 +50,79 @@ def list_month(options: Mapping) -> dt.date:
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
+MAX_ROWS = 5000  # a TOP500 list has 500 systems and a header; far more is not a list
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # all members of an .xlsx, unpacked (real lists: ~2 MB)
+
+
+def _check_xlsx_parts(raw: bytes) -> None:
+    """Refuse before parsing: an archive that unpacks past MAX_UNPACKED_BYTES (a zip bomb) and
+    XML parts that declare a DOCTYPE or entities (no workbook needs one; entity expansion
+    is how an XML bomb or an external-entity read starts)."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise SourceChanged(f"TOP500 .xlsx workbook unreadable: {exc}") from exc
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise SourceChanged(f"TOP500 .xlsx workbook unpacks to {unpacked} bytes, over the "
+                            f"{MAX_UNPACKED_BYTES}-byte limit: refused")
+    for member in members:
+        if member.filename.endswith((".xml", ".rels")) and _declares_doctype(archive, member):
+            raise SourceChanged(f"TOP500 .xlsx part {member.filename} declares a DOCTYPE or entities: refused")
+
+
+def _declares_doctype(archive, member) -> bool:
+    import zipfile
+
+    tail = b""
+    try:
+        with archive.open(member) as part:
+            while chunk := part.read(1 << 16):
+                if b"<!DOCTYPE" in (tail + chunk).upper() or b"<!ENTITY" in (tail + chunk).upper():
+                    return True
+                tail = chunk[-16:]
+    except zipfile.BadZipFile:  # a bad checksum (some real lists have one in a theme part)
+        pass
+    return False
+
+
+def _bounded(rows, declared: int | None, what: str) -> list[list]:
+    if declared and declared > MAX_ROWS:
+        raise SourceChanged(f"TOP500 {what} declares {declared} rows, over the {MAX_ROWS}-row limit: refused")
+    out = []
+    for row in rows:
+        if len(out) == MAX_ROWS:
+            raise SourceChanged(f"TOP500 {what} holds more than {MAX_ROWS} rows: refused")
+        out.append(list(row))
+    return out
+
+
 def read_sheet(raw: bytes) -> list[list]:
-    """All cell values of the first worksheet, whatever the workbook format."""
+    """All cell values of the first worksheet, whatever the workbook format; at most
+    MAX_ROWS rows (declared or actual), so a hostile workbook cannot take the memory."""
     if raw.startswith(OLE2_MAGIC):
         import xlrd
 
         try:
-            book = xlrd.open_workbook(file_contents=raw, logfile=io.StringIO())
+            book = xlrd.open_workbook(file_contents=raw, logfile=io.StringIO(), on_demand=True)
+            sheet = book.sheet_by_index(0)
         except xlrd.XLRDError as exc:
             raise SourceChanged(f"TOP500 .xls workbook unreadable: {exc}") from exc
-        sheet = book.sheet_by_index(0)
-        return [sheet.row_values(i) for i in range(sheet.nrows)]
+        return _bounded((sheet.row_values(i) for i in range(sheet.nrows)), sheet.nrows, ".xls sheet")
     if raw.startswith(ZIP_MAGIC):
         import openpyxl
 
+        _check_xlsx_parts(raw)
         try:
             book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises assorted zip/xml errors
             raise SourceChanged(f"TOP500 .xlsx workbook unreadable: {exc}") from exc
         try:
-            return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+            sheet = book.worksheets[0]
+            return _bounded(sheet.iter_rows(values_only=True), sheet.max_row, ".xlsx sheet")
         finally:
             book.close()
     raise SourceChanged("TOP500 payload is neither an .xls nor an .xlsx workbook "

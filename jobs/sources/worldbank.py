@@ -87,7 +87,7 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
     where = options.get("where", "World Bank payload")
     country = options.get("country", COUNTRY)
     series_by_indicator = dict(options.get("series_by_indicator") or SERIES_BY_INDICATOR)
-    text = payload_text(raw, "World Bank", "CSV/JSON")
+    text = payload_text(raw, "World Bank", "CSV/JSON", where)
     is_json = text.lstrip()[:1] in "[{"
     found = (_records_from_json if is_json else _records_from_csv)(text, where)
     _check_identity(found, country, set(series_by_indicator), where)
