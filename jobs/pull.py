@@ -140,7 +140,7 @@ def validate_observations(conn, frame: pd.DataFrame, parsed_series: list[dict], 
         raise InvalidData(f"{where}: {len(problems)} invalid observation(s)", problems)
 
 
-def hold_large_revisions(conn, frame: pd.DataFrame, source: SourceConfig) -> None:
+def hold_large_revisions(conn, frame: pd.DataFrame, source: SourceConfig, where: str) -> None:
     """RevisionsHeld when the payload would move more than `source.revisions.max_share` of a
     series' stored points by more than `min_change` (another region's export served at the
     configured URL looks exactly like this)."""
@@ -164,7 +164,7 @@ def hold_large_revisions(conn, frame: pd.DataFrame, source: SourceConfig) -> Non
                         f"(largest: {date} {old:.3f} -> {value:.3f})")
     if held:
         raise RevisionsHeld(
-            f"{source.name}: payload held, it revises more than {limit.max_share:.0%} of the stored "
+            f"{where}: payload held, it revises more than {limit.max_share:.0%} of the stored "
             f"history: {'; '.join(held)}. The snapshot is kept; if the revision is real, apply it with "
             f"`domshare pull {source.name} --accept-revisions`")
 
@@ -314,7 +314,7 @@ def _parse_and_store(engine: Engine, module, source: SourceConfig, fetched: Fetc
         validate_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})",
                               getattr(module, "PULLED_SERIES_KIND", None))
         if not accept_revisions:
-            hold_large_revisions(conn, frame, source)
+            hold_large_revisions(conn, frame, source, f"{source.name} ({fetched.url})")
         writes.upsert_series(conn, series_rows)
         counts = writes.upsert_observations(conn, frame, result.snapshot_id)
         policy_counts = writes.UpsertCounts()

@@ -7,7 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from jobs.cli._table import format_table
-from jobs.errors import AlreadyRunning, ConfigError, SourceError
+from jobs.errors import AlreadyRunning, ConfigError, InternalError, SourceError
 from jobs.store import db
 
 NAME = "pull"
@@ -76,6 +76,8 @@ def run(args, settings) -> int:
         print(_table(results))
         for r in failed:
             print(f"\n{r.source} failed ({r.error_kind}):\n  " + r.error.replace("\n", "\n  "))
+            if r.error_kind == InternalError.__name__:
+                print("  (a bug in domshare, please report it: the traceback is in the log above)")
         for r in skipped:
             print(f"\n{r.source}: {r.error}")
         if failed:

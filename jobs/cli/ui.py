@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+from jobs.cli._args import port_number
 from jobs.store import db
 
 NAME = "ui"
@@ -18,7 +19,7 @@ APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
+    parser.add_argument("--port", type=port_number, default=8501, help="port to listen on (default: 8501)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)")
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from jobs import settings as settings_module
+from jobs.cli._args import port_number
 
 NAME = "up"
 HELP = ("Run the whole service: create and load the database if needed, fit forecasts if there "
@@ -23,7 +24,7 @@ STOP_TIMEOUT = 120  # seconds for children to finish a running job before they a
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--port", type=int, default=8501, help="web app port (default: 8501)")
+    parser.add_argument("--port", type=port_number, default=8501, help="web app port (default: 8501)")
     parser.add_argument("--host", default="127.0.0.1", help="web app address (default: 127.0.0.1)")
     parser.add_argument("--sources", metavar="FILE", type=Path, default=None,
                         help="sources TOML for the scheduler (default: $DOMSHARE_SOURCES or data/sources.toml)")

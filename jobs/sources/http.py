@@ -104,7 +104,15 @@ def make_client(options: HttpOptions | None = None, contact: str | None = None) 
         timeout=httpx.Timeout(options.timeout, connect=options.connect_timeout),
         headers={"User-Agent": user_agent(contact)},
         follow_redirects=False,  # fetch_url follows them itself, http(s) targets only
+        event_hooks={"response": [_check_redirect]},
     )
+
+
+def _check_redirect(response: httpx.Response) -> None:
+    """Refuse a redirect to a non-http(s) target as soon as it arrives: httpx would otherwise
+    fail on an unparseable one (`javascript:...`) before fetch_url sees the Location."""
+    if response.has_redirect_location:
+        _redirect_target(str(response.request.url), response.headers.get("Location"))
 
 
 MAX_REDIRECTS = 5

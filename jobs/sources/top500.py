@@ -54,7 +54,7 @@ MAX_ROWS = 5000  # a TOP500 list has 500 systems and a header; far more is not a
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # all members of an .xlsx, unpacked (real lists: ~2 MB)
 
 
-def _check_xlsx_parts(raw: bytes) -> None:
+def _check_xlsx_parts(raw: bytes, where: str) -> None:
     """Refuse before parsing: an archive that unpacks past MAX_UNPACKED_BYTES (a zip bomb) and
     XML parts that declare a DOCTYPE or entities (no workbook needs one; entity expansion
     is how an XML bomb or an external-entity read starts)."""
@@ -64,14 +64,14 @@ def _check_xlsx_parts(raw: bytes) -> None:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         members = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise SourceChanged(f"TOP500 .xlsx workbook unreadable: {exc}") from exc
+        raise SourceChanged(f"{where}: .xlsx workbook unreadable: {exc}") from exc
     unpacked = sum(m.file_size for m in members)
     if unpacked > MAX_UNPACKED_BYTES:
-        raise SourceChanged(f"TOP500 .xlsx workbook unpacks to {unpacked} bytes, over the "
+        raise SourceChanged(f"{where}: .xlsx workbook unpacks to {unpacked} bytes, over the "
                             f"{MAX_UNPACKED_BYTES}-byte limit: refused")
     for member in members:
         if member.filename.endswith((".xml", ".rels")) and _declares_doctype(archive, member):
-            raise SourceChanged(f"TOP500 .xlsx part {member.filename} declares a DOCTYPE or entities: refused")
+            raise SourceChanged(f"{where}: .xlsx part {member.filename} declares a DOCTYPE or entities: refused")
 
 
 def _declares_doctype(archive, member) -> bool:
@@ -89,18 +89,18 @@ def _declares_doctype(archive, member) -> bool:
     return False
 
 
-def _bounded(rows, declared: int | None, what: str) -> list[list]:
+def _bounded(rows, declared: int | None, where: str) -> list[list]:
     if declared and declared > MAX_ROWS:
-        raise SourceChanged(f"TOP500 {what} declares {declared} rows, over the {MAX_ROWS}-row limit: refused")
+        raise SourceChanged(f"{where}: the sheet declares {declared} rows, over the {MAX_ROWS}-row limit: refused")
     out = []
     for row in rows:
         if len(out) == MAX_ROWS:
-            raise SourceChanged(f"TOP500 {what} holds more than {MAX_ROWS} rows: refused")
+            raise SourceChanged(f"{where}: the sheet holds more than {MAX_ROWS} rows: refused")
         out.append(list(row))
     return out
 
 
-def read_sheet(raw: bytes) -> list[list]:
+def read_sheet(raw: bytes, where: str = "TOP500 workbook") -> list[list]:
     """All cell values of the first worksheet, whatever the workbook format; at most
     MAX_ROWS rows (declared or actual), so a hostile workbook cannot take the memory."""
     if raw.startswith(OLE2_MAGIC):
@@ -110,22 +110,22 @@ def read_sheet(raw: bytes) -> list[list]:
             book = xlrd.open_workbook(file_contents=raw, logfile=io.StringIO(), on_demand=True)
             sheet = book.sheet_by_index(0)
         except xlrd.XLRDError as exc:
-            raise SourceChanged(f"TOP500 .xls workbook unreadable: {exc}") from exc
-        return _bounded((sheet.row_values(i) for i in range(sheet.nrows)), sheet.nrows, ".xls sheet")
+            raise SourceChanged(f"{where}: .xls workbook unreadable: {exc}") from exc
+        return _bounded((sheet.row_values(i) for i in range(sheet.nrows)), sheet.nrows, where)
     if raw.startswith(ZIP_MAGIC):
         import openpyxl
 
-        _check_xlsx_parts(raw)
+        _check_xlsx_parts(raw, where)
         try:
             book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises assorted zip/xml errors
-            raise SourceChanged(f"TOP500 .xlsx workbook unreadable: {exc}") from exc
+            raise SourceChanged(f"{where}: .xlsx workbook unreadable: {exc}") from exc
         try:
             sheet = book.worksheets[0]
-            return _bounded(sheet.iter_rows(values_only=True), sheet.max_row, ".xlsx sheet")
+            return _bounded(sheet.iter_rows(values_only=True), sheet.max_row, where)
         finally:
             book.close()
-    raise SourceChanged("TOP500 payload is neither an .xls nor an .xlsx workbook "
+    raise SourceChanged(f"{where}: the TOP500 payload is neither an .xls nor an .xlsx workbook "
                         f"(starts with {raw[:16]!r})")
 
 
@@ -141,7 +141,7 @@ def _rank(cell) -> int | None:
 
 def systems(raw: bytes, where: str = "TOP500 workbook") -> pd.DataFrame:
     """One row per ranked system: rank, country, manufacturer, row (1-based sheet row)."""
-    rows = read_sheet(raw)
+    rows = read_sheet(raw, where)
     header_at = next((i for i, r in enumerate(rows[:20])
                       if "rank" in [str(c).strip().lower() for c in r if c is not None]), None)
     if header_at is None:

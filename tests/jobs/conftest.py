@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from local_server import catalogue_store, start_server
+from local_server import catalogue_store, served
 
 
 @pytest.fixture
 def server():
-    recorded, httpd = start_server()
-    yield recorded
-    httpd.shutdown()
-    httpd.server_close()
+    with served() as recorded:
+        yield recorded
 
 
 @pytest.fixture

@@ -5,11 +5,13 @@ truncated bodies, HTML pages, 304s), and a store holding the bundled catalogue
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 
 from jobs.bundled import BundledSummary, _catalogue
 from jobs.settings import REPO_DATA_DIR
@@ -18,6 +20,17 @@ from jobs.store import db
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 RAW = REPO_DATA_DIR / "raw"
+
+
+@contextlib.contextmanager
+def served() -> Iterator["Recorded"]:
+    """A running loopback server for the block (the `server` fixture of each test folder)."""
+    recorded, httpd = start_server()
+    try:
+        yield recorded
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def start_server() -> tuple["Recorded", ThreadingHTTPServer]:
@@ -35,6 +48,8 @@ class Reply:
     status: int = 200
     headers: dict = field(default_factory=dict)
     delay: float = 0.0  # seconds before the headers are sent
+    stall_after: int | None = None  # send this many body bytes, wait `stall` seconds, send the rest
+    stall: float = 0.0
     truncate_to: int | None = None  # send Content-Length of the whole body, then only this many bytes
     etag: str | None = None  # answer 304 when the request's If-None-Match equals it
 
@@ -94,6 +109,11 @@ def _handler(recorded: Recorded):
             self.end_headers()
             body = reply.body if reply.truncate_to is None else reply.body[:reply.truncate_to]
             try:
+                if reply.stall_after is not None:
+                    self.wfile.write(body[:reply.stall_after])
+                    self.wfile.flush()
+                    time.sleep(reply.stall)
+                    body = body[reply.stall_after:]
                 self.wfile.write(body)
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
