@@ -14,8 +14,6 @@ from local_server import RAW, catalogue_store, served  # noqa: E402
 from jobs.pull import run_pull  # noqa: E402
 from jobs.sources.config import SourceConfig  # noqa: E402
 
-CHINA_VENDOR_CSV = RAW / "statcounter" / "vendor-CN-monthly-201003-202404.csv"
-
 
 @pytest.fixture
 def server():
@@ -30,7 +28,7 @@ def template_store(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "store.db"
     engine = catalogue_store(f"sqlite:///{path}")
     mirror = SourceConfig(name="statcounter-mobile-vendor", kind="statcounter", schedule="interval:1h",
-                          url=str(CHINA_VENDOR_CSV))
+                          url=str(RAW / "statcounter" / "vendor-CN-monthly-201003-202404.csv"))
     assert run_pull(engine, mirror).status == "ok"
     engine.dispose()
     return path

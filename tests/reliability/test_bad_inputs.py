@@ -15,14 +15,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import CHINA_VENDOR_CSV
 from local_server import FIXTURES, RAW, Reply
 from jobs.cli import main
 from jobs.settings import REPO_DATA_DIR
 from jobs.store import db
 from store_contents import table_contents
 
-NEW_CSV = CHINA_VENDOR_CSV.read_bytes()
+NEW_CSV = (RAW / "statcounter" / "vendor-CN-monthly-201003-202404.csv").read_bytes()  # what the store holds
 WB_CSV = (RAW / "worldbank" / "API_TX.VAL.TECH.MF.ZS_DS2_en_csv_v2_1859__CHN_only.csv").read_bytes()
 BROWSER_WW = (FIXTURES / "statcounter" / "browser-ww-monthly-202108-202110.csv").read_bytes()
 SEARCH_WW = (FIXTURES / "statcounter" / "search_engine-ww-monthly-202108-202110.csv").read_bytes()
