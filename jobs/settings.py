@@ -71,7 +71,10 @@ def from_environment(env: dict[str, str] | None = None, **overrides) -> Settings
         "seed": _int(env, "DOMSHARE_SEED"),
         "contact": env.get("DOMSHARE_CONTACT", "").strip() or None,
     }
-    return base.with_(**from_env).with_(**overrides)
+    settings = base.with_(**from_env).with_(**overrides)
+    if not settings.data_dir.is_dir():
+        raise ConfigError(f"DOMSHARE_DATA_DIR={str(settings.data_dir)!r} is not a folder (the bundled data folder)")
+    return settings
 
 
 def writable_folder(path: Path, what: str) -> Path:

@@ -50,7 +50,10 @@ def _http_url(value) -> bool:
 
 
 def _series_rows(value) -> bool:
-    return isinstance(value, list) and all(isinstance(r, dict) and is_text(r.get("key")) for r in value)
+    from jobs.store.schema import series
+
+    return isinstance(value, list) and all(
+        isinstance(r, dict) and is_text(r.get("key")) and set(r) <= set(series.c.keys()) for r in value)
 
 
 _QUERY_SET_BY_STAT = {"region", "region_hidden", "statType", "statType_hidden"}
@@ -75,7 +78,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "country": Option("an ISO3 country code such as CHN", lambda v: isinstance(v, str) and re.match(r"^[A-Z]{3}$", v)),
         "per_page": Option("a whole number 1-32500",
                            lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 32500),
-        "series": Option("a list of series tables, each with a key", _series_rows),
+        "series": Option("a list of series tables, each with a key and only columns of the series table",
+                         _series_rows),
         "source_url": Option("an http(s) URL", _http_url),
     },
     "policy_feed": {

@@ -1,0 +1,69 @@
+"""How the command line ends when things go wrong outside the input files: a reader that
+goes away, a bug of ours, NUL characters on PostgreSQL, a missing data folder."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from local_server import FIXTURES, RAW, ROOT, Reply, catalogue_store
+from jobs import cli
+from jobs.cli import status
+from jobs.store import schema
+from store_contents import table_contents
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(store_url):
+    process = subprocess.Popen([sys.executable, "-m", "jobs", "status", "--db", store_url],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # like `domshare status | head -0`: nobody reads what it prints
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 141, err
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err and b"Exception ignored" not in err
+
+
+def test_a_bug_is_reported_as_one_and_v_shows_the_traceback(store_url, monkeypatch, capsys):
+    def broken(args, settings):  # stands in for a bug in a command: a real one would be fixed
+        return {}["missing"]
+
+    monkeypatch.setattr(status, "run", broken)
+    assert cli.main(["status", "--db", store_url]) == 70
+    err = capsys.readouterr().err
+    assert err == ("error: internal error (a bug in domshare, please report it): KeyError: 'missing'; "
+                   "run with -v for the traceback\n")
+    assert cli.main(["-v", "status", "--db", store_url]) == 70
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and 'return {}["missing"]' in err
+
+
+def test_a_missing_data_folder_is_a_setting_error(store_url, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("DOMSHARE_DATA_DIR", str(tmp_path / "nope"))
+    assert cli.main(["status", "--db", store_url]) == 2
+    assert capsys.readouterr().err == f"error: DOMSHARE_DATA_DIR='{tmp_path / 'nope'}' is not a folder " \
+                                      "(the bundled data folder)\n"
+
+
+@pytest.mark.postgres
+def test_nul_characters_never_reach_postgresql(pg_url, server, tmp_path, capsys):
+    engine = catalogue_store(pg_url)
+    feed = (FIXTURES / "feeds" / "policies_rss_v2.xml").read_bytes()
+    title_at = feed.index(b"<title>", feed.index(b"<item>")) + len(b"<title>")
+    server.set("/feed.xml", Reply(feed[:title_at] + b"\x00" + feed[title_at:]))
+    csv = (RAW / "statcounter" / "vendor-CN-monthly-201003-202404.csv").read_bytes()
+    server.set("/sc.csv", Reply(csv.replace(b"\n2015-01,", b"\n2015-01\x00,", 1)))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[sources]]\nname = "feed"\nkind = "policy_feed"\nurl = "{server.url}/feed.xml"\n'
+                       f'[[sources]]\nname = "sc"\nkind = "statcounter"\nurl = "{server.url}/sc.csv"\n')
+    assert cli.main(["pull", "--db", pg_url, "--sources", str(sources), "feed"]) == 0
+    with engine.connect() as conn:
+        titles = conn.execute(select(schema.policies.c.title).where(schema.policies.c.feed == "feed")).scalars().all()
+    assert titles and not any("\x00" in t for t in titles)
+    before = table_contents(engine)
+    assert cli.main(["pull", "--db", pg_url, "--sources", str(sources), "sc"]) == 5
+    out = capsys.readouterr().out
+    assert "sc failed (InvalidData)" in out and "control character U+0000" in out and "DataError" not in out
+    after = table_contents(engine)
+    assert after["observations"] == before["observations"] == []
+    engine.dispose()
