@@ -121,3 +121,9 @@ HISTORY_EXPORT_COLUMNS = [
     TARGET_STATUS, PROBABILITY_BY_DEADLINE, PROJECTED_DATE, P10_DATE, P90_DATE, BASIS,
     EVIDENCE_DATE, "n_obs", "last_obs_date", "new_data",
 ]
+
+# Alerts (issue 12): one row per alert, as alerts.csv and the webhooks' JSON carry them.
+ALERTS_EXPORT_COLUMNS = [
+    "alert_id", RUN_ID, "previous_run_id", "created_at", "kind", TARGET_ID, SERIES, THRESHOLD,
+    "policy_id", "before", "after", "change", "message",
+]

@@ -78,6 +78,7 @@ def export_frames(conn_or_engine, run_id=None) -> dict[str, pd.DataFrame]:
             per_run = read.run_frames(conn, run["id"])
             frames.update({name: per_run[name.removesuffix(".csv")] for name in RUN_FILES})
             frames["history.csv"] = read.target_history(conn, up_to=run["id"])  # every run up to this one
+            frames["alerts.csv"] = read.alerts_frame(conn, up_to=run["id"])
     return {name: rounded(frame) for name, frame in frames.items()}
 
 

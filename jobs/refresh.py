@@ -28,6 +28,7 @@ from forecast.frames import (
     BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history,
 )
 from forecast.targets import assess_targets
+from jobs import alerts as alerting
 from jobs.errors import ConfigError
 from jobs.store import db, read, runs
 
@@ -127,7 +128,8 @@ def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: Eng
 
 
 def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, workers: int = 2,
-            force: bool = False, trigger: str = "cli", progress: bool = True) -> RefreshOutcome:
+            force: bool = False, trigger: str = "cli", progress: bool = True,
+            alerts: alerting.AlertSettings | None = None) -> RefreshOutcome:
     started = time.perf_counter()
     db.require_schema(engine)
     config = replace(config, as_of=config.as_of or str(pd.Timestamp.today().date()))
@@ -187,6 +189,8 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
         own = getattr(sys.modules.get("cmdstanpy"), "_TMPDIR", None)  # ours goes at exit
         for tmpdir in tmpdirs - {None, own}:  # spawn workers exit without cmdstanpy's atexit clean-up
             shutil.rmtree(tmpdir, ignore_errors=True)
+    if verdict is None:
+        alerting.after_run(engine, run_id, alerts)  # never raises: alerting cannot fail a complete run
     return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started,
                           complete=verdict is None)
 

@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from jobs.alert_feed import write_feed
 from jobs.export import write_export
 from jobs.store.db import utcnow
 
@@ -35,6 +36,7 @@ def export_latest(engine, export_dir: Path, today: dt.date | None = None) -> Pat
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
     build = export_dir / f".latest-{stamp}"
     write_export(engine, build)
+    write_feed(engine, build)  # alerts.atom beside the CSVs: a feed reader subscribes to the folder
 
     dated_tmp = export_dir / f".dated-{stamp}"
     shutil.copytree(build, dated_tmp)

@@ -118,8 +118,10 @@ def queue_refresh(refresh_args: list) -> None:
     log.info("observations changed: forecast refresh queued")
 
 
-def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None) -> dict:
-    """`options`: engine settings (specs, seed, horizon, mcmc_samples) and workers."""
+def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None,
+                sources_path: str | None = None) -> dict:
+    """`options`: engine settings (specs, seed, horizon, mcmc_samples) and workers;
+    `sources_path`: the file whose [alerts] table sets the alert thresholds and webhooks."""
     from forecast.engine import EngineConfig
     from jobs.refresh import refresh
 
@@ -131,8 +133,9 @@ def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None) -
     with _leased(db_url, "refresh", hold_seconds) as engine:
         if engine is None:
             return _outcome(started, "skipped", "lease held by another scheduler")
+        alerts = load_config(Path(sources_path), _data_dir()).alerts if sources_path else None
         outcome = refresh(engine, EngineConfig(**options), workers=workers,
-                          trigger="scheduler", progress=False)
+                          trigger="scheduler", progress=False, alerts=alerts)
     if outcome.failures:
         return _outcome(started, "failed", f"run {outcome.run_id}: {len(outcome.failures)} series failed: "
                         + "; ".join(f"{k}: {v}" for k, v in sorted(outcome.failures.items())))
@@ -190,7 +193,7 @@ def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options:
     for the pulls' User-Agent)."""
     hold = config.scheduler.lease_hold_seconds
     grace = config.scheduler.misfire_grace_time
-    refresh_args = [db_url, hold, refresh_options]
+    refresh_args = [db_url, hold, refresh_options, str(config.path.resolve())]
     jobs = [
         dict(func=pull_job, trigger=make_trigger(s.schedule), id=f"pull:{s.name}",
              name=f"pull {s.name} ({s.kind})",

@@ -14,7 +14,7 @@ import pytest
 from forecast.engine import EngineConfig
 from forecast.frames import (
     CROSSINGS_EXPORT_COLUMNS, FORECASTS_EXPORT_COLUMNS, OBSERVATIONS_EXPORT_COLUMNS,
-    TARGETS_EXPORT_COLUMNS, HISTORY_EXPORT_COLUMNS,
+    TARGETS_EXPORT_COLUMNS, HISTORY_EXPORT_COLUMNS, ALERTS_EXPORT_COLUMNS,
 )
 from jobs.export import _atomic_write, export_frames, neutralise, write_export
 from jobs.refresh import refresh
@@ -56,11 +56,12 @@ def test_export_columns_values_and_same_numbers_as_export_frames(store, any_db_u
     out = cli("export", "--db", any_db_url, "--run", "latest", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["crossings.csv", "forecasts.csv", "history.csv", "observations.csv", "run.json", "targets.csv"]
+    assert files == ["alerts.csv", "crossings.csv", "forecasts.csv", "history.csv", "observations.csv", "run.json",
+                     "targets.csv"]
     read = {name: pd.read_csv(tmp_path / name, keep_default_na=False, na_values=[""]) for name in files if name.endswith(".csv")}
     expected = {"observations.csv": OBSERVATIONS_EXPORT_COLUMNS, "forecasts.csv": FORECASTS_EXPORT_COLUMNS,
                 "crossings.csv": CROSSINGS_EXPORT_COLUMNS, "targets.csv": TARGETS_EXPORT_COLUMNS,
-                "history.csv": HISTORY_EXPORT_COLUMNS}
+                "history.csv": HISTORY_EXPORT_COLUMNS, "alerts.csv": ALERTS_EXPORT_COLUMNS}
     for name, columns in expected.items():
         assert list(read[name].columns) == columns, name
     f = read["forecasts.csv"]
@@ -79,7 +80,8 @@ def test_export_columns_values_and_same_numbers_as_export_frames(store, any_db_u
     frames = export_frames(store)  # what the UI downloads
     pd.testing.assert_series_equal(frames["forecasts.csv"]["yhat"].reset_index(drop=True), f["yhat"],
                                    check_exact=False, rtol=1e-12, check_names=False)
-    assert list(frames) == ["observations.csv", "forecasts.csv", "crossings.csv", "targets.csv", "history.csv"]
+    assert list(frames) == ["observations.csv", "forecasts.csv", "crossings.csv", "targets.csv", "history.csv",
+                            "alerts.csv"]
 
 
 def test_formula_cells_are_neutralised(store, tmp_path):

@@ -5,7 +5,9 @@ import datetime as dt
 
 from forecast import registry
 from forecast.engine import EngineConfig
+from jobs.alerts import AlertSettings
 from jobs.errors import ConfigError
+from jobs.sources.config import load_config
 from jobs.refresh import refresh
 from jobs.store import db
 
@@ -55,11 +57,18 @@ def config_from_args(args, settings) -> EngineConfig:
                         mcmc_samples=args.mcmc_samples)
 
 
+def alert_settings(settings) -> AlertSettings:
+    """The `[alerts]` table of the sources file (thresholds, webhooks); defaults without one."""
+    if not settings.sources_path.exists():
+        return AlertSettings()
+    return load_config(settings.sources_path, settings.data_dir).alerts
+
+
 def run(args, settings) -> int:
     config = config_from_args(args, settings)
     engine = db.make_engine(settings.db_url)
     outcome = refresh(engine, config, series=args.series, workers=args.workers or settings.workers,
-                      force=args.force)
+                      force=args.force, alerts=alert_settings(settings))
     if not outcome.refitted:
         print("inputs and parameters unchanged since the latest run: nothing refitted (use --force to refit)")
         return 0

@@ -11,6 +11,10 @@ Every table, key and value is checked when the file is loaded (see load_config).
     lease_hold_seconds = 30          # a finished job's lease is kept this long (see jobs.leases)
     [scheduler.refresh_options]      # optional: specs = ["naive", "drift"], workers = 2, seed = 7
 
+    [alerts]                         # optional (jobs.alerts): probability_points = 15,
+                                     # crossing_months = 6, webhook_attempts = 3, ...
+    [[alerts.webhooks]]              # url = "https://...", secret = "..." (optional)
+
     [[sources]]
     name = "top500"                  # unique; `domshare pull top500`
     kind = "top500"                  # a key of jobs.sources.registry.KINDS
@@ -35,6 +39,7 @@ from pathlib import Path
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from jobs.alerts import AlertSettings, settings_from as alert_settings_from
 from jobs.errors import ConfigError, SourceChanged
 from jobs.settings import REPO_DATA_DIR
 from jobs.sources.http import HttpOptions, local_path
@@ -81,6 +86,7 @@ class Config:
     path: Path
     sources: list[SourceConfig]
     scheduler: SchedulerConfig
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -116,7 +122,7 @@ def _check_schedule(where: str, schedule) -> str:
     return schedule
 
 
-TOP_LEVEL = {"scheduler", "sources", "local_dirs"}
+TOP_LEVEL = {"scheduler", "sources", "local_dirs", "alerts"}  # [alerts]: jobs.alerts.settings_from
 SOURCE_KEYS = {"name", "kind", "url", "schedule", "enabled", "options", "http", "revisions"}
 REFRESH_OPTIONS = {"specs", "workers", "seed", "horizon", "mcmc_samples"}
 TEMPLATE_FIELDS = {"year", "month"}  # a top500 url's fields: {year} and {month:02d}
@@ -275,4 +281,5 @@ def load_config(path: Path, data_dir: Path | None = None) -> Config:
         raise ConfigError(f"{path}: sources must be [[sources]] entries")
     seen: set[str] = set()
     sources = [_source(path, index, entry, seen, roots) for index, entry in enumerate(entries, start=1)]
-    return Config(path=path, sources=sources, scheduler=scheduler)
+    return Config(path=path, sources=sources, scheduler=scheduler,
+                  alerts=alert_settings_from(str(path), raw.get("alerts", {})))

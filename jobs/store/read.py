@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, select
 
 from forecast.frames import (
     BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, CROSSINGS_EXPORT_COLUMNS, DATE, DEADLINE, DS, FIT_KINDS, FORECASTS_EXPORT_COLUMNS, MEASURE,
-    HISTORY_EXPORT_COLUMNS, PROBABILITY_BY_DEADLINE,
+    HISTORY_EXPORT_COLUMNS, PROBABILITY_BY_DEADLINE, ALERTS_EXPORT_COLUMNS,
     OBSERVATIONS_EXPORT_COLUMNS, RUN_ID, SERIES, TARGET_ID, TARGET_INPUT_COLUMNS,
     TARGETS_EXPORT_COLUMNS, THRESHOLD, Y, validate_history,
 )
@@ -257,6 +257,23 @@ def target_changes(conn: Connection, run_id: int, days: int = 30) -> pd.DataFram
     return out[columns].reset_index(drop=True)
 
 
+def alerts_frame(conn: Connection, run_id: int | None = None, up_to: int | None = None,
+                 limit: int | None = None) -> pd.DataFrame:
+    """Stored alerts (ALERTS_EXPORT_COLUMNS), newest first: of one run, of runs up to `up_to`,
+    or all; `limit` keeps the newest."""
+    al = schema.alerts
+    query = select(al.c.id.label("alert_id"), al.c.run_id, al.c.previous_run_id, al.c.created_at, al.c.kind,
+                   al.c.target_id, al.c.series_key.label(SERIES), al.c.threshold, al.c.policy_id, al.c.before,
+                   al.c.after, al.c.change, al.c.message).order_by(al.c.id.desc())
+    if run_id is not None:
+        query = query.where(al.c.run_id == run_id)
+    if up_to is not None:
+        query = query.where(al.c.run_id <= up_to)
+    if limit is not None:
+        query = query.limit(limit)
+    return _frame(conn, query)[ALERTS_EXPORT_COLUMNS]
+
+
 def connect(conn_or_engine: Connection | Engine):
     """A context manager yielding a connection, for callers holding either."""
     if isinstance(conn_or_engine, Engine):
@@ -267,5 +284,5 @@ def connect(conn_or_engine: Connection | Engine):
 __all__ = [
     "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
-    "complete_runs", "target_history", "crossing_history", "target_changes",
+    "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
 ]
