@@ -136,16 +136,24 @@ def test_an_unreachable_webhook_does_not_fail_the_run(sqlite_url):
 
 
 def test_crossing_moves_and_new_policy_items(sqlite_url):
-    settings = alerts.AlertSettings(crossing_months=6)
+    settings = alerts.AlertSettings()
     runs = refresh_after_each_arrival(sqlite_url, ARRIVALS, alerts=settings)
     engine = db.make_engine(sqlite_url)
     with engine.connect() as conn:
-        crossings = read.crossing_history(conn, "rising")
-    by_run = crossings.pivot(index="threshold", columns="run_id", values="median_date")
-    moved = {t for t, row in by_run.iterrows() if pd.notna(row[runs[1]]) and pd.notna(row[runs[2]])
-             and abs((pd.Timestamp(row[runs[2]]) - pd.Timestamp(row[runs[1]])).days) >= 6 * 365.25 / 12}
-    third = [a for a in stored(engine, schema.alerts) if a["run_id"] == runs[2]]
-    assert moved and {a["threshold"] for a in third if a["kind"] == "crossing_move"} == moved
+        medians = read.crossing_history(conn, "rising").pivot(index="threshold", columns="run_id",
+                                                              values="median_date")
+        moves = {t: (pd.Timestamp(row[runs[2]]) - pd.Timestamp(row[runs[1]])).days / (365.25 / 12)
+                 for t, row in medians.iterrows() if pd.notna(row[runs[1]]) and pd.notna(row[runs[2]])}
+        assert moves, "the climb should move a projected crossing"
+        largest = max(abs(m) for m in moves.values())
+        found = alerts.detect(conn, runs[2], alerts.AlertSettings(crossing_months=largest))
+        beyond = alerts.detect(conn, runs[2], alerts.AlertSettings(crossing_months=largest + 0.5))
+    assert {a["threshold"] for a in found if a["kind"] == "crossing_move"} == \
+        {t for t, m in moves.items() if abs(m) >= largest}
+    assert [a for a in beyond if a["kind"] == "crossing_move"] == []
+    stored_moves = {a["threshold"] for a in stored(engine, schema.alerts)
+                    if a["kind"] == "crossing_move" and a["run_id"] == runs[2]}
+    assert stored_moves == {t for t, m in moves.items() if abs(m) >= settings.crossing_months}
 
     with db.transaction(engine) as conn:  # two feed items arrive: one in a tracked sector
         writes.upsert_policies(conn, [
