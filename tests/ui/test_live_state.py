@@ -32,7 +32,7 @@ def live_db(built_sqlite, tmp_path):
     url = f"sqlite:///{tmp_path / 'live.db'}"
     (tmp_path / "error.html").write_text("<html><body>Service temporarily unavailable</body></html>")
     sources = tmp_path / "sources.toml"
-    sources.write_text(f'''
+    sources.write_text(f'''local_dirs = ["{tmp_path}", "{FEED.parent}"]
 [[sources]]
 name = "feed-gov"
 kind = "policy_feed"
@@ -75,7 +75,7 @@ def test_ui_constants_match_the_scheduler(tmp_path):
     """The UI reads the scheduler's table by name (importing it would import apscheduler)."""
     assert queries.APSCHEDULER_TABLE == scheduler.JOBSTORE_TABLE
     sources = tmp_path / "sources.toml"
-    sources.write_text(f'[[sources]]\nname = "feed-gov"\nkind = "policy_feed"\nurl = "{FEED}"\n'
+    sources.write_text(f'local_dirs = ["{FEED.parent}"]\n[[sources]]\nname = "feed-gov"\nkind = "policy_feed"\nurl = "{FEED}"\n'
                        'schedule = "17 * * * *"\n')
     jobs = scheduler.desired_jobs(load_config(sources), "sqlite://", tmp_path, {})
     assert queries.PULL_JOB_PREFIX + "feed-gov" in {job["id"] for job in jobs}
@@ -110,7 +110,7 @@ def test_failed_pulls_of_many_sources_are_one_warning_with_a_count(built_sqlite,
     url = f"sqlite:///{tmp_path / 'failing.db'}"
     (tmp_path / "error.html").write_text("<html><body>Service temporarily unavailable</body></html>")
     names = [f"statcounter-mirror-{n}" for n in range(3)]
-    (tmp_path / "sources.toml").write_text("".join(f'''
+    (tmp_path / "sources.toml").write_text(f'local_dirs = ["{tmp_path}"]\n' + "".join(f'''
 [[sources]]
 name = "{name}"
 kind = "statcounter"
