@@ -10,7 +10,6 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-from feedgen.feed import FeedGenerator
 
 from jobs.export import _atomic_write as atomic_write  # the export's temp-name-then-rename
 from jobs.store import db, read
@@ -27,6 +26,8 @@ def _utc(value) -> dt.datetime:
 
 def atom(alerts: pd.DataFrame, now: dt.datetime | None = None) -> bytes:
     """Atom XML of `alerts` (read.alerts_frame rows, newest first)."""
+    from feedgen.feed import FeedGenerator  # here: every CLI command imports this module, few write feeds (lxml)
+
     feed = FeedGenerator()
     feed.id(FEED_ID)
     feed.title("domshare alerts")
