@@ -20,7 +20,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from forecast.crossings import first_crossing_index, first_crossing_index_loop  # noqa: E402
-from forecast.engine import build_models  # noqa: E402
+from forecast import registry  # noqa: E402
 
 THRESHOLDS = (0.5, 0.7, 0.75, 0.9, 1.0)
 
@@ -62,7 +62,7 @@ def bench_fits(specs: list[str], mcmc_samples: int) -> None:
                            pd.date_range("2022-01-01", "2035-01-01", freq="YS")),
     }
     print(f"fit + 500 paths per series (mcmc_samples={mcmc_samples} for Prophet):")
-    models = build_models(specs, mcmc_samples)
+    models = registry.build(specs, mcmc_samples)
     baseline = None
     for label, (dates, future) in cases.items():
         t = np.asarray((dates - dates[0]).days) / 365.25
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-prophet", action="store_true")
     args = parser.parse_args(argv)
     bench_crossings(args.series, args.paths)
-    specs = ["naive", "drift"] + ([] if args.skip_prophet else ["prophet_logistic", "prophet_logit"])
+    specs = [m for m in registry.MODELS if not (args.skip_prophet and m.startswith("prophet"))]
     bench_fits(specs, args.mcmc_samples)
     return 0
 

@@ -207,25 +207,43 @@ def _paths_of(runs: list[ModelRun], model: str, weights: dict):
     return lambda k: run.paths[k]
 
 
-def procedure_skill(runs: list[ModelRun], history, plan, baselines) -> tuple[float | None, int]:
-    """Out-of-sample skill of the choice itself: at each report origin, choose on the
-    earlier origins' values before it, and score that choice there, against naive."""
+@dataclass
+class OutOfSample:
+    """The choice procedure scored at the report origins (each choice made on earlier data)."""
+
+    crps: list = field(default_factory=list)  # per held-out point, the chosen paths' CRPS
+    naive_crps: list = field(default_factory=list)
+    inside_80: list = field(default_factory=list)  # per point: inside the chosen 80% band
+    origins: int = 0
+
+    @property
+    def skill(self) -> float | None:
+        if not self.origins or np.mean(self.naive_crps) <= 0:
+            return None
+        return float(1 - np.mean(self.crps) / np.mean(self.naive_crps))
+
+
+def out_of_sample(runs: list[ModelRun], history, plan, baselines) -> OutOfSample:
+    """At each report origin, choose on the earlier origins' values before it, and score
+    that choice there (CRPS against naive's, and 80% coverage)."""
+    result = OutOfSample()
     naive = next((r for r in runs if r.name == "naive"), None)
     if naive is None:
-        return None, 0
-    chosen_scores, naive_scores, n = [], [], 0
+        return result
     for j, origin in enumerate(plan):
         if not origin.report:
             continue
         model, weights, _ = choose(runs, history, plan, range(j), origin.cut, baselines)
         if model is None:
             continue
-        chosen_scores.append(_mean_crps(history, plan, _paths_of(runs, model, weights), [j]))
-        naive_scores.append(_mean_crps(history, plan, lambda k: naive.paths[k], [j]))
-        n += 1
-    if not n or np.mean(naive_scores) <= 0:
-        return None, 0
-    return float(1 - np.mean(chosen_scores) / np.mean(naive_scores)), n
+        observed = _paths_of(runs, model, weights)(j)[0]
+        actual = history[Y].to_numpy(float)[origin.cut:origin.end]
+        lower, upper = np.quantile(observed, [0.1, 0.9], axis=1)
+        result.crps.extend(crps(observed, actual))
+        result.naive_crps.extend(crps(naive.paths[j][0], actual))
+        result.inside_80.extend((actual >= lower - 1e-9) & (actual <= upper + 1e-9))
+        result.origins += 1
+    return result
 
 
 @dataclass
@@ -233,9 +251,16 @@ class Choice:
     scores: pd.DataFrame  # SCORE_COLUMNS + chosen
     model: str  # a model name or MIXTURE
     weights: dict[str, float]
-    skill: float | None  # of the choice procedure, out of sample
-    skill_origins: int
     ranking: list[str]  # single models, best first (fallbacks for the final fit)
+    tested: OutOfSample  # the choice procedure, out of sample
+
+    @property
+    def skill(self) -> float | None:
+        return self.tested.skill
+
+    @property
+    def skill_origins(self) -> int:
+        return self.tested.origins if self.tested.skill is not None else 0
 
 
 def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int = 3,
@@ -262,6 +287,5 @@ def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int 
     if not naive.empty and naive.iloc[0] > 0:
         scores["skill"] = 1 - scores["crps"] / naive.iloc[0]
     scores["chosen"] = scores["model"] == model
-    skill, n_skill = procedure_skill(runs, history, plan, baselines)
     rest = [m for m in models if m not in ranking]
-    return Choice(scores, model, weights, skill, n_skill, ranking + rest)
+    return Choice(scores, model, weights, ranking + rest, out_of_sample(runs, history, plan, baselines))

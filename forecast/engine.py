@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from forecast import registry
-from forecast.backtest import SCORE_COLUMNS, backtest
+from forecast.backtest import SCORE_COLUMNS, OutOfSample, backtest
 from forecast.calendar import FREQUENCIES, future_dates, history_frequency
 from forecast.crossings import crossings_frame
 from forecast.frames import (
@@ -55,6 +55,7 @@ class SeriesResult:
     weights: dict[str, float] | None = None  # the chosen model's or mixture's weights
     skill: float | None = None  # out of sample: 1 - CRPS / naive's CRPS on the later origins
     skill_origins: int = 0
+    tested: OutOfSample | None = None  # the choice procedure's out-of-sample scores, per point
     forecast: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORECAST_COLUMNS))
     crossings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CROSSING_COLUMNS))
     targets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TARGET_ASSESSMENT_COLUMNS))
@@ -114,7 +115,7 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     seed = series_seed(series, config.seed)
     choice = backtest(history, registry.build(config.specs, config.backtest_mcmc_samples), thresholds,
                       config.n_cutoffs, config.backtest_paths, seed, registry.BASELINES, config.fallback)
-    result.backtest = choice.scores
+    result.backtest, result.tested = choice.scores, choice.tested
     if frequency not in FREQUENCIES:
         frequency = history_frequency(history)
     dates = future_dates(history[DS].iloc[-1], config.horizon, frequency)

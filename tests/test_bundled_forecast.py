@@ -2,6 +2,7 @@
 Prophet specifications are exercised in tests/forecast/test_prophet.py)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,38 @@ def test_bundled_data_refresh_and_export(tmp_path):
     assert crossings["probability_by_horizon"].dropna().between(0, 1).all()
     table = cli("backtest", "--db", url, "--models", "naive,drift")
     assert "unchanged inputs" in table and "<- chosen" in table and "MASE" in table
+
+
+@pytest.mark.slow
+@pytest.mark.prophet
+def test_default_configuration_end_to_end_on_the_bundled_data(tmp_path):
+    """Every registered model, the real Prophet posterior, the choice and its skill."""
+    url = f"sqlite:///{tmp_path / 'default.db'}"
+    cli("init", "--db", url)
+    cli("refresh", "--db", url, "--workers", "2")
+    cli("export", "--db", url, "--out", str(tmp_path / "out"))
+    from forecast import registry
+    from jobs.store import db, read
+
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        run = read.latest_run(conn)
+        frames = read.run_frames(conn, run["id"])
+    engine.dispose()
+    assert json.loads(run["params"])["specs"] == list(registry.DEFAULT_MODELS)
+    ok = frames["run_series"].query("status == 'ok'").set_index("series_key")
+    assert "phones_usage_statcounter_domestic_share" in ok.index and len(ok) >= 5
+    assert ok["weights"].map(lambda w: abs(sum(json.loads(w).values()) - 1) < 1e-9).all()
+    assert ok["skill"].notna().sum() >= 3  # out-of-sample skill wherever origins allow
+    backtest = frames["backtest"]
+    assert set(backtest["model"]) >= set(registry.DEFAULT_MODELS)
+    assert (backtest.groupby("series_key")["chosen"].sum() == 1).all()
+    assert backtest.loc[backtest["error"].notna(), "model"].isin(["ets_damped", "auto_ets", "theta"]).all()
+    forecasts = pd.read_csv(tmp_path / "out" / "forecasts.csv")
+    values = forecasts[["lower_95", "lower_80", "yhat", "upper_80", "upper_95"]]
+    assert ((values >= 0) & (values <= 1)).all().all() and (values.diff(axis=1).iloc[:, 1:] >= -1e-12).all().all()
+    crossings = pd.read_csv(tmp_path / "out" / "crossings.csv")
+    assert set(crossings["status"]) <= {"crossed", "above_since_first", "projected", "not_within_horizon"}
+    assert crossings[["probability_by_2027", "probability_by_2030"]].stack().between(0, 1).all()
+    targets = pd.read_csv(tmp_path / "out" / "targets.csv")
+    assert set(targets["status"]) <= set(TARGET_STATUSES)

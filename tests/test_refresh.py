@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, update
 
 from forecast.engine import EngineConfig
+from jobs.errors import ConfigError
 from jobs.refresh import refresh
 from jobs.store import db, read, schema
 from synthetic_store import monthly_logistic, seed_store
@@ -170,4 +171,55 @@ def test_bounds_are_evidence_not_fitted_and_the_new_columns_are_stored(tmp_path)
     good = crossings.loc[("good", 0.9)]
     assert good["status"] in ("projected", "not_within_horizon") and 0 <= good["probability_by_2030"] <= 1
     assert good["probability_by_2027"] <= good["probability_by_2030"]
+    engine.dispose()
+
+
+def test_the_registry_drives_models_and_their_help(tmp_path):
+    from forecast import registry
+
+    out = cli("refresh", "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    for name, entry in registry.MODELS.items():
+        assert name in text and " ".join(entry.description.split()) in text
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    bad = cli("refresh", "--db", url, "--models", "naive,arima")
+    assert bad.returncode == 2 and "'arima'" in bad.stderr and "ets_damped" in bad.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--workers", "0"], "--workers 0"), (["--workers", "-2"], "--workers -2"),
+    (["--mcmc-samples", "0"], "--mcmc-samples 0"), (["--horizon", "9999-12-31"], "at most 2100"),
+    (["--horizon", "2020-13-01"], "not a date"),
+])
+def test_bad_refresh_flags_are_refused_before_any_run(args, message, tmp_path):
+    url = f"sqlite:///{tmp_path / 'flags.db'}"
+    seed_store(url, series_set(), TARGETS)
+    out = cli("refresh", "--db", url, "--models", "naive,drift", *args)
+    assert out.returncode == 2 and message in out.stderr
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.forecast_runs.c.id)).first() is None
+    engine.dispose()
+
+
+def test_a_horizon_before_every_last_observation_starts_no_run(store):
+    with pytest.raises(ConfigError, match="does not lie after the last observation"):
+        refresh(store, EngineConfig(specs=("naive",), horizon="2000-01-01"), workers=1, progress=False)
+
+
+def test_a_run_where_every_series_fails_ends_failed_and_the_previous_stays_current(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fail.db'}"
+    seed_store(url, {"good": series_set()["good"]})
+    engine = db.make_engine(url)
+    first = refresh(engine, FAST, workers=1, progress=False)
+    with db.transaction(engine) as conn:  # now the only series holds a value outside [0, 1]
+        conn.execute(update(schema.observations).where(schema.observations.c.date == dt.date(2015, 1, 1))
+                     .values(value=1.5))
+    second = refresh(engine, FAST, workers=1, progress=False)
+    assert second.complete is False and second.failures
+    with engine.connect() as conn:
+        assert read.latest_run(conn)["id"] == first.run_id
+        assert read.get_run(conn, second.run_id)["status"] == "failed"
+        assert "every series failed" in read.get_run(conn, second.run_id)["error"]
     engine.dispose()
