@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from jobs.errors import ConfigError
+from jobs.files import give_default_mode
 from jobs.store import db, read
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -84,6 +85,7 @@ def export_frames(conn_or_engine, run_id=None) -> dict[str, pd.DataFrame]:
 
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    give_default_mode(fd)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)

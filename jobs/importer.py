@@ -33,6 +33,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from jobs.errors import InvalidData
+from jobs.files import read_input
 from jobs.sources.base import (
     OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE, OBSERVATION_COLUMNS,
 )
@@ -101,12 +102,8 @@ def decode(content: bytes, where: str) -> str:
 
 
 def read_path(path: Path) -> bytes:
-    """The file's bytes, or InvalidData naming it."""
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        problem = f"cannot read the file ({exc.strerror or exc})"
-        raise InvalidData(f"{path}: {NOTHING}", [(str(path), None, problem)]) from exc
+    """The file's bytes, or InvalidData naming it (a regular file, bounded: jobs.files)."""
+    return read_input(path, NOTHING)
 
 
 def csv_header(content: bytes, where: str, required: tuple[str, ...], value_columns: dict[str, float],
