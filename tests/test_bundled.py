@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from jobs import cli
 from jobs.bundled import init_database
 from jobs.errors import InvalidData
-from jobs.store import db, schema, writes
+from jobs.store import db, read, schema, writes
 from store_contents import table_contents
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -142,6 +142,9 @@ def _check_evidence(conn) -> None:
     assert all(r["quote"] and r["source_url"].startswith("http") for r in new)
     assert {"exact", "approximate", "lower_bound", "upper_bound", "range"} <= {r["kind"] for r in new}
     assert {r["series_key"] for r in new if r["reliability"] == "low"} >= {"pcs_government_catalogue_domestic_share_claimed"}
+    harmony = read.observation_evidence(conn, ["os_mobile_harmonyos_share_counterpoint"]).set_index("period")
+    assert harmony.loc["2025-Q1", ["kind", "value", "value_high"]].tolist() == ["range", 0.16, 0.19]
+    assert harmony["quote"].notna().all() and harmony["source_url"].str.startswith("http").all()
     claims = dict(conn.execute(select(schema.policies.c.id, schema.policies.c.claim)).all())
     assert claims["N06"] == "unofficial" and claims["P05"] == "claimed" and claims["P03"] == "official"
 

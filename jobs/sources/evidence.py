@@ -183,7 +183,7 @@ def _dated(record: dict, row: dict, rule: Rule) -> list[dict]:
                 for d in _quarters(row["period"])]
     period = parse_period(rule.date or row["period"])
     if period is None:
-        raise LookupError
+        raise ValueError(f"period {row['period']!r} names no single period; give the rule a date or skip the row")
     date, period_type, note = period
     if rule.date:
         note = f"period {row['period'].strip()!r} dated {rule.date}"
@@ -248,9 +248,6 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
             record = _observation(row, rule, sector_layout)
             record["_sum"] = rule.value_rule == "sum"
             records += _dated(record, row, rule)
-        except LookupError:
-            problems.append((where, number, f"period {row['period']!r} names no single period; "
-                                            f"give the rule a date or skip the row"))
         except ValueError as exc:
             problems.append((where, number, str(exc)))
     records = _finish(records)

@@ -13,6 +13,7 @@ from forecast.frames import (
     OBSERVATIONS_EXPORT_COLUMNS, RUN_ID, SERIES, TARGET_ID, TARGET_INPUT_COLUMNS,
     TARGETS_EXPORT_COLUMNS, THRESHOLD, Y, validate_history,
 )
+from jobs.periods import period_label
 from jobs.store import schema
 
 DOMESTIC_SHARE = "domestic_share"
@@ -106,6 +107,27 @@ def observations_export_frame(conn: Connection) -> pd.DataFrame:
         .order_by(obs.c.series_key, obs.c.date)
     )
     return _frame(conn, query)[OBSERVATIONS_EXPORT_COLUMNS]
+
+
+def observation_evidence(conn: Connection, series_keys=None) -> pd.DataFrame:
+    """Every observation with what it means and where it comes from: kind, range end, the
+    source's quote, link, reliability, note, the series' publisher and the snapshot's sha256
+    (for series pages, evidence cards and exports; bounds included, as stored)."""
+    obs, series, snap = schema.observations, schema.series, schema.snapshots
+    query = (
+        select(obs.c.series_key.label(SERIES), obs.c.date.label(DATE), obs.c.period_type, obs.c.value,
+               obs.c.value_high, obs.c.kind, obs.c.quote, obs.c.source_url, obs.c.reliability, obs.c.note,
+               series.c.publisher, series.c.frequency, snap.c.sha256.label("snapshot_sha256"))
+        .join(series, series.c.key == obs.c.series_key)
+        .outerjoin(snap, snap.c.id == obs.c.snapshot_id)
+        .order_by(obs.c.series_key, obs.c.date)
+    )
+    if series_keys is not None:
+        query = query.where(obs.c.series_key.in_(list(series_keys)))
+    frame = _frame(conn, query)
+    frame.insert(2, "period", [period_label(d, t, f) for d, t, f in
+                               zip(frame[DATE], frame["period_type"], frame["frequency"])])
+    return frame
 
 
 def run_frames(conn: Connection, run_id: int) -> dict[str, pd.DataFrame]:
@@ -282,6 +304,7 @@ def connect(conn_or_engine: Connection | Engine):
 
 
 __all__ = [
+    "observation_evidence",
     "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",

@@ -46,10 +46,10 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             assert page.locator('[data-testid="stException"]').count() == 0
             page.screenshot(path=tmp_path / "overview.png")
 
-            # Open a series from the table: show the met targets (each has a series), select
-            # the first row, land on its series page.
-            page.locator('[data-testid="stMultiSelect"]').filter(has_text="Status").click()
-            page.get_by_role("option", name="met", exact=True).click()
+            # Open a series from the table: show the semiconductor targets (each measured by a
+            # forecast chips series), select the first row, land on its series page.
+            page.locator('[data-testid="stMultiSelect"]').filter(has_text="Sector").click()
+            page.get_by_role("option", name="Semiconductor industry", exact=True).click()
             wait_idle(page)
             page.keyboard.press("Escape")
             grid = page.locator('[data-testid="stDataFrame"]').first
@@ -61,8 +61,8 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             # The row's details: the whole policy title, then a link to the series chart.
             details = page.locator(".st-key-target-details")
             details.wait_for()
-            met = export.export_frames(db.make_engine(built_sqlite))["targets.csv"]
-            first = met[met["status"] == "met"]
+            shown = export.export_frames(db.make_engine(built_sqlite))["targets.csv"]
+            first = shown[shown["sector"] == "semiconductors"]
             assert any(title in details.inner_text() for title in first["policy_title"])
             page.screenshot(path=tmp_path / "overview-details.png", full_page=True)
             details.get_by_role("link", name=re.compile("Open the series chart")).click()
