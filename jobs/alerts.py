@@ -92,7 +92,8 @@ def _label(status) -> str:
     return str(status).replace("_", " ")
 
 
-def _target_alerts(changes: pd.DataFrame, points: float) -> list[dict]:
+def _target_alerts(changes: pd.DataFrame, points: float, series: dict | None = None) -> list[dict]:
+    """`series`: each target's measuring series, kept on its alerts (so they filter by series)."""
     alerts = []
     for row in changes.itertuples():
         if row.previous_run_id is None or pd.isna(row.previous_status):
@@ -103,12 +104,13 @@ def _target_alerts(changes: pd.DataFrame, points: float) -> list[dict]:
             f"{row.probability_by_deadline:.2f})")
         if row.status != row.previous_status:
             alerts.append(dict(kind="status_change", key=f"status:{row.target_id}", target_id=row.target_id,
-                               before=row.previous_status, after=row.status, change=move,
+                               series_key=(series or {}).get(row.target_id), before=row.previous_status, after=row.status, change=move,
                                message=f"{row.target_id}: {_label(row.previous_status)} -> {_label(row.status)}"
                                        + probability))
         elif move is not None and abs(move) >= points:
             alerts.append(dict(kind="probability_move", key=f"probability:{row.target_id}",
-                               target_id=row.target_id, before=row.previous_status, after=row.status,
+                               target_id=row.target_id, series_key=(series or {}).get(row.target_id),
+                               before=row.previous_status, after=row.status,
                                change=move, message=f"{row.target_id}: probability moved {move:+.0f} points"
                                                     + probability + f", still {_label(row.status)}"))
     return alerts
@@ -152,7 +154,9 @@ def detect(conn: Connection, run_id: int, settings: AlertSettings = AlertSetting
     if run_id not in set(runs["id"]) or len(runs) < 2:
         return []
     previous, this = read.get_run(conn, int(runs["id"].iloc[-2])), read.get_run(conn, run_id)
-    alerts = (_target_alerts(read.target_changes(conn, run_id), settings.probability_points)
+    targets = read.targets_frame(conn)
+    measured_by = {t: s for t, s in zip(targets["target_id"], targets["series"]) if isinstance(s, str)}
+    alerts = (_target_alerts(read.target_changes(conn, run_id), settings.probability_points, measured_by)
               + _crossing_alerts(conn, run_id, previous["id"], settings.crossing_months)
               + _policy_alerts(conn, previous["finished_at"], this["finished_at"]))
     return [{**a, "run_id": run_id, "previous_run_id": previous["id"]} for a in alerts]

@@ -33,6 +33,7 @@ PAGES = [
     st.Page(HERE / "views" / "series.py", title="Series", icon=":material/show_chart:", url_path="series"),
     st.Page(HERE / "views" / "policies.py", title="Policies", icon=":material/gavel:", url_path="policies"),
     st.Page(HERE / "views" / "runs.py", title="Data & runs", icon=":material/database:", url_path="runs"),
+    st.Page(HERE / "views" / "alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
     st.Page(_to_overview, title="Overview", url_path="overview", visibility="hidden"),
 ]
 

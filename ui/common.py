@@ -10,7 +10,7 @@ from jobs import settings as settings_module
 from jobs.store.db import normalise_url
 from ui import periods, queries, style
 
-EXPORT_FILES = ("forecasts.csv", "crossings.csv", "targets.csv", "observations.csv")
+EXPORT_FILES = ("forecasts.csv", "crossings.csv", "targets.csv", "observations.csv", "history.csv", "alerts.csv")
 
 
 def db_url() -> str:
@@ -194,7 +194,7 @@ def show_warnings(url: str, stamp: queries.Stamp) -> None:
 
 def download_buttons(frames: dict[str, pd.DataFrame], series_keys: list[str] | None,
                      scope: str, key: str) -> None:
-    """The four export CSVs, filtered to `series_keys` (None = whole), one button each."""
+    """The export CSVs, filtered to `series_keys` (None = whole), one button each."""
     # A wrapping row, not fixed columns: on a narrow screen a button moves to the next line
     # instead of cutting its file name to "foreca…".
     with st.container(horizontal=True, wrap=True, key=f"downloads-{key}"):

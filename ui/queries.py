@@ -342,3 +342,42 @@ def targets(db_url: str, key: Stamp) -> pd.DataFrame:
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     return export.csv_text(frame).encode("utf-8")
+
+
+# --- forecast history, alerts and target proposals (issue 12) -------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def complete_runs(db_url: str, run_id: int | None) -> pd.DataFrame:
+    """Complete runs up to the latest (`run_id`, the cache key), oldest first."""
+    with engine(db_url).connect() as conn:
+        return read.complete_runs(conn, up_to=run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def target_history(db_url: str, target_id: str, run_id: int | None) -> pd.DataFrame:
+    """A target's history up to run `run_id` (complete runs never change: a safe cache key)."""
+    with engine(db_url).connect() as conn:
+        return read.target_history(conn, target_id, up_to=run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def target_changes(db_url: str, run_id: int) -> pd.DataFrame:
+    with engine(db_url).connect() as conn:
+        return read.target_changes(conn, run_id)
+
+
+def alerts(db_url: str) -> pd.DataFrame:
+    """Not cached: alerts and deliveries land just after a run completes (same stamp)."""
+    with engine(db_url).connect() as conn:
+        return read.alerts_frame(conn, limit=500)
+
+
+def webhook_deliveries(db_url: str) -> pd.DataFrame:
+    with engine(db_url).connect() as conn:
+        return read.webhook_deliveries_frame(conn)
+
+
+def target_proposals(db_url: str) -> pd.DataFrame:
+    """Not cached: `domshare targets review` changes them without a new run or policy."""
+    with engine(db_url).connect() as conn:
+        return read.target_proposals_frame(conn, "unreviewed")

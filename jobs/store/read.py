@@ -296,6 +296,13 @@ def alerts_frame(conn: Connection, run_id: int | None = None, up_to: int | None 
     return _frame(conn, query)[ALERTS_EXPORT_COLUMNS]
 
 
+def webhook_deliveries_frame(conn: Connection, limit: int = 200) -> pd.DataFrame:
+    """The newest webhook deliveries (without the secrets, which are never stored)."""
+    w = schema.webhook_deliveries
+    return _frame(conn, select(w.c.id, w.c.run_id, w.c.url, w.c.alerts, w.c.status, w.c.attempts, w.c.http_status,
+                               w.c.error, w.c.delivered_at).order_by(w.c.id.desc()).limit(limit))
+
+
 def connect(conn_or_engine: Connection | Engine):
     """A context manager yielding a connection, for callers holding either."""
     if isinstance(conn_or_engine, Engine):
@@ -308,4 +315,5 @@ __all__ = [
     "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
+    "webhook_deliveries_frame",
 ]

@@ -91,7 +91,8 @@ def test_overview_lists_every_target_with_its_status(built_db, monkeypatch):
 
     assert trace_names(plotly_specs(at)[0]) <= labels
     downloads = {b.label.split(" (")[0] for b in at.download_button}
-    assert downloads == {"forecasts.csv", "crossings.csv", "targets.csv", "observations.csv"}
+    assert downloads == {"forecasts.csv", "crossings.csv", "targets.csv", "observations.csv", "history.csv",
+                         "alerts.csv"}
 
 
 def test_overview_filter_narrows_targets_and_downloads(built_db, monkeypatch):
@@ -145,7 +146,7 @@ def test_series_page_draws_forecast_bands_targets_and_crossings(built_db, monkey
     assert {"naive", "drift"} <= set(backtest["model"])
     sources = next(d.value for d in at.dataframe if "link" in d.value.columns)
     assert sources["observations"].sum() > 0 and sources["fetched"].notna().all()
-    assert len(at.download_button) == 4
+    assert len(at.download_button) == 6
 
 
 def test_context_series_is_not_drawn_as_a_share(built_db, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import charts, common, periods, queries, style
+from ui import charts, common, history_panels, periods, queries, style
 
 ROW_HEIGHT = 35  # pixels; the browser test clicks a row by position
 VISIBLE_ROWS = 15  # more targets scroll inside the table, so the details of a row stay close
@@ -13,6 +13,7 @@ st.title("Is China meeting its localisation targets?")
 st.caption("Forecasts of China's domestic-technology share by sector, against the official "
            "localisation targets. Data and forecasts come from the domshare store; this app only reads it.")
 stamp = common.load_stamp(url)
+stamp = history_panels.as_of(url, stamp)  # an earlier run's overview, when one is picked
 
 runs = queries.runs(url, stamp)
 if stamp.run_id is None:
@@ -94,6 +95,7 @@ table = pd.DataFrame({
     "series": shown["series"].fillna(""),
     "target": shown["target_id"],
 })
+table = history_panels.with_changes(table, shown, url, stamp)  # Δ last run, Δ 30 days
 st.caption(f"**{len(table)} target{'s' if len(table) != 1 else ''}**"
            + (f" (the table scrolls after {VISIBLE_ROWS})" if len(table) > VISIBLE_ROWS else "") + ". "
            "Most urgent first: targets whose deadline is still ahead (off track, at risk, on "
@@ -120,6 +122,7 @@ selection = st.dataframe(
         "measure": st.column_config.TextColumn(width="medium"),
         "series": st.column_config.TextColumn(width="small"),
         "target": st.column_config.TextColumn(width="small"),
+        **history_panels.CHANGE_COLUMNS,
     },
 )
 rows = selection.selection.rows if selection else []

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from ui import charts, common, periods, queries
+from ui import charts, common, history_panels, periods, queries
 
 url = common.db_url()
 st.title("Policies and targets")
@@ -89,3 +89,4 @@ with st.expander("Full notes and sources"):
         summary = row.summary if isinstance(row.summary, str) else ""
         st.markdown(f"**{row.id} · {row.title}**{flag}  \n{summary}  \n"
                     f"_Source:_ {row.source or row.url or 'not recorded'}")
+history_panels.show_proposals(url)

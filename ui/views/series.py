@@ -8,7 +8,7 @@ from forecast.frames import (
     CROSSING_STATUS, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE, PROBABILITY_BY_HORIZON,
     SERIES, THRESHOLD,
 )
-from ui import charts, common, periods, queries, style
+from ui import charts, common, history_panels, periods, queries, style
 
 url = common.db_url()
 stamp = common.load_stamp(url)
@@ -162,6 +162,7 @@ if not is_context:
         # Several targets of one policy share a marker on the chart: spell out every title once.
         titles = targets.drop_duplicates("policy_id").sort_values("policy_id")
         st.caption("Policies: " + "; ".join(f"**{r.policy_id}** {r.policy_title}" for r in titles.itertuples()))
+        history_panels.show_history(url, stamp, targets["target_id"].tolist(), key="series-history")
 
     st.subheader("Backtest: the chosen model against the baselines")
     scores = pd.DataFrame()
