@@ -145,6 +145,11 @@ def _check_evidence(conn) -> None:
     harmony = read.observation_evidence(conn, ["os_mobile_harmonyos_share_counterpoint"]).set_index("period")
     assert harmony.loc["2025-Q1", ["kind", "value", "value_high"]].tolist() == ["range", 0.16, 0.19]
     assert harmony["quote"].notna().all() and harmony["source_url"].str.startswith("http").all()
+    cards = read.target_evidence(conn).set_index("target_id")
+    assert cards.loc["P05-banking", ["threshold", "measure", "series"]].tolist() == [0.5, None, None]
+    assert "majority" in cards.loc["P05-banking", "encoding"] and cards.loc["P05-banking", "missing_evidence"]
+    assert cards.loc["P17-soe-databases", ["measure", "bias"]].tolist() == ["proxy", "under"]
+    assert cards.loc["N08-finance", "claim"] == "claimed" and cards["policy_url"].notna().all()
     claims = dict(conn.execute(select(schema.policies.c.id, schema.policies.c.claim)).all())
     assert claims["N06"] == "unofficial" and claims["P05"] == "claimed" and claims["P03"] == "official"
 

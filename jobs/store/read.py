@@ -96,6 +96,23 @@ def targets_frame(conn: Connection) -> pd.DataFrame:
     return frame[TARGET_INPUT_COLUMNS + ["policy_id", "policy_title", "sector", "technology"]]
 
 
+def target_evidence(conn: Connection) -> pd.DataFrame:
+    """Every target with the policy's own words and how it was read: title, issuer, date,
+    link, claim; threshold and deadline with their encoding; the measure and why (a proxy's
+    bias), or the missing evidence and the related context series (for evidence cards)."""
+    t, p = schema.targets, schema.policies
+    query = (
+        select(t.c.id.label(TARGET_ID), t.c.policy_id, p.c.title.label("policy_title"), p.c.issuer,
+               p.c.date.label("policy_date"), p.c.date_precision, p.c.url.label("policy_url"), p.c.claim,
+               p.c.review_status, t.c.sector, t.c.technology, t.c.threshold, t.c.deadline, t.c.encoding,
+               t.c.series_key.label(SERIES), t.c.measure, t.c.measure_reason, t.c.bias, t.c.missing_evidence,
+               t.c.related_series, t.c.origin, t.c.note)
+        .join(p, p.c.id == t.c.policy_id)
+        .order_by(t.c.id)
+    )
+    return _frame(conn, query)
+
+
 def observations_export_frame(conn: Connection) -> pd.DataFrame:
     obs, series, snap = schema.observations, schema.series, schema.snapshots
     query = (
@@ -311,7 +328,7 @@ def connect(conn_or_engine: Connection | Engine):
 
 
 __all__ = [
-    "observation_evidence",
+    "observation_evidence", "target_evidence",
     "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
