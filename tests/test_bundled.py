@@ -138,6 +138,7 @@ def _check_evidence(conn) -> None:
                         .join(series, series.c.key == obs.c.series_key)
                         .join(snaps, snaps.c.id == obs.c.snapshot_id)).mappings().all()
     new = [r for r in rows if r["note"].split(";")[0] in evidence_files]
+    assert {r["key"] for r in _csv("series.csv")} == {r["series_key"] for r in rows}  # no empty catalogue row
     assert len({r["series_key"] for r in new}) >= 8 and len({r["technology"] for r in new}) >= 5
     assert all(r["quote"] and r["source_url"].startswith("http") for r in new)
     assert {"exact", "approximate", "lower_bound", "upper_bound", "range"} <= {r["kind"] for r in new}
