@@ -31,7 +31,7 @@ import pandas as pd
 
 from forecast.crossings import crossing_row, observed_crossing
 from forecast.frames import DS, Y
-from forecast.models import CannotFit
+from forecast.models import CannotFit, expit, logit
 
 SCORE_COLUMNS = ["model", "n_origins", "mae", "mase", "coverage_80", "crossing_error_days",
                  "crps_selection", "crps", "skill", "horizon_steps", "weight", "error"]
@@ -207,6 +207,47 @@ def _paths_of(runs: list[ModelRun], model: str, weights: dict):
     return lambda k: run.paths[k]
 
 
+MAX_SPREAD = 4.0
+
+
+def spread_factor(paths_at, history, plan, origins, limit=None) -> float:
+    """How much the paths' spread around their median must grow (on the logit scale) for
+    the 80% band to hold 80% of the held-out values of `origins` (before `limit`); 1 when
+    it already does, at most MAX_SPREAD."""
+    ratios = []
+    for k in origins:
+        origin = plan[k]
+        end = origin.end if limit is None else min(origin.end, limit)
+        if end <= origin.cut:
+            continue
+        observed = logit(paths_at(k)[0][:end - origin.cut])
+        actual = logit(history[Y].to_numpy(float)[origin.cut:end])
+        low, mid, high = np.quantile(observed, [0.1, 0.5, 0.9], axis=1)
+        half = np.where(actual >= mid, high - mid, mid - low)
+        ratios.extend(np.abs(actual - mid) / np.maximum(half, 1e-9))
+    if len(ratios) < 3:
+        return 1.0
+    return float(np.clip(np.quantile(ratios, 0.8), 1.0, MAX_SPREAD))
+
+
+def widen(paths: np.ndarray, factor: float, centre: np.ndarray | None = None) -> np.ndarray:
+    """Paths spread `factor` times further from their per-date median, on the logit scale
+    (so they stay inside (0, 1)); `centre` the median to spread from (default their own)."""
+    if factor == 1.0 or paths.size == 0:
+        return paths
+    x = logit(paths)
+    mid = np.median(x, axis=1, keepdims=True) if centre is None else logit(centre)
+    at_bound = (paths <= 0) | (paths >= 1)  # a clamped path stays at its bound
+    return np.where(at_bound, paths, expit(mid + factor * (x - mid)))
+
+
+def widened(paths_pair, factor: float):
+    """(observed, level) widened alike: the level keeps its place relative to the observed median."""
+    observed, level = paths_pair
+    centre = np.median(observed, axis=1, keepdims=True)
+    return widen(observed, factor, centre), widen(level, factor, centre)
+
+
 @dataclass
 class OutOfSample:
     """The choice procedure scored at the report origins (each choice made on earlier data)."""
@@ -236,7 +277,9 @@ def out_of_sample(runs: list[ModelRun], history, plan, baselines) -> OutOfSample
         model, weights, _ = choose(runs, history, plan, range(j), origin.cut, baselines)
         if model is None:
             continue
-        observed = _paths_of(runs, model, weights)(j)[0]
+        paths_at = _paths_of(runs, model, weights)
+        factor = spread_factor(paths_at, history, plan, range(j), origin.cut)
+        observed = widened(paths_at(j), factor)[0]
         actual = history[Y].to_numpy(float)[origin.cut:origin.end]
         lower, upper = np.quantile(observed, [0.1, 0.9], axis=1)
         result.crps.extend(crps(observed, actual))
@@ -253,6 +296,7 @@ class Choice:
     weights: dict[str, float]
     ranking: list[str]  # single models, best first (fallbacks for the final fit)
     tested: OutOfSample  # the choice procedure, out of sample
+    spread: float = 1.0  # the chosen paths' spread factor (spread_factor over every origin)
 
     @property
     def skill(self) -> float | None:
@@ -288,4 +332,5 @@ def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int 
         scores["skill"] = 1 - scores["crps"] / naive.iloc[0]
     scores["chosen"] = scores["model"] == model
     rest = [m for m in models if m not in ranking]
-    return Choice(scores, model, weights, ranking + rest, out_of_sample(runs, history, plan, baselines))
+    spread = spread_factor(_paths_of(runs, model, weights), history, plan, range(len(plan))) if runs else 1.0
+    return Choice(scores, model, weights, ranking + rest, out_of_sample(runs, history, plan, baselines), spread)

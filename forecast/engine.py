@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from forecast import registry
-from forecast.backtest import SCORE_COLUMNS, OutOfSample, backtest
+from forecast.backtest import SCORE_COLUMNS, OutOfSample, backtest, widened
 from forecast.calendar import FREQUENCIES, future_dates, history_frequency
 from forecast.crossings import crossings_frame
 from forecast.frames import (
@@ -133,9 +133,13 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         result.seconds = time.perf_counter() - started
         return result
     result.model, result.weights = name, weights
-    result.error = "; ".join(errors) or None  # kept with status ok: skipped models, fallbacks
     if name == choice.model:
         result.skill, result.skill_origins = choice.skill, choice.skill_origins
+        if choice.spread > 1.0:  # the backtest found the bands too narrow: widen them alike
+            observed, level = widened((paths.observed, paths.level), choice.spread)
+            paths = Paths(level=level, observed=observed)
+            errors.append(f"bands widened x{choice.spread:.2f} to the backtest's 80% coverage")
+    result.error = "; ".join(errors) or None  # kept with status ok: skipped models, fallbacks, widening
     result.backtest["chosen"] = result.backtest["model"] == name
     result.forecast = forecast_frame(series, dates, paths.observed, name)
     result.crossings = crossings_frame(series, thresholds, history, dates, paths.level, bounds)

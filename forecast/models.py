@@ -32,7 +32,7 @@ def logit(y: np.ndarray) -> np.ndarray:
 
 
 def expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -700, 700)))  # beyond that exp overflows; the share is 0 or 1
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,21 @@ def test_a_horizon_before_the_last_observation_gives_no_forecast_rows_but_no_cra
     result = forecast_series("s", history("YS", 8), NO_TARGETS, EngineConfig(specs=("drift",), horizon="2015-12-31"))
     assert result.status == "ok" and result.forecast.empty
     assert set(result.crossings["status"]) <= {"crossed", "not_within_horizon"}
+
+
+def test_bands_too_narrow_in_the_backtest_are_widened_to_cover_80_percent():
+    from forecast.backtest import Origin, spread_factor, widen
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"ds": pd.date_range("2010-01-01", periods=60, freq="MS"),
+                          "y": np.clip(0.4 + rng.normal(0, 0.05, 60), 0, 1)})
+    plan = [Origin(30, 60, True)]
+    narrow = np.clip(0.4 + rng.normal(0, 0.01, (30, 400)), 0, 1)  # 1/5 of the real spread
+    factor = spread_factor(lambda k: (narrow, narrow), frame, plan, [0])
+    assert 3 < factor < 7
+    wide = widen(narrow, factor)
+    low, high = np.quantile(wide, [0.1, 0.9], axis=1)
+    inside = np.mean((frame["y"].iloc[30:] >= low) & (frame["y"].iloc[30:] <= high))
+    assert 0.7 <= inside <= 0.9 and ((wide > 0) & (wide < 1)).all()
+    assert np.allclose(np.median(wide, axis=1), np.median(narrow, axis=1), atol=1e-3)
+    assert spread_factor(lambda k: (wide, wide), frame, plan, [0]) == pytest.approx(1.0, abs=0.05)
