@@ -36,6 +36,14 @@ def engine(tmp_path):
     engine.dispose()
 
 
+@pytest.fixture
+def any_engine(any_db_url):
+    """SQLite, and PostgreSQL when DOMSHARE_TEST_PG_URL is set (the race and one kill point)."""
+    engine = catalogue_store(any_db_url)
+    yield engine
+    engine.dispose()
+
+
 def sources_file(tmp_path, server) -> str:
     path = tmp_path / "sources.toml"
     path.write_text(f'[[sources]]\nname = "sc"\nkind = "statcounter"\nurl = "{server.url}/sc.csv"\n'
@@ -44,7 +52,8 @@ def sources_file(tmp_path, server) -> str:
 
 
 def start_pull(engine, sources: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "jobs", "pull", "--db", str(engine.url), "--sources", sources, "sc"],
+    url = engine.url.render_as_string(hide_password=False)
+    return subprocess.Popen([sys.executable, "-m", "jobs", "pull", "--db", url, "--sources", sources, "sc"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
@@ -118,7 +127,8 @@ def test_killed_halfway_through_the_body(engine, server, tmp_path):
     assert_next_pull_succeeds(engine, sources, server)
 
 
-def test_killed_right_after_the_snapshot_is_kept(engine, server, tmp_path):
+def test_killed_right_after_the_snapshot_is_kept(any_engine, server, tmp_path):
+    engine = any_engine
     server.set("/sc.csv", Reply(PAYLOAD))
     sources = sources_file(tmp_path, server)
     pull = start_pull(engine, sources)
@@ -143,7 +153,8 @@ def test_killed_at_a_moment_in_its_life(engine, server, tmp_path, after):
     assert_next_pull_succeeds(engine, sources, server)
 
 
-def test_two_pulls_of_one_source_at_once_run_once(engine, server, tmp_path):
+def test_two_pulls_of_one_source_at_once_run_once(any_engine, server, tmp_path):
+    engine = any_engine
     server.set("/sc.csv", Reply(PAYLOAD, delay=4))  # the winner is still fetching when the loser starts
     sources = sources_file(tmp_path, server)
     started = dt.datetime.now()
