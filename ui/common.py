@@ -7,6 +7,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs import settings as settings_module
+from jobs.errors import DomshareError
 from jobs.store.db import normalise_url
 from ui import periods, queries, style
 
@@ -40,7 +41,7 @@ def load_stamp(url: str) -> queries.Stamp:
             icon=":material/database:",
         )
         st.stop()
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, DomshareError) as exc:  # DomshareError: a URL make_engine refuses
         st.error(
             f"**Cannot read the database** `{safe_url(url)}`: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0]}\n\nCheck `--db` / `DOMSHARE_DB_URL`.",

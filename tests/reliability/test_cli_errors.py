@@ -67,3 +67,19 @@ def test_nul_characters_never_reach_postgresql(pg_url, server, tmp_path, capsys)
     after = table_contents(engine)
     assert after["observations"] == before["observations"] == []
     engine.dispose()
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("mysql://me:hunter2@db.example/x", "mysql is not supported"),
+    ("sqlite:///{tmp}/notes.txt", "is not a SQLite database file"),
+])
+def test_the_app_names_a_database_it_cannot_use_without_a_traceback(tmp_path, monkeypatch, url, shown):
+    from streamlit.testing.v1 import AppTest
+
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    monkeypatch.setenv("DOMSHARE_DB_URL", url.format(tmp=tmp_path))
+    app = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=90)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    errors = " ".join(e.value for e in app.error)
+    assert "Cannot read the database" in errors and shown in errors and "hunter2" not in errors
