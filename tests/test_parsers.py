@@ -285,7 +285,12 @@ def test_servers_and_database_os_only_clear_domestic_meanings():
         (transcribed.DB_DOMESTIC, 2020): 0.47,
         (transcribed.DB_TOP5, 2018): 0.271, (transcribed.DB_TOP5, 2022): 0.554,
         (transcribed.OS_NEW_PCS, 2021): 0.05, (transcribed.OS_NEW_PCS, 2022): 0.09,
+        (transcribed.OS_LINUX_UPPER, 2024): 0.009,  # Linux, February 2024
     }
+    kinds = dict(zip(dbos["series_key"], dbos["kind"]))
+    assert (kinds[transcribed.DB_TOP5], kinds[transcribed.OS_LINUX_UPPER], kinds[transcribed.DB_DOMESTIC]) == (
+        "lower_bound", "upper_bound", "exact")
+    assert dbos.loc[dbos["series_key"] == transcribed.OS_NEW_PCS, "reliability"].eq("low").all()
 
 
 def test_transcribed_unknown_header_and_bad_value():

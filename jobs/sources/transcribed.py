@@ -14,7 +14,10 @@ production and China-HQ production are separate series; other firms' figures
 Servers: Omdia quarterly revenue shares only: Inspur alone (context) and
 Inspur+Huawei where both are given (a lower bound of domestic share). IDC's single
 point (other firm) and MIC's unquantified 'over 70%' are counted, not stored.
-Databases/OS: only metrics with a clear domestic meaning (rules in DB_OS_RULES).
+Databases/OS: only metrics with a clear domestic meaning (rules in DB_OS_RULES): the
+domestic database share, the top-5 domestic vendors (a lower bound), the domestic OS
+share of new PCs, and StatCounter's Linux desktop share (an upper bound of the domestic
+OS share: Kylin, UOS and deepin report as Linux).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from jobs.sources.base import (
     EVIDENCE_COLUMNS, OBS_DATE, OBS_KIND, OBS_NOTE, OBS_PERIOD_TYPE, OBS_QUOTE, OBS_RELIABILITY, OBS_SERIES,
     OBS_SOURCE_URL, OBS_VALUE, OBSERVATION_COLUMNS, Parsed,
 )
-from jobs.sources.evidence import read_table, reliability
+from jobs.sources.evidence import parse_period, read_table, reliability
 
 SOURCE = "transcribed"
 CAICT_MONTHLY = "phones_shipments_caict_domestic_share_monthly"
@@ -42,12 +45,15 @@ SERVERS_INSPUR_HUAWEI = "servers_inspur_huawei_revenue_share_omdia"
 DB_DOMESTIC = "databases_domestic_share_broker"
 DB_TOP5 = "databases_top5_domestic_vendors_share_frost"
 OS_NEW_PCS = "os_domestic_share_new_pcs"
+OS_LINUX_UPPER = "os_desktop_domestic_share_upper_bound_statcounter_cited"
 
 # (technology, metric prefix) -> series: the only DB/OS metrics with a domestic meaning.
 DB_OS_RULES = {
     ("databases", "domestic (国产) database share"): DB_DOMESTIC,
     ("databases", "combined share of top-5 domestic vendors"): DB_TOP5,
     ("os", "domestic PC OS share of new PC shipments"): OS_NEW_PCS,
+    # Kylin, UOS and deepin report as Linux: the Linux share bounds the domestic OS share above
+    ("os", "Linux share of desktop OS in China (StatCounter)"): OS_LINUX_UPPER,
 }
 CHINESE_SERVER_VENDORS = ("Inspur", "Huawei")
 
@@ -80,8 +86,8 @@ def _pct(row: dict, column: str, where: str, number: int, problems: list) -> flo
     return value
 
 
-# Series whose every value is a lower bound of the domestic share (a few vendors only).
-LOWER_BOUND_SERIES = {SERVERS_INSPUR_HUAWEI, DB_TOP5}
+# Series whose every value bounds the domestic share: a few vendors only (lower), Linux (upper).
+BOUND_OF_SERIES = {SERVERS_INSPUR_HUAWEI: "lower_bound", DB_TOP5: "lower_bound", OS_LINUX_UPPER: "upper_bound"}
 
 
 def _obs(key, date, pct, period_type, url, note, row: dict) -> dict:
@@ -89,7 +95,7 @@ def _obs(key, date, pct, period_type, url, note, row: dict) -> dict:
     flags = " ".join((row.get(c) or "") for c in ("note", "reliability_note"))
     return {OBS_SERIES: key, OBS_DATE: date, OBS_VALUE: pct / 100.0, OBS_PERIOD_TYPE: period_type,
             OBS_SOURCE_URL: url, OBS_NOTE: note or None,
-            OBS_KIND: "lower_bound" if key in LOWER_BOUND_SERIES else "exact",
+            OBS_KIND: BOUND_OF_SERIES.get(key, "exact"),
             OBS_QUOTE: (row.get("quote") or "").strip() or None, OBS_RELIABILITY: reliability(flags)}
 
 
@@ -179,10 +185,6 @@ def _servers(rows, where, problems, counts):
     return out
 
 
-def _year_of(period: str) -> dt.date | None:
-    return dt.date(int(period), 1, 1) if re.fullmatch(r"\d{4}", period.strip()) else None
-
-
 def _database_os(rows, where, problems, counts):
     out = []
     for number, row in rows:
@@ -192,14 +194,14 @@ def _database_os(rows, where, problems, counts):
         if key is None:
             counts["no_clear_domestic_meaning_not_stored"] += 1
             continue
-        date = _year_of(row["period"])
-        if date is None:
-            problems.append((where, number, f"period {row['period']!r} is not a year"))
+        period = parse_period(row["period"])
+        if period is None:
+            problems.append((where, number, f"period {row['period']!r} is not a year or a month"))
             continue
         pct = _pct(row, "value_pct", where, number, problems)
         if pct is not None:
             note = "; ".join(x for x in (row.get("firm", "").strip(), row["reliability_note"].strip()) if x)
-            out.append(_obs(key, date, pct, "year", row["source_url"].strip(), note, row))
+            out.append(_obs(key, period[0], pct, period[1], row["source_url"].strip(), note, row))
     return out
 
 
