@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 JOBSTORE_TABLE = "apscheduler_jobs"
 REFRESH_AFTER_PULL = "refresh:after-pull"
 LEASE_TTL_SECONDS = leases.DEFAULT_TTL_SECONDS
+LEASE_HELD = "lease held by another process (another scheduler, or the same job run by hand)"
 
 # The scheduler running in this process (set by `run`), so a pull job can queue a refresh.
 _current: BlockingScheduler | None = None
@@ -91,7 +92,7 @@ def pull_job(source_name: str, db_url: str, sources_path: str, refresh_args: lis
     started = utcnow()
     with _leased(db_url, lease_name(source_name), hold_seconds) as engine:
         if engine is None:
-            return _outcome(started, "skipped", "lease held by another scheduler")
+            return _outcome(started, "skipped", LEASE_HELD)
         source = load_config(Path(sources_path), _data_dir()).source(source_name)
         result = run_pull(engine, source, contact=contact)
     log.info("pull %s: %s (+%d ~%d)%s", source_name, result.status, result.rows_added,
@@ -132,7 +133,7 @@ def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None,
     started = utcnow()
     with _leased(db_url, "refresh", hold_seconds) as engine:
         if engine is None:
-            return _outcome(started, "skipped", "lease held by another scheduler")
+            return _outcome(started, "skipped", LEASE_HELD)
         alerts = load_config(Path(sources_path), _data_dir()).alerts if sources_path else None
         outcome = refresh(engine, EngineConfig(**options), workers=workers,
                           trigger="scheduler", progress=False, alerts=alerts)
@@ -148,7 +149,7 @@ def export_job(db_url: str, export_dir: str, hold_seconds: float) -> dict:
     started = utcnow()
     with _leased(db_url, "export", hold_seconds) as engine:
         if engine is None:
-            return _outcome(started, "skipped", "lease held by another scheduler")
+            return _outcome(started, "skipped", LEASE_HELD)
         folder = export_latest(engine, Path(export_dir))
     return _outcome(started, "ok", None, folder=str(folder))
 

@@ -232,3 +232,26 @@ def test_runs_that_fell_due_while_down_run_late_once_or_are_recorded_missed(tmp_
     assert sorted(runs) == [("pull:feed", "missed"), ("pull:sc", "ok")]
     assert [p["source"] for p in rows(engine, schema.pulls)] == ["sc"]
     assert "pull:feed missed its run" in logs[1].read_text()
+
+
+def test_a_scheduled_pull_skips_while_a_manual_pull_holds_the_source(tmp_path, server):
+    """The scheduler's pull job and `domshare pull` take the same lease, pull:<name>."""
+    from jobs import leases, scheduler
+    from jobs.pull import lease_name
+
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = catalogue_store(db_url)
+    sources = write_sources(tmp_path / "sources.toml", server)
+    server.set("/sc.csv", Reply(CSV))
+    manual = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])  # a live holder
+    try:
+        assert leases.acquire(engine, lease_name("sc"), f"{leases.socket.gethostname()}:{manual.pid}", 60)
+        outcome = scheduler.pull_job("sc", db_url, str(sources), [db_url, 0.0, {}], 0.0)
+        assert (outcome["outcome"], outcome["error"]) == ("skipped", scheduler.LEASE_HELD)
+        assert server.requests == []
+    finally:
+        manual.kill()
+        manual.wait()
+    outcome = scheduler.pull_job("sc", db_url, str(sources), [db_url, 0.0, {}], 0.0)
+    assert (outcome["outcome"], outcome["pull_status"]) == ("ok", "ok")  # the killed holder is taken over
+    engine.dispose()
