@@ -43,6 +43,7 @@ MEDIA_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 INPUTS_SOURCE = "bundled-inputs"
+BUNDLED_NOTE = "bundled file data/"  # how a bundled file's snapshot note starts
 CODE_FILES = (Path(__file__), Path(writes.__file__),
               *sorted((Path(__file__).resolve().parent / "sources").glob("*.py")))
 SERIES_COLUMNS = ("key", "sector", "technology", "geography", "unit", "frequency", "kind",
@@ -123,6 +124,13 @@ def _options(entry: dict, data_dir: Path) -> dict:
     return {"where": f"data/{path}", "filename": Path(path).name, "data_dir": data_dir}
 
 
+def _earlier_bundled_snapshots(conn: Connection) -> set[int]:
+    """Snapshots of bundled files stored by earlier loads, also of versions no longer in the
+    manifest: a newer bundled copy of a file replaces their values (they are not pulls)."""
+    snaps = schema.snapshots
+    return set(conn.execute(select(snaps.c.id).where(snaps.c.note.like(f"{BUNDLED_NOTE}%"))).scalars())
+
+
 def _without_newer_values(conn: Connection, frame, bundled_ids: set[int]):
     """Drop rows whose stored value came from a non-bundled snapshot (a later pull):
     re-running init must never turn fresher data back into the bundled copy."""
@@ -171,7 +179,7 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
     inputs_known = writes.find_snapshot(conn, source=INPUTS_SOURCE, sha256=writes.sha256_hex(inputs)) is not None
     known_series = _catalogue(conn, data_dir, summary)
     policy_frames = []  # data/policies.csv, data/policies_new.csv: each with its snapshot
-    bundled_ids: set[int] = set()
+    bundled_ids = _earlier_bundled_snapshots(conn)
     # disable=None: no bar when stderr is not a terminal (logs, CI, pipes get no bar spam)
     for entry in tqdm(manifest, desc="loading bundled data", unit="file", disable=None if progress else True):
         path = data_dir / entry["path"]
@@ -181,7 +189,7 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
         snapshot_id = writes.save_snapshot(
             conn, source=entry["source"], url=entry["url"], content=content,
             media_type=MEDIA_TYPES.get(path.suffix.lower()), licence=entry["licence"] or None,
-            note=f"bundled file data/{entry['path']}; publisher: {entry['publisher']}",
+            note=f"{BUNDLED_NOTE}{entry['path']}; publisher: {entry['publisher']}",
         )
         summary.files += 1
         bundled_ids.add(snapshot_id)

@@ -193,6 +193,36 @@ def test_a_changed_mapping_table_is_applied_by_the_next_init(tmp_path, sqlite_ur
         engine.dispose()
 
 
+def test_a_new_copy_of_a_bundled_file_replaces_the_old_copys_values(tmp_path, sqlite_url):
+    """A release that corrects a bundled file: its values and descriptions replace those of
+    the old copy (an earlier bundled snapshot is not a pull to be protected)."""
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    path, key = data / "transcribed" / "china_cpu_share.csv", "servers_cpu_domestic_share_china_telecom"
+    engine = db.make_engine(sqlite_url)
+    try:
+        init_database(engine, data)
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "centralized server procurement %,19.9,", "centralized server procurement %,~19.9,"), encoding="utf-8")
+        manifest = data / "manifest.csv"
+        rows = _csv("manifest.csv")
+        for r in rows:
+            if r["path"] == "transcribed/china_cpu_share.csv":
+                r["sha256"], r["size"] = hashlib.sha256(path.read_bytes()).hexdigest(), str(path.stat().st_size)
+        with open(manifest, "w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        again = init_database(engine, data)
+        assert again.kept_newer == 0
+        with engine.connect() as conn:
+            obs = schema.observations
+            kind = conn.execute(select(obs.c.kind).where(obs.c.series_key == key, obs.c.date == dt.date(2020, 1, 1)))
+            assert kind.scalar_one() == "approximate"
+    finally:
+        engine.dispose()
+
+
 def test_init_command_twice_prints_a_summary(sqlite_url, capsys):
     assert cli.main(["init", "--db", sqlite_url]) == 0
     out = capsys.readouterr().out
