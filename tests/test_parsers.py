@@ -522,3 +522,13 @@ def test_evidence_bad_rows_are_named():
     assert "period 'someday' names no single period" in problems[2][2]
     with pytest.raises(SourceChanged):
         evidence.parse(b"a,b\n1,2\n", {"where": "x.csv", "filename": "x.csv", "data_dir": DATA})
+
+
+def test_a_bad_evidence_rule_is_refused(tmp_path):
+    rules = (DATA / "evidence_rules.csv").read_text(encoding="utf-8").splitlines()
+    header, first = rules[0], rules[1]
+    for bad in (first.replace(",os_mobile_harmonyos_share_counterpoint,", ",,"),  # neither series nor skip
+                first.replace(",os_mobile_harmonyos_share_counterpoint,,", ",os_mobile_harmonyos_share_counterpoint,guess,")):
+        (tmp_path / "evidence_rules.csv").write_text(f"{header}\n{bad}\n", encoding="utf-8")
+        with pytest.raises(InvalidData, match="evidence_rules.csv: row 2"):
+            evidence.load_rules(tmp_path, "china_mobile_os_share.csv")

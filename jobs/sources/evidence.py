@@ -69,11 +69,13 @@ def load_rules(data_dir: Path, filename: str) -> list[Rule]:
             continue
         series, skip = row["series"].strip() or None, row["skip"].strip() or None
         value_rule = row["value_rule"].strip() or "as_written"
-        if (series is None) == (skip is None) or value_rule not in VALUE_RULES:
-            raise InvalidData(f"data/{RULES_FILE}: row {number} needs exactly one of series or skip, "
-                              f"and value_rule one of {', '.join(VALUE_RULES)}")
-        rules.append(Rule(row["metric"].strip(), row["sector"].strip() or None, series, row["kind"].strip() or None, value_rule,
-                          row["date"].strip() or None, skip))
+        kind, date = row["kind"].strip() or None, row["date"].strip() or None
+        if ((series is None) == (skip is None) or value_rule not in VALUE_RULES
+                or kind not in (None, "lower_bound", "upper_bound")
+                or (date not in (None, "span") and parse_period(date) is None)):
+            raise InvalidData(f"data/{RULES_FILE}: row {number} needs exactly one of series or skip, value_rule "
+                              f"one of {', '.join(VALUE_RULES)}, kind empty or a bound, date empty, span or a period")
+        rules.append(Rule(row["metric"].strip(), row["sector"].strip() or None, series, kind, value_rule, date, skip))
     return rules
 
 
