@@ -10,6 +10,7 @@ from jobs import settings as settings_module
 from jobs.errors import DomshareError
 from jobs.store.db import normalise_url
 from ui import periods, queries, style
+from ui.outside_text import md
 
 EXPORT_FILES = ("forecasts.csv", "crossings.csv", "targets.csv", "observations.csv", "history.csv", "alerts.csv")
 
@@ -147,14 +148,14 @@ def freshness_warnings(url: str, stamp: queries.Stamp) -> list[str]:
     newer = runs[(runs["id"] > (stamp.run_id or 0)) & (runs["status"] == "failed")]
     if not newer.empty:
         failed = newer.iloc[0]
-        warnings.append(f"Forecast run {failed['id']} failed ({_first_line(failed['error'])}); "
+        warnings.append(f"Forecast run {failed['id']} failed ({md(_first_line(failed['error']))}); "
                         "the page shows the last complete run.")
     sources = queries.source_freshness(url, stamp)
     failed = sources[sources["last_outcome"] == "failed"]
     if len(failed) == 1:
         row = failed.iloc[0]
-        warnings.append(f"The last pull of **{row['source']}** failed ({row['error_kind'] or 'error'}: "
-                        f"{_first_line(row['error'])}); its data may be stale.")
+        warnings.append(f"The last pull of **{md(row['source'])}** failed ({md(row['error_kind'] or 'error')}: "
+                        f"{md(_first_line(row['error']))}); its data may be stale.")
     elif len(failed) > 1:
         # One line, not one per source: a machine without network fails every pull at once.
         kinds = failed["error_kind"].fillna("error").value_counts()

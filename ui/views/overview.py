@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, common, history_panels, periods, queries, style
+from ui.outside_text import md
 
 ROW_HEIGHT = 35  # pixels; the browser test clicks a row by position
 VISIBLE_ROWS = 15  # more targets scroll inside the table, so the details of a row stay close
@@ -130,9 +131,9 @@ if rows:
     picked = table.iloc[rows[0]]
     target = shown.loc[picked.name]
     with st.container(border=True, key="target-details"):
-        st.markdown(f"{style.badge(target['status'])} **{target['target_id']}** · "
-                    f"{picked['sector / technology']}", unsafe_allow_html=True)
-        st.markdown(f"**{target['policy_id']} · {target['policy_title']}**")
+        st.markdown(f"{style.badge(target['status'])} **{md(target['target_id'])}** · "
+                    f"{md(picked['sector / technology'])}", unsafe_allow_html=True)
+        st.markdown(f"**{md(target['policy_id'])} · {md(target['policy_title'])}**")
         facts = [f"Threshold **{target['threshold']:.0%}** by **{pd.Timestamp(target['deadline']):%Y-%m-%d}**",
                  "probability of meeting it: " + ("**—** (not forecast)" if pd.isna(target["probability_by_deadline"])
                                                    else f"**{target['probability_by_deadline']:.0%}**"),

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, common, history_panels, periods, queries
+from ui.outside_text import http_link, md
 
 url = common.db_url()
 st.title("Policies and targets")
@@ -73,7 +74,7 @@ table = pd.DataFrame({
     "id": shown["id"],
     "title": shown["title"],
     "deadline": periods.texts(shown["deadline"], None).str.replace(periods.MISSING, ""),
-    "source": shown["link"],
+    "source": shown["link"].map(http_link),
     "review": shown["review_status"].map({"curated": "curated", "unreviewed": "⚠ unreviewed feed item"}),
     "sectors": shown["sector_list"].map(lambda c: ", ".join(sector_names.get(x, x) for x in c)),
     "technologies": shown["technology_list"].map(lambda c: ", ".join(technology_names.get(x, x) for x in c)),
@@ -87,6 +88,6 @@ with st.expander("Full notes and sources"):
     for row in shown.iloc[::-1].itertuples():
         flag = " — ⚠ unreviewed feed item" if row.review_status == "unreviewed" else ""
         summary = row.summary if isinstance(row.summary, str) else ""
-        st.markdown(f"**{row.id} · {row.title}**{flag}  \n{summary}  \n"
-                    f"_Source:_ {row.source or row.url or 'not recorded'}")
+        st.markdown(f"**{md(row.id)} · {md(row.title)}**{flag}  \n{md(summary)}  \n"
+                    f"_Source:_ {md(row.source or row.url or 'not recorded')}")
 history_panels.show_proposals(url)

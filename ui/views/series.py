@@ -9,6 +9,7 @@ from forecast.frames import (
     SERIES, THRESHOLD,
 )
 from ui import charts, common, history_panels, periods, queries, style
+from ui.outside_text import http_link, md
 
 url = common.db_url()
 stamp = common.load_stamp(url)
@@ -63,14 +64,14 @@ is_context = meta["kind"] == "context"
 period = periods.period_of(meta["frequency"])
 
 st.title(meta["title"])
-st.caption(f"Sector **{meta['sector_name']}** · technology **{meta['technology_name']}** · "
-           f"{periods.frequency_label(meta['frequency'])} · {meta['n_obs']} observations · source: {meta['source']} · "
+st.caption(f"Sector **{md(meta['sector_name'])}** · technology **{md(meta['technology_name'])}** · "
+           f"{periods.frequency_label(meta['frequency'])} · {meta['n_obs']} observations · source: {md(meta['source'])} · "
            f"key `{key}`")
 if is_context:
     st.info("This is a **context indicator**, not a domestic share: it is drawn on its own axis "
             f"in its own unit ({meta['unit']}) and is not forecast or compared with targets.", icon=":material/info:")
 if meta.get("caveat"):
-    st.warning(f"Caveat: {meta['caveat']}", icon=":material/warning:")
+    st.warning(f"Caveat: {md(meta['caveat'])}", icon=":material/warning:")
 if meta.get("description"):
     with st.expander("About this series"):
         st.markdown(meta["description"])
@@ -105,7 +106,7 @@ elif not is_context:
         st.info(f"Too few observations for a forecast ({run_status['n_obs']}): only the observed "
                 "points are shown.")
     elif run_status["status"] == "failed":
-        st.error(f"The forecast of this series failed in run #{stamp.run_id}: {run_status['error']}")
+        st.error(f"The forecast of this series failed in run #{stamp.run_id}: {md(run_status['error'])}")
 
 st.plotly_chart(charts.series_chart(meta, observations, forecast, crossings, targets),
                 width="stretch", key="series-chart")
@@ -161,7 +162,7 @@ if not is_context:
                                     "policy": st.column_config.TextColumn(width="large")})
         # Several targets of one policy share a marker on the chart: spell out every title once.
         titles = targets.drop_duplicates("policy_id").sort_values("policy_id")
-        st.caption("Policies: " + "; ".join(f"**{r.policy_id}** {r.policy_title}" for r in titles.itertuples()))
+        st.caption("Policies: " + "; ".join(f"**{md(r.policy_id)}** {md(r.policy_title)}" for r in titles.itertuples()))
         history_panels.show_history(url, stamp, targets["target_id"].tolist(), key="series-history")
 
     st.subheader("Backtest: the chosen model against the baselines")
@@ -207,8 +208,10 @@ else:
     st.dataframe(sources, hide_index=True, width="stretch",
                  column_config={"link": st.column_config.LinkColumn("link", width="medium"),
                                 "fetched": "snapshot date", "sha256": "snapshot sha256"})
-if meta.get("source_url"):
-    st.markdown(f"Series source: [{meta['source']}]({meta['source_url']})")
+if http_link(meta.get("source_url")):
+    st.markdown(f"Series source: [{md(meta['source'])}]({meta['source_url']})")
+elif meta.get("source_url"):
+    st.markdown(f"Series source: {md(meta['source'])} ({md(meta['source_url'])})")
 
 st.subheader("Downloads")
 scope = st.radio("Files", ["this series", "everything"], horizontal=True, key="download-scope",
