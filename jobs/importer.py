@@ -36,6 +36,7 @@ from jobs.errors import InvalidData
 from jobs.files import read_input
 from jobs.sources.base import (
     OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE, OBSERVATION_COLUMNS,
+    control_character_problem,
 )
 from jobs.store import schema, writes
 
@@ -94,11 +95,15 @@ def decode(content: bytes, where: str) -> str:
         raise InvalidData(f"{where}: {NOTHING}", [(where, 1, "the file is UTF-16, not UTF-8 "
                                                         "(Excel's 'Unicode Text'); save it as 'CSV UTF-8'")])
     try:
-        return content.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content[:exc.start].count(b"\n") + 1
         raise InvalidData(f"{where}: {NOTHING}", [(
             where, line, f"byte 0x{content[exc.start]:02x} is not UTF-8; save the file as UTF-8")]) from exc
+    control = control_character_problem(text)  # a NUL: PostgreSQL cannot store it, exports would carry it
+    if control:
+        raise InvalidData(f"{where}: {NOTHING}", [(where, *control)])
+    return text
 
 
 def read_path(path: Path) -> bytes:

@@ -83,3 +83,18 @@ def test_the_app_names_a_database_it_cannot_use_without_a_traceback(tmp_path, mo
     assert not app.exception, [e.value for e in app.exception]
     errors = " ".join(e.value for e in app.error)
     assert "Cannot read the database" in errors and shown in errors and "hunter2" not in errors
+
+
+@pytest.mark.postgres
+def test_an_import_with_a_nul_byte_on_postgresql_is_one_error_and_changes_nothing(pg_url, tmp_path, capsys):
+    engine = catalogue_store(pg_url)
+    path = tmp_path / "mine.csv"
+    path.write_bytes(b"series,date,domestic_share_pct,sector,technology,source\n"
+                     b"mine_db,2021,12.5,banking,databases,Survey\x00 2022\n")
+    before = table_contents(engine)
+    assert cli.main(["import", str(path), "--db", pg_url]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert f"{path}, row 2: control character U+0000" in err
+    assert table_contents(engine) == before
+    engine.dispose()
