@@ -9,10 +9,7 @@ ETS: statsforecast fits the model (parameters and final states); the paths come 
 own simulation of the same additive-error state-space equations, which gives both the
 observed paths and the level paths (the filtered level, without the observation noise)
 and reproduces the library's prediction intervals. Theta: the library's own simulated
-paths; it gives no level, so the level paths are the observed ones pulled towards their
-per-date mean until their variance is that of the observed paths less the one-step
-variance (the noise of a single observation), which is the level's variance in the
-Theta method's state-space form (SES with drift): y(T+h) = level(T+h-1) + drift + e.
+paths, which carry the observation noise; its level paths are the same paths.
 """
 from __future__ import annotations
 
@@ -71,16 +68,6 @@ def _fit(factory, y: np.ndarray, name: str):
         raise CannotFit(f"{name}: {type(exc).__name__}: {exc}") from exc
 
 
-def theta_level(observed: np.ndarray) -> np.ndarray:
-    """Level paths from observed ones: each date's deviations from the mean scaled so their
-    variance loses the one-step (single observation) variance."""
-    mean = observed.mean(axis=1, keepdims=True)
-    variance = observed.var(axis=1, keepdims=True)
-    noise = variance[0]
-    scale = np.sqrt(np.clip(variance - noise, 0, None) / np.maximum(variance, 1e-12))
-    return mean + (observed - mean) * scale
-
-
 @dataclass(frozen=True)
 class StatsForecastModel:
     """One statsforecast model on the logit scale; `kind` is "ets" or "theta"."""
@@ -114,7 +101,7 @@ class StatsForecastModel:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 observed = fitted.simulate(h=horizon, n_paths=n_paths, seed=seed).T
-            level = theta_level(observed)
+            level = observed
         pick = steps - 1
         return Paths(level=expit(level[pick]), observed=expit(observed[pick]))
 
