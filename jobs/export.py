@@ -1,5 +1,5 @@
-"""CSV exports of the store: observations, and the forecasts, crossings and target
-assessments of one complete run, plus run.json. The UI's downloads call `export_frames`,
+"""CSV exports of the store: observations and the evidence of every target (evidence.csv),
+and the forecasts, crossings and target assessments of one complete run, plus run.json. The UI's downloads call `export_frames`,
 so files and screen show the same numbers. Files are written to a temporary name in the
 target directory and renamed, so a reader never sees half a file."""
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast.frames import TARGETS_EXPORT_COLUMNS
+from jobs import evidence
 from jobs.errors import ConfigError
 from jobs.files import give_default_mode
 from jobs.store import db, read
@@ -71,15 +73,22 @@ def run_metadata(run: dict) -> dict:
 
 
 def export_frames(conn_or_engine, run_id=None) -> dict[str, pd.DataFrame]:
-    """{file name: frame}: observations.csv always; the run's files when a run exists."""
+    """{file name: frame}: observations.csv and evidence.csv always; the run's files when a
+    run exists."""
     with read.connect(conn_or_engine) as conn:
-        frames = {"observations.csv": read.observations_export_frame(conn)}
+        targets, observations = read.target_evidence(conn), read.observation_evidence(conn)
+        frames = {"observations.csv": evidence.observations_with_evidence(read.observations_export_frame(conn),
+                                                                          observations)}
         run = resolve_run(conn, run_id)
         if run is not None:
             per_run = read.run_frames(conn, run["id"])
             frames.update({name: per_run[name.removesuffix(".csv")] for name in RUN_FILES})
+            frames["targets.csv"] = evidence.targets_with_evidence(
+                per_run["targets"], targets, per_run["run_series"], observations,
+            )[TARGETS_EXPORT_COLUMNS + evidence.TARGETS_EVIDENCE_COLUMNS]
             frames["history.csv"] = read.target_history(conn, up_to=run["id"])  # every run up to this one
             frames["alerts.csv"] = read.alerts_frame(conn, up_to=run["id"])
+        frames["evidence.csv"] = evidence.evidence_rows(targets, observations)
     return {name: rounded(frame) for name, frame in frames.items()}
 
 

@@ -16,6 +16,7 @@ from forecast.frames import (
     CROSSINGS_EXPORT_COLUMNS, FORECASTS_EXPORT_COLUMNS, OBSERVATIONS_EXPORT_COLUMNS,
     TARGETS_EXPORT_COLUMNS, HISTORY_EXPORT_COLUMNS, ALERTS_EXPORT_COLUMNS,
 )
+from jobs.evidence import EVIDENCE_EXPORT_COLUMNS, OBSERVATIONS_EVIDENCE_COLUMNS, TARGETS_EVIDENCE_COLUMNS
 from jobs.export import _atomic_write, export_frames, neutralise, write_export
 from jobs.refresh import refresh
 from jobs.store import db
@@ -45,9 +46,13 @@ def test_no_run_yet_exports_observations_only(store, any_db_url, tmp_path):
     tmp_path = tmp_path / "out"
     out = cli("export", "--db", any_db_url, "--out", str(tmp_path))
     assert out.returncode == 0 and "no complete forecast run yet" in out.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["observations.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence.csv", "observations.csv"]
     frame = pd.read_csv(tmp_path / "observations.csv")
-    assert list(frame.columns) == OBSERVATIONS_EXPORT_COLUMNS and len(frame) == 120 + 72
+    assert list(frame.columns) == OBSERVATIONS_EXPORT_COLUMNS + OBSERVATIONS_EVIDENCE_COLUMNS
+    assert len(frame) == 120 + 72
+    evidence_rows = pd.read_csv(tmp_path / "evidence.csv")
+    assert list(evidence_rows.columns) == EVIDENCE_EXPORT_COLUMNS
+    assert len(evidence_rows) == 120 and set(evidence_rows["target_id"]) == {"T1"}  # T2 has no series
 
 
 def test_export_columns_values_and_same_numbers_as_export_frames(store, any_db_url, tmp_path):
@@ -56,11 +61,12 @@ def test_export_columns_values_and_same_numbers_as_export_frames(store, any_db_u
     out = cli("export", "--db", any_db_url, "--run", "latest", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["alerts.csv", "crossings.csv", "forecasts.csv", "history.csv", "observations.csv", "run.json",
-                     "targets.csv"]
+    assert files == ["alerts.csv", "crossings.csv", "evidence.csv", "forecasts.csv", "history.csv", "observations.csv",
+                     "run.json", "targets.csv"]
     read = {name: pd.read_csv(tmp_path / name, keep_default_na=False, na_values=[""]) for name in files if name.endswith(".csv")}
-    expected = {"observations.csv": OBSERVATIONS_EXPORT_COLUMNS, "forecasts.csv": FORECASTS_EXPORT_COLUMNS,
-                "crossings.csv": CROSSINGS_EXPORT_COLUMNS, "targets.csv": TARGETS_EXPORT_COLUMNS,
+    expected = {"observations.csv": OBSERVATIONS_EXPORT_COLUMNS + OBSERVATIONS_EVIDENCE_COLUMNS,
+                "forecasts.csv": FORECASTS_EXPORT_COLUMNS, "crossings.csv": CROSSINGS_EXPORT_COLUMNS,
+                "targets.csv": TARGETS_EXPORT_COLUMNS + TARGETS_EVIDENCE_COLUMNS, "evidence.csv": EVIDENCE_EXPORT_COLUMNS,
                 "history.csv": HISTORY_EXPORT_COLUMNS, "alerts.csv": ALERTS_EXPORT_COLUMNS}
     for name, columns in expected.items():
         assert list(read[name].columns) == columns, name
@@ -81,7 +87,7 @@ def test_export_columns_values_and_same_numbers_as_export_frames(store, any_db_u
     pd.testing.assert_series_equal(frames["forecasts.csv"]["yhat"].reset_index(drop=True), f["yhat"],
                                    check_exact=False, rtol=1e-12, check_names=False)
     assert list(frames) == ["observations.csv", "forecasts.csv", "crossings.csv", "targets.csv", "history.csv",
-                            "alerts.csv"]
+                            "alerts.csv", "evidence.csv"]
 
 
 def test_formula_cells_are_neutralised(store, tmp_path):

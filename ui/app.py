@@ -30,6 +30,7 @@ def _to_overview() -> None:
 
 PAGES = [
     OVERVIEW,
+    st.Page(HERE / "views" / "evidence.py", title="Evidence", icon=":material/fact_check:", url_path="target"),
     st.Page(HERE / "views" / "series.py", title="Series", icon=":material/show_chart:", url_path="series"),
     st.Page(HERE / "views" / "policies.py", title="Policies", icon=":material/gavel:", url_path="policies"),
     st.Page(HERE / "views" / "runs.py", title="Data & runs", icon=":material/database:", url_path="runs"),

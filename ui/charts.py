@@ -59,15 +59,7 @@ def series_chart(meta: dict, observations: pd.DataFrame, forecast: pd.DataFrame,
             hovertemplate="%{x|" + periods.d3(period) + "}: median %{y:.1%}<br>80%: %{customdata[0]:.1%}–%{customdata[1]:.1%}"
                           "<br>95%: %{customdata[2]:.1%}–%{customdata[3]:.1%}<extra></extra>",
         ))
-    if not observations.empty:
-        fig.add_trace(go.Scatter(
-            x=pd.to_datetime(observations["date"]), y=observations["value"], name="observed",
-            mode="lines+markers" if len(observations) > 1 else "markers",
-            line=dict(color=style.OBSERVED_COLOUR, width=1),
-            marker=dict(color=style.OBSERVED_COLOUR, size=6),
-            customdata=_period_texts(observations, period),
-            hovertemplate="%{customdata}: %{y:.1%}<extra>observed</extra>",
-        ))
+    _add_observations(fig, observations, period)
     thresholds = set(crossings[THRESHOLD]) if not crossings.empty else set()
     thresholds |= set(targets[THRESHOLD]) if not targets.empty else set()
     for threshold in sorted(thresholds):
@@ -82,6 +74,67 @@ def series_chart(meta: dict, observations: pd.DataFrame, forecast: pd.DataFrame,
                        targets["deadline"] if not targets.empty else [])
     fig.update_layout(**LAYOUT, yaxis=SHARE_AXIS, xaxis=xaxis)
     return fig
+
+
+# Bounds: a lower bound ("more than 30 %") points up, an upper bound ("less than 5 %") down,
+# a range ("16-19 %") is a bar from its low to its high end. None of them is fitted.
+BOUND_MARKERS = {"lower_bound": ("triangle-up", "lower bound (at least)"),
+                 "upper_bound": ("triangle-down", "upper bound (at most)")}
+LOW_RELIABILITY = ("low", "very_low")
+
+
+def _kind(observations: pd.DataFrame) -> pd.Series:
+    return observations["kind"].fillna("exact") if "kind" in observations.columns else \
+        pd.Series("exact", index=observations.index)
+
+
+def _add_observations(fig: go.Figure, observations: pd.DataFrame, period: str | None) -> None:
+    """Observed values as a line, bounds as triangles, ranges as bars; low-reliability
+    points ringed and labelled in the hover."""
+    if observations.empty:
+        return
+    kind = _kind(observations)
+    texts = pd.Series(_period_texts(observations, period), index=observations.index)
+    low = (observations["reliability"].isin(LOW_RELIABILITY) if "reliability" in observations.columns
+           else pd.Series(False, index=observations.index))
+    label = texts + low.map({True: " (low reliability)", False: ""})
+    fitted = observations[kind.isin(["exact", "approximate"])]
+    if not fitted.empty:
+        approx = kind[fitted.index] == "approximate"
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(fitted["date"]), y=fitted["value"], name="observed",
+            mode="lines+markers" if len(fitted) > 1 else "markers",
+            line=dict(color=style.OBSERVED_COLOUR, width=1),
+            marker=dict(color=style.OBSERVED_COLOUR, size=6),
+            customdata=list(zip(label[fitted.index], approx.map({True: "about ", False: ""}))),
+            hovertemplate="%{customdata[0]}: %{customdata[1]}%{y:.1%}<extra>observed</extra>",
+        ))
+    for bound, (symbol, name) in BOUND_MARKERS.items():
+        rows = observations[kind == bound]
+        if not rows.empty:
+            fig.add_trace(go.Scatter(
+                x=pd.to_datetime(rows["date"]), y=rows["value"], mode="markers", name=name,
+                marker=dict(symbol=symbol, size=12, color=style.OBSERVED_COLOUR),
+                customdata=list(label[rows.index]),
+                hovertemplate="%{customdata}: " + ("at least" if bound == "lower_bound" else "at most")
+                              + " %{y:.1%}<extra>" + name + "</extra>",
+            ))
+    ranges = observations[kind == "range"]
+    for first, (index, row) in enumerate(ranges.iterrows()):
+        fig.add_trace(go.Scatter(
+            x=[pd.Timestamp(row["date"])] * 2, y=[row["value"], row["value_high"]], mode="lines+markers",
+            line=dict(color=style.OBSERVED_COLOUR, width=4), marker=dict(symbol="line-ew", size=10,
+                                                                          line=dict(width=2, color=style.OBSERVED_COLOUR)),
+            name="range (low–high)", legendgroup="range", showlegend=first == 0,
+            hovertemplate=f"{label[index]}: {_pct(row['value'])}–{_pct(row['value_high'])}<extra>range</extra>",
+        ))
+    rings = observations[low]
+    if not rings.empty:
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(rings["date"]), y=rings["value"], mode="markers", name="low reliability",
+            marker=dict(symbol="circle-open", size=14, color=style.LOW_RELIABILITY_COLOUR, line=dict(width=2)),
+            customdata=list(label[rings.index]), hovertemplate="%{customdata}<extra>low reliability</extra>",
+        ))
 
 
 def _period_texts(observations: pd.DataFrame, period: str | None) -> list[str]:
@@ -173,7 +226,7 @@ def _coinciding(group: pd.DataFrame, x: str, y: str, common, each=lambda r: "") 
     xs, ys, hover = [], [], []
     for (x_value, y_value), same in group.groupby([x, y], sort=True):
         rows = list(same.itertuples(index=False))
-        names = "<br>".join(f"<b>{escape(str(r.target_id))}</b> {escape(_short(r.policy_title))}{each(r)}"
+        names = "<br>".join(f"<b>{escape(str(r.target_id))}</b> {escape(shorten(r.policy_title))}{each(r)}"
                             for r in rows)
         xs.append(pd.Timestamp(x_value))
         ys.append(y_value)
@@ -181,7 +234,7 @@ def _coinciding(group: pd.DataFrame, x: str, y: str, common, each=lambda r: "") 
     return xs, ys, hover
 
 
-def _short(text, limit: int = 90) -> str:
+def shorten(text, limit: int = 90) -> str:
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -233,6 +286,7 @@ def policy_timeline(policies: pd.DataFrame, sector_names: dict[str, str]) -> go.
     rows = rows[rows["date"].notna()]
     fig = go.Figure()
     for review, colour, symbol in (("curated", style.CURATED_COLOUR, "circle"),
+                                   ("user", style.USER_COLOUR, "square"),
                                    ("unreviewed", style.UNREVIEWED_COLOUR, "triangle-up")):
         group = rows[rows["review_status"] == review]
         if group.empty:
@@ -240,8 +294,8 @@ def policy_timeline(policies: pd.DataFrame, sector_names: dict[str, str]) -> go.
         fig.add_trace(go.Scatter(
             x=group["date"], y=group["sector"].fillna("no sector matched"), mode="markers",
             marker=dict(size=12, color=colour, symbol=symbol, line=dict(width=1, color="white")),
-            name="curated policy" if review == "curated" else "feed item (unreviewed)",
-            hovertext=[f"<b>{escape(str(r.id))}</b> {escape(_short(r.title))}<br>{periods.at_precision(r.date, r.date_precision)}"
+            name={"curated": "curated policy", "user": "user-supplied policy"}.get(review, "feed item (unreviewed)"),
+            hovertext=[f"<b>{escape(str(r.id))}</b> {escape(shorten(r.title))}<br>{periods.at_precision(r.date, r.date_precision)}"
                        for r in group.itertuples()],
             hoverinfo="text",
         ))

@@ -10,9 +10,11 @@ from jobs import settings as settings_module
 from jobs.errors import DomshareError
 from jobs.store.db import normalise_url
 from ui import periods, queries, style
-from ui.outside_text import md
+from ui.outside_text import http_link, md
 
-EXPORT_FILES = ("forecasts.csv", "crossings.csv", "targets.csv", "observations.csv", "history.csv", "alerts.csv")
+RELIABILITY_LABELS = {"low": "⚠ low reliability", "very_low": "⚠ very low reliability"}
+KIND_LABELS = {"exact": "exact", "approximate": "approximate (~)", "lower_bound": "lower bound (≥)",
+               "upper_bound": "upper bound (≤)", "range": "range (low–high)"}
 
 
 def db_url() -> str:
@@ -118,6 +120,50 @@ SOURCE_COLUMNS = {  # shown column -> how to read it from a source_freshness / f
 }
 
 
+def _share(value: float) -> str:
+    return f"{value * 100:.1f}".removesuffix(".0") + "%"
+
+
+def value_text(kind, value, value_high=None) -> str:
+    """An observation as its source gave it: 31%, ~70%, ≥30%, ≤5%, 16–19%."""
+    if value is None or pd.isna(value):
+        return periods.MISSING
+    kind = kind if isinstance(kind, str) else "exact"
+    if kind == "range" and value_high is not None and pd.notna(value_high):
+        return f"{_share(value)}–{_share(value_high)}"
+    return {"approximate": "~", "lower_bound": "≥", "upper_bound": "≤"}.get(kind, "") + _share(value)
+
+
+def observation_table(obs: pd.DataFrame) -> pd.DataFrame:
+    """One row per observation with what its number means and the source's own words:
+    period, value (bounds as bounds), kind, reliability, publisher, quote, link."""
+    # The source's words right after the value, so a narrow screen shows them; a flagged
+    # value carries a ⚠ in its own cell, so the flag is seen wherever the value is.
+    low = obs["reliability"].isin(RELIABILITY_LABELS)
+    columns = {
+        "period": obs["period"] if "period" in obs.columns else periods.texts(obs["date"], obs["period_type"]),
+        "value": [value_text(k, v, h) + (" ⚠" if flagged else "")
+                  for k, v, h, flagged in zip(obs["kind"], obs["value"], obs["value_high"], low)],
+        "quote": text(obs["quote"], missing=""),
+        "reliability": obs["reliability"].map(lambda r: RELIABILITY_LABELS.get(r, "")),
+        "kind": obs["kind"].fillna("exact").map(lambda k: KIND_LABELS.get(k, k)),
+        "publisher": text(obs["publisher"]) if "publisher" in obs.columns else None,
+        "link": obs["source_url"].map(http_link),  # never a javascript: or file: link
+        "note": text(obs["note"], missing=""),
+    }
+    return pd.DataFrame({k: v for k, v in columns.items() if v is not None}, index=obs.index)
+
+
+OBSERVATION_COLUMN_CONFIG = {
+    "quote": st.column_config.TextColumn("source's words", width="large",
+                                         help="the source's own words containing the number"),
+    "link": st.column_config.LinkColumn("link", width="medium"),
+    "note": st.column_config.TextColumn(width="medium"),
+    "value": st.column_config.TextColumn(alignment="right",
+                                         help="as the source gave it: ~ approximate, ≥ a lower bound, ≤ an upper bound, low–high a range"),
+}
+
+
 def sources_table(sources: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Source freshness as a viewer reads it: periods for observations, dashes for what never
     happened (a source scheduled but not pulled yet)."""
@@ -196,14 +242,12 @@ def show_warnings(url: str, stamp: queries.Stamp) -> None:
 
 def download_buttons(frames: dict[str, pd.DataFrame], series_keys: list[str] | None,
                      scope: str, key: str) -> None:
-    """The export CSVs, filtered to `series_keys` (None = whole), one button each."""
+    """Every CSV of `domshare export` (`frames`, in its order), filtered to `series_keys`
+    (None = whole), one button each."""
     # A wrapping row, not fixed columns: on a narrow screen a button moves to the next line
     # instead of cutting its file name to "foreca…".
     with st.container(horizontal=True, wrap=True, key=f"downloads-{key}"):
-        for name in EXPORT_FILES:
-            frame = frames.get(name)
-            if frame is None:
-                continue
+        for name, frame in frames.items():
             if series_keys is not None and "series" in frame.columns:
                 frame = frame[frame["series"].isin(series_keys)]
             filename = name if scope == "all" else name.replace(".csv", f"_{scope}.csv")

@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, and_, case, func, inspect, select
 
-from jobs import export
+from forecast.frames import TARGET_ID
+from jobs import evidence, export
 from jobs.bundled import INPUTS_SOURCE
 from jobs.store import db as store_db
 from jobs.store import read
@@ -99,7 +100,7 @@ def series_catalogue(db_url: str, key: Stamp) -> pd.DataFrame:
     statement = (
         select(s.c.key, s.c.title, s.c.kind, s.c.unit, s.c.frequency, s.c.sector,
                sec.c.name.label("sector_name"), s.c.technology, tech.c.name.label("technology_name"),
-               s.c.source, s.c.source_url, s.c.caveat, s.c.description, s.c.origin,
+               s.c.source, s.c.source_url, s.c.caveat, s.c.description, s.c.origin, s.c.publisher,
                obs.c.n_obs, obs.c.first_date, obs.c.last_date)
         .join(sec, sec.c.code == s.c.sector)
         .join(tech, tech.c.code == s.c.technology)
@@ -116,7 +117,8 @@ def observations(db_url: str, series_key: str, key: Stamp) -> pd.DataFrame:
     """One series' observations with the snapshot each number came from."""
     o, snap = t.observations, t.snapshots
     statement = (
-        select(o.c.date, o.c.value, o.c.period_type, o.c.source_url, o.c.note,
+        select(o.c.date, o.c.value, o.c.period_type, o.c.source_url, o.c.note, o.c.kind, o.c.value_high,
+               o.c.quote, o.c.reliability,
                snap.c.source.label("snapshot_source"), snap.c.url.label("snapshot_url"),
                snap.c.fetched_at.label("snapshot_fetched_at"), snap.c.sha256.label("snapshot_sha256"))
         .outerjoin(snap, snap.c.id == o.c.snapshot_id)
@@ -154,7 +156,7 @@ def policies(db_url: str, key: Stamp) -> pd.DataFrame:
     p, tg = t.policies, t.targets
     frame = _frame(db_url, select(
         p.c.id, p.c.date, p.c.date_precision, p.c.deadline, p.c.title, p.c.issuer, p.c.sectors,
-        p.c.technologies, p.c.url, p.c.source, p.c.summary, p.c.review_status, p.c.feed,
+        p.c.technologies, p.c.url, p.c.source, p.c.summary, p.c.review_status, p.c.claim, p.c.feed,
         p.c.added_at,
     ).order_by(p.c.date, p.c.id))
     targets = _frame(db_url, select(tg.c.policy_id, tg.c.threshold, tg.c.deadline, tg.c.sector,
@@ -331,13 +333,32 @@ def run_frames(db_url: str, run_id: int) -> dict[str, pd.DataFrame]:
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def targets(db_url: str, key: Stamp) -> pd.DataFrame:
-    """Every target, with the latest run's assessment (targets.csv) or, before any run,
-    unassessed (no probability, no status)."""
-    if key.run_id is not None:
-        return export_frames(db_url, key)["targets.csv"]
+    """Every target with the latest run's assessment (targets.csv's numbers) and its evidence
+    (jobs.evidence.targets_with_evidence); a target the run did not assess (added after it, or
+    before any run) has no probability and no status."""
     with engine(db_url).connect() as conn:
-        frame = read.targets_frame(conn)
-    return frame.assign(probability_by_deadline=float("nan"), projected_date=None, status=None)
+        cards = read.target_evidence(conn)
+        observations = read.observation_evidence(conn)
+        # Targets added after the run (or before any) are listed too, unassessed.
+        unassessed = read.targets_frame(conn).assign(
+            probability_by_deadline=float("nan"), projected_date=None, status=None, basis=None,
+            evidence_date=None)
+        assessed, run_series = unassessed.iloc[0:0], None
+        if key.run_id is not None:
+            per_run = read.run_frames(conn, key.run_id)
+            assessed, run_series = per_run["targets"], per_run["run_series"]
+        assessed = pd.concat([assessed, unassessed[~unassessed[TARGET_ID].isin(assessed[TARGET_ID])]],
+                             ignore_index=True)
+    return export.rounded(evidence.targets_with_evidence(assessed, cards, run_series, observations))
+
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def evidence_observations(db_url: str, key: Stamp) -> pd.DataFrame:
+    """Every observation with its kind, quote, link, reliability and publisher."""
+    with engine(db_url).connect() as conn:
+        frame = read.observation_evidence(conn)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

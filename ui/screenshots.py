@@ -3,6 +3,7 @@ browser). Used by the browser test and to refresh the documentation's screenshot
 
     python3 -m ui.screenshots --db sqlite:///domshare.db --out docs/screenshots
     python3 -m ui.screenshots --pages overview policies runs series:KEY --full-page --width 800 --suffix=-narrow
+    python3 -m ui.screenshots --pages target:P10-government-os --full-page
 """
 from __future__ import annotations
 
@@ -90,14 +91,16 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
-PAGES = ("overview", "series", "policies", "runs")
+PAGES = ("overview", "target", "series", "policies", "runs")
+QUERY = {"target": "target", "series": "series"}  # page -> its query parameter (target:ID, series:KEY)
 
 
 def take(db_url: str, out_dir: Path, series: str | None = None,
          width: int = 1400, height: int = 1300, pages: list[str] | None = None,
          full_page: bool = False, suffix: str = "") -> list[Path]:
     """Screenshots of the overview and one series page (the README's pair), or of `pages`:
-    names from PAGES, a series page as "series" or "series:KEY" (file series-KEY.png)."""
+    names from PAGES, a series page as "series" or "series:KEY" (file series-KEY.png), an
+    evidence card as "target:ID" (file target-ID.png)."""
     from playwright.sync_api import sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +115,7 @@ def take(db_url: str, out_dir: Path, series: str | None = None,
                 if view not in PAGES:
                     raise ValueError(f"unknown page {view!r}: choose from {', '.join(PAGES)}")
                 path = "/" if view == "overview" else f"/{view}"
-                open_page(page, base + path + (f"?series={key}" if key else ""))
+                open_page(page, base + path + (f"?{QUERY[view]}={key}" if key and view in QUERY else ""))
                 if page.locator('[data-testid="stPlotlyChart"]').count():  # none before a run
                     page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
                 page.wait_for_function(TABLES_DRAWN, timeout=60_000)
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", help="series key for series.png (default: the page's first series)")
     parser.add_argument("--pages", nargs="+", metavar="PAGE",
                         help=f"pages to shoot instead of the README pair: {', '.join(PAGES)}, "
-                             "or series:KEY for one series")
+                             "series:KEY for one series, target:ID for one evidence card")
     parser.add_argument("--width", type=int, default=1400, help="viewport width in pixels")
     parser.add_argument("--height", type=int, default=1300, help="viewport height in pixels")
     parser.add_argument("--full-page", action="store_true", help="the whole scrolled page, not the viewport")

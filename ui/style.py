@@ -50,6 +50,8 @@ BAND_80 = "rgba(37, 99, 235, 0.28)"
 BAND_95 = "rgba(37, 99, 235, 0.12)"
 THRESHOLD_COLOUR = "#6b7280"
 CONTEXT_COLOUR = "#7c3aed"
+LOW_RELIABILITY_COLOUR = "#d97706"
+USER_COLOUR = "#6d28d9"  # a user-supplied policy or target
 CURATED_COLOUR = "#2563eb"
 UNREVIEWED_COLOUR = "#f59e0b"
 
@@ -68,9 +70,14 @@ def status_label(status: str | None) -> str:
 
 def badge(status: str | None) -> str:
     """An inline HTML badge: the colour plus the words."""
+    return tag(status_label(status), status_colour(status))
+
+
+def tag(words: str, colour: str) -> str:
+    """An inline HTML badge of our own words (never outside text) on a colour."""
     return (
-        f'<span style="background:{status_colour(status)};color:white;padding:2px 8px;'
-        f'border-radius:10px;font-size:0.85em;white-space:nowrap">{status_label(status)}</span>'
+        f'<span style="background:{colour};color:white;padding:2px 8px;'
+        f'border-radius:10px;font-size:0.85em;white-space:nowrap">{words}</span>'
     )
 
 

@@ -7,7 +7,7 @@ from jobs.settings import writable_folder
 from jobs.store import db
 
 NAME = "export"
-HELP = ("Write observations.csv, and forecasts.csv, crossings.csv, targets.csv and run.json "
+HELP = ("Write observations.csv and evidence.csv, and forecasts.csv, crossings.csv, targets.csv and run.json "
         "of a complete forecast run, to a directory (atomic: temporary name, then rename).")
 EXAMPLES = [
     "domshare export --out exports",

@@ -100,14 +100,18 @@ def target_evidence(conn: Connection) -> pd.DataFrame:
     """Every target with the policy's own words and how it was read: title, issuer, date,
     link, claim; threshold and deadline with their encoding; the measure and why (a proxy's
     bias), or the missing evidence and the related context series (for evidence cards)."""
-    t, p = schema.targets, schema.policies
+    t, p, s = schema.targets, schema.policies, schema.series
     query = (
         select(t.c.id.label(TARGET_ID), t.c.policy_id, p.c.title.label("policy_title"), p.c.issuer,
                p.c.date.label("policy_date"), p.c.date_precision, p.c.url.label("policy_url"), p.c.claim,
                p.c.review_status, t.c.sector, t.c.technology, t.c.threshold, t.c.deadline, t.c.encoding,
                t.c.series_key.label(SERIES), t.c.measure, t.c.measure_reason, t.c.bias, t.c.missing_evidence,
-               t.c.related_series, t.c.origin, t.c.note)
+               t.c.related_series, t.c.origin, t.c.note,
+               # for the card: the policy's notes, and the measuring series' name, period and caveat
+               p.c.summary.label("policy_summary"), s.c.title.label("series_title"),
+               s.c.frequency.label("series_frequency"), s.c.caveat.label("series_caveat"))
         .join(p, p.c.id == t.c.policy_id)
+        .outerjoin(s, s.c.key == t.c.series_key)
         .order_by(t.c.id)
     )
     return _frame(conn, query)
@@ -134,7 +138,7 @@ def observation_evidence(conn: Connection, series_keys=None) -> pd.DataFrame:
     query = (
         select(obs.c.series_key.label(SERIES), obs.c.date.label(DATE), obs.c.period_type, obs.c.value,
                obs.c.value_high, obs.c.kind, obs.c.quote, obs.c.source_url, obs.c.reliability, obs.c.note,
-               series.c.publisher, series.c.frequency, snap.c.sha256.label("snapshot_sha256"))
+               series.c.publisher, series.c.source, series.c.frequency, snap.c.sha256.label("snapshot_sha256"))
         .join(series, series.c.key == obs.c.series_key)
         .outerjoin(snap, snap.c.id == obs.c.snapshot_id)
         .order_by(obs.c.series_key, obs.c.date)

@@ -15,12 +15,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from forecast.frames import TARGET_STATUSES
-from jobs import export
+from jobs import evidence, export
 from jobs.store import db, read
 from ui import style
+from ui.outside_text import md
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
-PAGES = {name: f"views/{name}.py" for name in ("overview", "series", "policies", "runs")}
+PAGES = {name: f"views/{name}.py" for name in ("overview", "evidence", "series", "policies", "runs")}
 
 
 def open_page(url: str, monkeypatch, page: str = "overview", query: dict | None = None) -> AppTest:
@@ -36,7 +37,7 @@ def open_page(url: str, monkeypatch, page: str = "overview", query: dict | None 
 
 def text_of(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error",
-                                  "success", "subheader") for e in getattr(at, kind)]
+                                  "success", "subheader", "text") for e in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
 
 
@@ -69,11 +70,11 @@ def test_overview_lists_every_target_with_its_status(built_db, monkeypatch):
     assert sorted(table["target"]) == sorted(expected["target_id"])
     labels = {style.status_label(s) for s in TARGET_STATUSES}
     assert set(table["status"]) <= labels and len(set(table["status"])) >= 2
-    # Most urgent first: open deadlines before passed ones, and within each the urgency rank
-    # never decreases down the table.
+    # Most urgent first: open deadlines before passed ones, within each those with a
+    # probability first, and then the urgency rank never decreases down the table.
     closed = pd.to_datetime(table["deadline"]) < pd.Timestamp.now().normalize()
     ranks = [style.URGENCY[next(k for k, v in style.STATUS_LABELS.items() if v == s)] for s in table["status"]]
-    order = list(zip(closed, ranks))
+    order = list(zip(closed, table["probability"] == "—", ranks))
     assert order == sorted(order)
     # The probabilities on screen are the export's numbers (in percent), a dash where a target
     # has none: never "None" or "nan" anywhere in the table.
@@ -91,8 +92,8 @@ def test_overview_lists_every_target_with_its_status(built_db, monkeypatch):
 
     assert trace_names(plotly_specs(at)[0]) <= labels
     downloads = {b.label.split(" (")[0] for b in at.download_button}
-    assert downloads == {"forecasts.csv", "crossings.csv", "targets.csv", "observations.csv", "history.csv",
-                         "alerts.csv"}
+    assert downloads == (expected_files := set(export.export_frames(db.make_engine(built_db))))
+    assert {"forecasts.csv", "crossings.csv", "targets.csv", "observations.csv", "evidence.csv"} <= expected_files
 
 
 def test_overview_filter_narrows_targets_and_downloads(built_db, monkeypatch):
@@ -146,7 +147,7 @@ def test_series_page_draws_forecast_bands_targets_and_crossings(built_db, monkey
     assert {"naive", "drift"} <= set(backtest["model"])
     sources = next(d.value for d in at.dataframe if "link" in d.value.columns)
     assert sources["observations"].sum() > 0 and sources["fetched"].notna().all()
-    assert len(at.download_button) == 6
+    assert len(at.download_button) == len(export.export_frames(db.make_engine(built_db)))
 
 
 def test_context_series_is_not_drawn_as_a_share(built_db, monkeypatch):
@@ -359,7 +360,7 @@ def test_annual_series_with_too_few_points_reads_in_years_and_says_why(built_db,
     run = frame(built_db, read.latest_run)
     outcome = frame(built_db, read.run_frames, run["id"])["run_series"]
     catalogue = frame(built_db, read.series_catalogue).set_index("key")
-    short = outcome[(outcome["status"] == "insufficient_data")
+    short = outcome[(outcome["status"] == "insufficient_data") & (outcome["n_obs"] > 0)  # values, not only bounds
                     & outcome["series_key"].map(catalogue["frequency"]).eq("annual")]["series_key"]
     assert not short.empty, "the bundled data has annual series too short to forecast"
     at = open_page(built_db, monkeypatch, "series", {"series": short.iloc[0]})
@@ -371,7 +372,7 @@ def test_annual_series_with_too_few_points_reads_in_years_and_says_why(built_db,
     labels = xaxis.get("ticktext") or []
     assert xaxis.get("tickformat") == "%Y" or (labels and all(t.isdigit() and len(t) == 4 for t in labels))
     observed = next(t for t in spec["data"] if t.get("name") == "observed")
-    assert all(len(label) == 4 and label.isdigit() for label in observed["customdata"])
+    assert all(len(label) == 4 and label.isdigit() for label, _ in observed["customdata"])
     sources = next(d.value for d in at.dataframe if "link" in d.value.columns)
     assert sources["from"].str.fullmatch(r"\d{4}").all() and sources["to"].str.fullmatch(r"\d{4}").all()
     for table in at.dataframe:
@@ -404,3 +405,85 @@ def test_series_before_any_run_lists_its_targets_as_not_assessed(initialised_db,
     assert set(table["status"]) == {"not assessed"} and set(table["probability"]) == {"—"}
     assert "No forecast run yet, so no crossings" in text_of(at)
     assert not table.astype(str).isin(MISSING_TEXTS).any().any()
+
+
+# --- the evidence card and the milestones ---------------------------------------------------
+
+def test_evidence_card_shows_the_policy_measure_reason_and_every_quote(built_db, monkeypatch):
+    frames = export.export_frames(db.make_engine(built_db))
+    targets, rows = frames["targets.csv"].set_index("target_id"), frames["evidence.csv"]
+    quoted = rows[(rows["role"] == "measure") & rows["quote"].notna()]
+    target = next(t for t in quoted["target_id"] if isinstance(targets.loc[t, "measure_reason"], str))
+    card = targets.loc[target]
+    at = open_page(built_db, monkeypatch, "evidence", {"target": target})
+    plain = [e.value for e in at.text]  # outside text is shown as plain text, never Markdown
+    assert card["policy_title"] in plain and card["measure_reason"] in plain
+    assert card["probability_basis"] in plain
+    assert f"**Measure: {card['measure']}**" in text_of(at)
+    if card["measure"] == "proxy":
+        assert evidence.BIASES[card["bias"] or "unknown"] in text_of(at)
+    table = next(d.value for d in at.dataframe if "quote" in d.value.columns)
+    mine = rows[rows["target_id"] == target]
+    assert len(table) == len(mine) and set(mine["quote"].dropna()) <= set(table["quote"])
+    assert (table["reliability"] != "").sum() == mine["reliability"].isin(["low", "very_low"]).sum()
+    assert at.query_params["target"] == target
+    assert f"evidence_{target}.csv" in at.download_button[0].label
+
+
+def test_evidence_card_of_an_unmeasured_target_names_the_missing_evidence(built_db, monkeypatch):
+    targets = export.export_frames(db.make_engine(built_db))["targets.csv"]
+    none = targets[targets["measure"].isna() & targets["related_series"].notna()].iloc[0]
+    at = open_page(built_db, monkeypatch, "evidence", {"target": none["target_id"]})
+    assert none["missing_evidence"] in [e.value for e in at.text]
+    assert "**Measure: none**" in text_of(at) and none["status"] == "no_data"
+    table = next(d.value for d in at.dataframe if "quote" in d.value.columns)
+    assert table["series"].str.endswith("(context)").all()  # related series: context, no verdict
+    # The overview says in one phrase what is missing, and links the row to this card.
+    overview = open_page(built_db, monkeypatch).dataframe[0].value.set_index("target")
+    assert overview.loc[none["target_id"], "measure"] == f"none: {none['missing_evidence']}"
+    assert overview.loc[none["target_id"], "evidence"] == f"target?target={none['target_id']}"
+
+
+def test_overview_milestones_list_every_forecast_series_with_2027_and_2030(built_db, monkeypatch):
+    run = frame(built_db, read.latest_run)
+    frames = frame(built_db, read.run_frames, run["id"])
+    catalogue = frame(built_db, read.series_catalogue).set_index("key")
+    outcome = frames["run_series"]
+    forecast = {k for k in outcome[outcome["status"] == "ok"]["series_key"] if catalogue.loc[k, "kind"] == "domestic_share"}
+    at = open_page(built_db, monkeypatch)
+    assert "Where each technology is heading" in text_of(at)
+    table = next(d.value for d in at.dataframe if "90%" in d.value.columns)
+    assert set(table["chart"].str.removeprefix("series?series=")) == forecast
+    crossings = export.export_frames(db.make_engine(built_db))["crossings.csv"]
+    checked = 0
+    for row in table.itertuples():
+        key = row.chart.removeprefix("series?series=")
+        for level, shown in ((0.5, row[3]), (0.75, row[4]), (0.9, row[5])):
+            c = crossings[(crossings["series"] == key) & (crossings["threshold"] == level)]
+            if c.empty:
+                assert shown == "—"
+            elif c.iloc[0]["status"] in ("crossed", "above_since_first"):
+                assert shown.startswith("reached ")
+            else:
+                c = c.iloc[0]
+                assert shown.startswith(f"{c.probability_by_2027:.0%} by 2027 · {c.probability_by_2030:.0%} by 2030")
+                checked += 1
+    assert checked, "some milestone is still ahead of some series"
+
+
+def test_user_supplied_targets_show_beside_the_curated_ones_as_plain_text(built_sqlite, tmp_path, monkeypatch):
+    shutil.copy(built_sqlite.removeprefix("sqlite:///"), tmp_path / "user.db")
+    url = f"sqlite:///{tmp_path / 'user.db'}"
+    mine = tmp_path / "mine.csv"
+    mine.write_text("policy_id,title,issuer,date,sector,technology,threshold_pct,deadline,series,measure,reason\n"
+                    "U01,**Bold** plan [click](http://x.example) :red[alarm],<b>Bureau</b>,2024,banking,os,60,2028,"
+                    "os_domestic_share_new_pcs,proxy,national share of new PCs\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "jobs", "import-targets", str(mine), "--db", url], check=True,
+                   capture_output=True, timeout=300)
+    overview = open_page(url, monkeypatch).dataframe[0].value.set_index("target")
+    assert overview.loc["U01-banking-os", "policy"].endswith("(user-supplied)")
+    at = open_page(url, monkeypatch, "evidence", {"target": "U01-banking-os"})
+    assert "**Bold** plan [click](http://x.example) :red[alarm]" in [e.value for e in at.text]
+    shown = text_of(at)
+    assert "user-supplied" in shown and "<b>Bureau</b>" not in shown and "\\<b\\>Bureau\\</b\\>" in shown
+    assert md("user-supplied target (from `domshare import-targets`") in shown  # a caveat

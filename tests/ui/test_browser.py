@@ -28,7 +28,7 @@ def playwright():
         yield p
 
 
-def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwright, tmp_path):
+def test_overview_evidence_card_series_chart_and_csv_download_in_chromium(built_sqlite, playwright, tmp_path):
     with serve(built_sqlite, log=tmp_path / "ui.log") as base:
         browser = launch_chromium(playwright)
         try:
@@ -46,8 +46,20 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             assert page.locator('[data-testid="stException"]').count() == 0
             page.screenshot(path=tmp_path / "overview.png")
 
-            # Open a series from the table: show the semiconductor targets (each measured by a
-            # forecast chips series), select the first row, land on its series page.
+            # The milestone table: every forecast series, its 2027 and 2030 chances.
+            page.get_by_role("heading", name="Where each technology is heading").wait_for()
+            page.locator(".st-key-milestones").scroll_into_view_if_needed()
+            page.locator(".st-key-milestones [role='gridcell']").first.wait_for(state="attached")
+            milestones = page.locator(".st-key-milestones [role='gridcell']").all_inner_texts()
+            frames = export.export_frames(db.make_engine(built_sqlite))
+            crossings = frames["crossings.csv"]
+            ahead = crossings[~crossings["status"].isin(["crossed", "above_since_first"])
+                              & crossings["threshold"].isin([0.5, 0.75, 0.9])].iloc[0]
+            assert any(cell.startswith(f"{ahead.probability_by_2027:.0%} by 2027 · ") for cell in milestones)
+
+            page.locator(".st-key-targets-table").scroll_into_view_if_needed()
+            # Open an evidence card from the table: show the semiconductor targets (each measured
+            # by a forecast chips series), select the first row, follow its details' link to the card.
             page.locator('[data-testid="stMultiSelect"]').filter(has_text="Sector").click()
             page.get_by_role("option", name="Semiconductor industry", exact=True).click()
             wait_idle(page)
@@ -58,23 +70,40 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             box = grid.bounding_box()
             page.mouse.click(box["x"] + 16, box["y"] + ROW_HEIGHT * 1.5)  # the first row's checkbox
             wait_idle(page)
-            # The row's details: the whole policy title, then a link to the series chart.
             details = page.locator(".st-key-target-details")
             details.wait_for()
-            shown = export.export_frames(db.make_engine(built_sqlite))["targets.csv"]
-            first = shown[shown["sector"] == "semiconductors"]
+            targets = frames["targets.csv"]
+            first = targets[targets["sector"] == "semiconductors"]
             assert any(title in details.inner_text() for title in first["policy_title"])
             page.screenshot(path=tmp_path / "overview-details.png", full_page=True)
-            details.get_by_role("link", name=re.compile("Open the series chart")).click()
+            details.get_by_role("link", name=re.compile("Open the evidence card")).click()
+            page.wait_for_url("**/target?target=*", timeout=60_000)
+            wait_idle(page)
+            target = page.evaluate("new URLSearchParams(window.location.search).get('target')")
+            card = targets.set_index("target_id").loc[target]
+            assert target in set(first["target_id"])
+            measure = page.locator(".st-key-card-measure")
+            assert f"Measure: {card['measure']}" in measure.inner_text()
+            assert card["measure_reason"] in measure.inner_text()
+            page.locator(".st-key-card-observations").scroll_into_view_if_needed()
+            page.locator(".st-key-card-observations [role='gridcell']").first.wait_for(state="attached")
+            cells = page.locator(".st-key-card-observations [role='gridcell']").all_inner_texts()
+            rows = frames["evidence.csv"]
+            quotes = set(rows[rows["target_id"] == target]["quote"].dropna())
+            assert quotes and quotes & set(cells), "the card shows the source's own words"
+            page.screenshot(path=tmp_path / "card.png", full_page=True)
+
+            # From the card to its measuring series: the chart is drawn.
+            measure.get_by_role("link", name=re.compile("Measuring series")).click()
             page.wait_for_url("**/series?series=*", timeout=60_000)
             wait_idle(page)
             page.wait_for_selector(PLOTLY_RENDERED, timeout=60_000)
             chart = page.locator('[data-testid="stPlotlyChart"]').first
-            assert chart.locator(".scatterlayer .trace").count() >= 4  # bands, median, observed
-            assert "forecast median" in chart.inner_text()
+            assert chart.locator(".scatterlayer .trace").count() >= 1
+            assert "observed" in chart.inner_text()
             assert page.locator('[data-testid="stException"]').count() == 0
             key = page.evaluate("new URLSearchParams(window.location.search).get('series')")
-            assert key in set(first["series"])
+            assert key == card["series"]
             page.screenshot(path=tmp_path / "series.png", full_page=True)
 
             button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="forecasts.csv")
@@ -87,9 +116,11 @@ def test_overview_series_chart_and_csv_download_in_chromium(built_sqlite, playwr
             download.save_as(path)
             rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
             assert rows[0] == FORECASTS_EXPORT_COLUMNS
-            assert len(rows) > 1 and {r[FORECASTS_EXPORT_COLUMNS.index(SERIES)] for r in rows[1:]} == {key}
+            assert len(rows) - 1 == (frames["forecasts.csv"][SERIES] == key).sum()
+            assert {r[FORECASTS_EXPORT_COLUMNS.index(SERIES)] for r in rows[1:]} <= {key}
             assert not errors, errors
         finally:
             browser.close()
     assert Path(tmp_path / "overview.png").stat().st_size > 10_000
     assert Path(tmp_path / "series.png").stat().st_size > 10_000
+    assert Path(tmp_path / "card.png").stat().st_size > 10_000

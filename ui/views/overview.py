@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import charts, common, history_panels, periods, queries, style
+from ui import charts, common, history_panels, milestones, periods, queries, style
 from ui.outside_text import md
 
 ROW_HEIGHT = 35  # pixels; the browser test clicks a row by position
@@ -33,11 +33,13 @@ if targets.empty:
     st.info("No policy targets in the database. `domshare init` loads the curated ones.")
     st.stop()
 
-# Most urgent first: targets whose deadline is still ahead, the likeliest misses first;
-# then those whose deadline has passed.
+# Most urgent first: targets whose deadline is still ahead and that have a probability, the
+# likeliest misses first; then the open ones nothing can forecast; then those whose deadline
+# has passed.
 targets["closed"] = pd.to_datetime(targets["deadline"]) < pd.Timestamp.now().normalize()
+targets["unforecast"] = targets["probability_by_deadline"].isna()
 targets["urgency"] = targets["status"].map(style.URGENCY).fillna(len(style.URGENCY))
-targets = targets.sort_values(["closed", "urgency", "deadline", "probability_by_deadline"],
+targets = targets.sort_values(["closed", "unforecast", "urgency", "deadline", "probability_by_deadline"],
                               na_position="last").reset_index(drop=True)
 
 # Status counts, each in its own colour: the page's headline.
@@ -62,14 +64,20 @@ if pick_statuses:
 
 
 def _measure(row, outcomes: dict) -> str:
-    """direct / proxy / none, and for an unassessed target with a series, why it has no data."""
+    """direct / proxy / none, and for an unassessed target why it has no data: the evidence
+    that is missing, or what became of its series in the run."""
     measure = row["measure"] if isinstance(row["measure"], str) and row["measure"] else "none"
-    if row["status"] != "no_data" or measure == "none":
+    if measure == "none":
+        missing = row["missing_evidence"]
+        return f"none: {missing}" if isinstance(missing, str) and missing.strip() else "none"
+    if row["status"] != "no_data":
         return measure
     outcome = outcomes.get(row["series"])
     if outcome is None:
         return f"{measure}: series not in the latest run"
     if outcome["status"] == "insufficient_data":
+        if not outcome["n_obs"]:
+            return f"{measure}: bounds only, no value to forecast"
         return f"{measure}: too few points ({outcome['n_obs']})"
     return f"{measure}: forecast {outcome['status']}"
 
@@ -86,7 +94,9 @@ table = pd.DataFrame({
     "status": shown["status"].map(style.status_label),
     "probability": common.number_text(shown["probability_by_deadline"]),
     "deadline": pd.to_datetime(shown["deadline"]),
-    "policy": shown["policy_id"] + " · " + shown["policy_title"],
+    "policy": shown["policy_id"] + " · " + shown["policy_title"]
+              + shown["origin"].map({"user": " (user-supplied)"}).fillna(""),
+    "evidence": "target?target=" + shown["target_id"],
     "threshold": shown["threshold"] * 100,
     "projected crossing": periods.texts(shown["projected_date"], period),
     "sector / technology": shown["sector"].map(lambda c: sector_names.get(c, c)) + " / "
@@ -100,10 +110,11 @@ table = history_panels.with_changes(table, shown, url, stamp)  # Δ last run, Δ
 st.caption(f"**{len(table)} target{'s' if len(table) != 1 else ''}**"
            + (f" (the table scrolls after {VISIBLE_ROWS})" if len(table) > VISIBLE_ROWS else "") + ". "
            "Most urgent first: targets whose deadline is still ahead (off track, at risk, on "
-           "track, no data), then those whose deadline has passed. **Select a row for the whole "
-           "target and a link to its series chart.** A *proxy* measure is a related series, not "
-           "the target's own quantity; *none* means no series measures the target. P(met) is "
-           "blank (—) where nothing is forecast.")
+           "track), then the open ones nothing forecasts, then those whose deadline has passed. "
+           "**Select a row for the whole target, or open its evidence card.** A *proxy* measure is "
+           "the same technology at another scope, not the target's own quantity; *none* means no "
+           "series measures the target (and says what evidence is missing). P(met) is blank (—) "
+           "where nothing is forecast.")
 selection = st.dataframe(
     table.style.map(style.status_cell_css, subset=["status"]).format("{:.0f}%", subset=["threshold"]),
     hide_index=True, width="stretch", on_select="rerun",
@@ -118,7 +129,10 @@ selection = st.dataframe(
         "deadline": st.column_config.DateColumn(format="YYYY-MM-DD", width="small"),
         "projected crossing": st.column_config.TextColumn(
             "projected", width="small", help="median period in which the forecast crosses the threshold"),
-        "policy": st.column_config.TextColumn(width=300, help="policy id and title: select the row for the whole title"),
+        "policy": st.column_config.TextColumn(width=280, help="policy id and title: select the row for the whole title"),
+        "evidence": st.column_config.LinkColumn(
+            width=70, display_text="card", help="the target's evidence card: the policy's words, the measure and "
+                                                "why, every observation with its quote, the caveats"),
         "sector / technology": st.column_config.TextColumn(width="medium"),
         "measure": st.column_config.TextColumn(width="medium"),
         "series": st.column_config.TextColumn(width="small"),
@@ -138,10 +152,12 @@ if rows:
                  "probability of meeting it: " + ("**—** (not forecast)" if pd.isna(target["probability_by_deadline"])
                                                    else f"**{target['probability_by_deadline']:.0%}**"),
                  f"projected crossing: **{picked['projected crossing']}**",
-                 f"measure: {picked['measure']}"]
+                 f"measure: {md(picked['measure'])}"]
         st.markdown(" · ".join(facts))
         if target["status"] in style.STATUS_MEANINGS:
             st.caption(f"{style.status_label(target['status'])}: {style.STATUS_MEANINGS[target['status']]}.")
+        st.page_link("views/evidence.py", label=f"Open the evidence card of {target['target_id']}",
+                     icon=":material/fact_check:", query_params={"target": target["target_id"]})
         if picked["series"]:
             st.page_link("views/series.py", label=f"Open the series chart: {catalogue['title'].get(picked['series'], picked['series'])}",
                          icon=":material/show_chart:", query_params={"series": picked["series"]})
@@ -155,9 +171,28 @@ with st.expander("What the statuses mean"):
 if stamp.run_id is not None and shown["probability_by_deadline"].notna().any():
     st.plotly_chart(charts.targets_chart(shown), width="stretch", key="targets-chart")
     if not shown["status"].isin(["on_track", "at_risk", "off_track"]).any():
-        st.caption("Every target with a probability here is already settled (met or missed: 100% "
-                   "or 0%); targets still open have no forecast series (*no data*), so none sits "
-                   "between the on-track and off-track lines.")
+        st.caption("No target whose deadline is still ahead has a probability here: their series "
+                   "cannot be forecast (*no data*), so none sits between the on-track and off-track "
+                   "lines. The points are targets already decided, or past deadlines without an "
+                   "observation near them (*not observed*: the forecast's probability).")
+
+st.subheader("Where each technology is heading")
+if stamp.run_id is None:
+    st.caption("The milestones appear after the first `domshare refresh`.")
+else:
+    forecast_series = [k for k, o in outcomes.items() if o["status"] == "ok" and k in catalogue.index
+                       and catalogue.loc[k, "kind"] == "domestic_share"]
+    heading = milestones.milestone_table(queries.export_frames(url, stamp)["crossings.csv"], catalogue,
+                                         forecast_series, technology_names)
+    heading["chart"] = "series?series=" + heading.pop("key")
+    with st.container(key="milestones"):
+        st.dataframe(heading, hide_index=True, width="stretch",
+                     column_config={"series": st.column_config.TextColumn(width="large"),
+                                    "chart": st.column_config.LinkColumn(width=60, display_text="chart")})
+    st.caption("Every forecast domestic-share series, with or without an official target: for each "
+               "milestone share, when it was first reached, or the probability that the forecast "
+               "reaches it by the end of 2027 and of 2030 and the median period it does (*now below*: "
+               "reached once, below at the latest evidence). The numbers are in `crossings.csv`.")
 
 st.subheader("Data freshness")
 pulled, files = queries.source_freshness(url, stamp), queries.file_sources(url, stamp)

@@ -9,6 +9,8 @@ import streamlit as st
 from ui import charts, common, history_panels, periods, queries
 from ui.outside_text import http_link, md
 
+REVIEW_KINDS = {"curated": "curated policies", "user": "user-supplied (import-targets)",
+                "unreviewed": "feed items (unreviewed)"}
 url = common.db_url()
 st.title("Policies and targets")
 stamp = common.load_stamp(url)
@@ -35,9 +37,8 @@ with st.container(horizontal=True):
                                 placeholder="all technologies")
     # Wide enough for both dates: on a narrow screen it moves to the next line, not "2014/02/01 – 2".
     period = st.date_input("Dates", (first, last), min_value=first, max_value=last, width=250)
-    kinds = st.pills("Show", ["curated", "unreviewed"], selection_mode="multi",
-                     default=["curated", "unreviewed"],
-                     format_func={"curated": "curated policies", "unreviewed": "feed items (unreviewed)"}.get)
+    kinds = st.pills("Show", list(REVIEW_KINDS), selection_mode="multi", default=list(REVIEW_KINDS),
+                     format_func=REVIEW_KINDS.get)
 
 
 def _matches(codes: list[str], picked: list[str]) -> bool:
@@ -75,10 +76,13 @@ table = pd.DataFrame({
     "title": shown["title"],
     "deadline": periods.texts(shown["deadline"], None).str.replace(periods.MISSING, ""),
     "source": shown["link"].map(http_link),
-    "review": shown["review_status"].map({"curated": "curated", "unreviewed": "⚠ unreviewed feed item"}),
+    "review": shown["review_status"].map({"curated": "curated", "user": "user-supplied",
+                                          "unreviewed": "⚠ unreviewed feed item"}).fillna(shown["review_status"]),
     "sectors": shown["sector_list"].map(lambda c: ", ".join(sector_names.get(x, x) for x in c)),
     "technologies": shown["technology_list"].map(lambda c: ", ".join(technology_names.get(x, x) for x in c)),
     "targets": shown["targets"],
+    "claim": shown["claim"].map({"official": "official", "claimed": "claimed (reported, not published)",
+                                 "unofficial": "unofficial (secondary source)"}).fillna(shown["claim"]),
     "issuer": common.text(shown["issuer"]),
 }).iloc[::-1]
 st.dataframe(table, hide_index=True, width="stretch", height="content",

@@ -63,7 +63,7 @@ meta = catalogue[catalogue["key"] == key].iloc[0].to_dict()
 is_context = meta["kind"] == "context"
 period = periods.period_of(meta["frequency"])
 
-st.title(meta["title"])
+st.title(md(meta["title"]))
 st.caption(f"Sector **{md(meta['sector_name'])}** · technology **{md(meta['technology_name'])}** · "
            f"{periods.frequency_label(meta['frequency'])} · {meta['n_obs']} observations · source: {md(meta['source'])} · "
            f"key `{key}`")
@@ -74,7 +74,7 @@ if meta.get("caveat"):
     st.warning(f"Caveat: {md(meta['caveat'])}", icon=":material/warning:")
 if meta.get("description"):
     with st.expander("About this series"):
-        st.markdown(meta["description"])
+        st.text(meta["description"])
 
 common.show_warnings(url, stamp)
 
@@ -208,6 +208,17 @@ else:
     st.dataframe(sources, hide_index=True, width="stretch",
                  column_config={"link": st.column_config.LinkColumn("link", width="medium"),
                                 "fetched": "snapshot date", "sha256": "snapshot sha256"})
+if not observations.empty:
+    table = common.observation_table(observations.assign(publisher=meta.get("publisher")))
+    low = table["reliability"].ne("").sum()
+    st.markdown(f"**Every observation, with its source's words** ({len(table)}"
+                + (f"; ⚠ {low} flagged low reliability" if low else "") + ")")
+    st.dataframe(table.iloc[::-1], hide_index=True, width="stretch", key="observation-table",
+                 height="content" if len(table) <= 12 else 35 * 13 + 3,
+                 column_config=common.OBSERVATION_COLUMN_CONFIG)
+    st.caption("Newest first. A value is given as the source gave it: ~ approximate, ≥ a lower bound, "
+               "≤ an upper bound, low–high a range. Bounds and ranges are drawn as triangles and bars "
+               "and are never fitted; they decide a target only when they prove it reached or not.")
 if http_link(meta.get("source_url")):
     st.markdown(f"Series source: [{md(meta['source'])}]({meta['source_url']})")
 elif meta.get("source_url"):

@@ -1,0 +1,48 @@
+"""The milestone table, "where each technology is heading": every forecast domestic-share
+series with, for 50 %, 75 % and 90 %, when it was reached or how likely it is to be by the
+end of 2027 and of 2030, and the projected (median) crossing period. Pure: crossings.csv
+and the catalogue in, a table of text cells out (the numbers are in crossings.csv)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from forecast.frames import (
+    CROSSING_STATUS, LATEST_ABOVE, MEDIAN_DATE, OBSERVED_DATE, PROBABILITY_BY_2027, PROBABILITY_BY_2030,
+    SERIES, THRESHOLD,
+)
+from ui import periods
+
+MILESTONES = (0.5, 0.75, 0.9)
+REACHED = ("crossed", "above_since_first")
+
+
+def cell(row, period: str | None) -> str:
+    """One series x threshold: 'reached 2015-05', 'reached 2020-12, now below · 32% by 2027 ·
+    45% by 2030', or '5% by 2027 · 20% by 2030 · median 2031-02'."""
+    chances = f"{row[PROBABILITY_BY_2027]:.0%} by 2027 · {row[PROBABILITY_BY_2030]:.0%} by 2030" \
+        if pd.notna(row[PROBABILITY_BY_2027]) and pd.notna(row[PROBABILITY_BY_2030]) else ""
+    if row[CROSSING_STATUS] in REACHED:
+        reached = f"reached {periods.one(row[OBSERVED_DATE], period)}"
+        if row[LATEST_ABOVE] is True or row[LATEST_ABOVE] == 1:
+            return reached
+        return f"{reached}, now below" + (f" · {chances}" if chances else "")
+    median = f" · median {periods.one(row[MEDIAN_DATE], period)}" if pd.notna(row[MEDIAN_DATE]) else ""
+    return (chances or "no forecast") + median
+
+
+def milestone_table(crossings: pd.DataFrame, catalogue: pd.DataFrame, forecast_series: list[str],
+                    technology_names: dict[str, str]) -> pd.DataFrame:
+    """One row per forecast series (`forecast_series`, catalogue indexed by key), a text
+    column per milestone; ordered by technology, then series title."""
+    rows = []
+    for key in forecast_series:
+        meta = catalogue.loc[key]
+        period = periods.period_of(meta["frequency"])
+        mine = crossings[crossings[SERIES] == key].set_index(THRESHOLD)
+        row = {"technology": technology_names.get(meta["technology"], meta["technology"]),
+               "series": meta["title"], "key": key}
+        for level in MILESTONES:
+            row[f"{level:.0%}"] = cell(mine.loc[level], period) if level in mine.index else periods.MISSING
+        rows.append(row)
+    columns = ["technology", "series", *(f"{m:.0%}" for m in MILESTONES), "key"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["technology", "series"]).reset_index(drop=True)
