@@ -44,5 +44,6 @@ def milestone_table(crossings: pd.DataFrame, catalogue: pd.DataFrame, forecast_s
         for level in MILESTONES:
             row[f"{level:.0%}"] = cell(mine.loc[level], period) if level in mine.index else periods.MISSING
         rows.append(row)
-    columns = ["technology", "series", *(f"{m:.0%}" for m in MILESTONES), "key"]
+    # The milestones right after the series' name, so a narrow screen shows them first.
+    columns = ["series", *(f"{m:.0%}" for m in MILESTONES), "technology", "key"]
     return pd.DataFrame(rows, columns=columns).sort_values(["technology", "series"]).reset_index(drop=True)

@@ -458,7 +458,7 @@ def test_overview_milestones_list_every_forecast_series_with_2027_and_2030(built
     checked = 0
     for row in table.itertuples():
         key = row.chart.removeprefix("series?series=")
-        for level, shown in ((0.5, row[3]), (0.75, row[4]), (0.9, row[5])):
+        for level, shown in ((0.5, row[2]), (0.75, row[3]), (0.9, row[4])):
             c = crossings[(crossings["series"] == key) & (crossings["threshold"] == level)]
             if c.empty:
                 assert shown == "—"

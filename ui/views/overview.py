@@ -187,7 +187,7 @@ else:
     heading["chart"] = "series?series=" + heading.pop("key")
     with st.container(key="milestones"):
         st.dataframe(heading, hide_index=True, width="stretch",
-                     column_config={"series": st.column_config.TextColumn(width="large"),
+                     column_config={"series": st.column_config.TextColumn(width=240),
                                     "chart": st.column_config.LinkColumn(width=60, display_text="chart")})
     st.caption("Every forecast domestic-share series, with or without an official target: for each "
                "milestone share, when it was first reached, or the probability that the forecast "
