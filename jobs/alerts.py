@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, insert, select
 
+from jobs import webhooks
 from jobs.errors import ConfigError
 from jobs.store import db, read, schema
 from jobs.store.db import utcnow
@@ -174,8 +175,6 @@ def record(conn: Connection, run_id: int, settings: AlertSettings = AlertSetting
 def after_run(engine, run_id: int, settings: AlertSettings | None = None) -> list[dict]:
     """The refresh hook: record the run's alerts, then deliver them to every webhook.
     Never raises (logged instead): an alert problem must not fail the run it reports."""
-    from jobs import webhooks  # httpx only when a run completes
-
     settings = settings or AlertSettings()
     try:
         with db.transaction(engine) as conn:
