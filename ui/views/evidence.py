@@ -10,7 +10,7 @@ import streamlit as st
 
 from forecast.frames import SERIES, TARGET_ID
 from jobs import evidence
-from ui import charts, common, periods, queries, style
+from ui import charts, common, history_panels, periods, queries, style
 from ui.outside_text import http_link, md
 
 url = common.db_url()
@@ -115,6 +115,7 @@ if isinstance(card[SERIES], str):
     st.plotly_chart(charts.series_chart(meta, observations[observations[SERIES] == card[SERIES]],
                                         _of_series("forecasts.csv"), crossings[crossings["threshold"] == card["threshold"]], this),
                     width="stretch", key="card-chart")
+history_panels.show_history(url, stamp, [pick], key="card-history")  # P(met) run after run
 rows = evidence.evidence_rows(cards[cards[TARGET_ID] == pick], observations)
 st.subheader("Every observation" + ("" if measure != "none" else " of the related series"))
 if rows.empty:
