@@ -52,25 +52,16 @@ def stored(url, reader, *args):
     return frame
 
 
-def test_series_page_charts_the_probability_of_each_run(history_db, monkeypatch):
+@pytest.mark.parametrize("page, query", [("series", {"series": "rising"}), ("evidence", {"target": "T-rise"})])
+def test_series_page_and_evidence_card_chart_the_probability_of_each_run(history_db, monkeypatch, page, query):
     url, runs = history_db
-    at = open_app(url, monkeypatch, "series", {"series": "rising"})
+    at = open_app(url, monkeypatch, page, query)
     history = stored(url, read.target_history, "T-rise")
     charts = [json.loads(node.proto.spec) for node in at.get("plotly_chart")]
     [trace] = [t for spec in charts for t in spec["data"] if t.get("name") == "P(met)"]
     assert trace["x"] == [f"#{r}" for r in runs]
     assert trace["y"] == pytest.approx(list(history["probability_by_deadline"]))
     assert any("3 complete runs, 3 with new data" in c.value for c in at.caption)
-
-
-def test_evidence_card_charts_the_targets_history(history_db, monkeypatch):
-    url, runs = history_db
-    at = open_app(url, monkeypatch, "evidence", {"target": "T-rise"})
-    history = stored(url, read.target_history, "T-rise")
-    charts = [json.loads(node.proto.spec) for node in at.get("plotly_chart")]
-    [trace] = [t for spec in charts for t in spec["data"] if t.get("name") == "P(met)"]
-    assert trace["x"] == [f"#{r}" for r in runs]
-    assert trace["y"] == pytest.approx(list(history["probability_by_deadline"]))
 
 
 def test_overview_shows_the_change_since_the_previous_run_and_an_as_of_picker(history_db, monkeypatch):
