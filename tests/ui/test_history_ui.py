@@ -1,5 +1,5 @@
 """The forecast history in the app (AppTest), after three real runs on changing data: the
-series page's history chart with one point per run, the overview's change columns and its
+history chart with one point per run on the series page and the evidence card, the overview's change columns and its
 "as of" picker, the Alerts page, and the unreviewed target proposals on the Policies page."""
 from __future__ import annotations
 
