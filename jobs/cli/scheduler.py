@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jobs import settings as settings_module
+
 NAME = "scheduler"
 HELP = ("Run the job scheduler in the foreground: pulls on each source's schedule, forecast "
         "refreshes, daily exports. Ctrl-C or SIGTERM stops it after the running job.")
@@ -24,6 +26,7 @@ def run(args, settings) -> int:
     from jobs import scheduler
 
     settings = settings.with_(sources_file=args.sources, export_dir=args.out)
+    settings_module.writable_folder(settings.export_dir, "--out")  # now, not at the first daily export
     refresh = {"seed": settings.seed, "workers": settings.workers}
     scheduler.run(settings.db_url, settings.sources_path, settings.export_dir, refresh, settings.contact)
     return 0

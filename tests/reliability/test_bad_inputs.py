@@ -334,6 +334,8 @@ def flag_cases(tmp_path: Path, store_url: str):
          ["--out", str(text / "sub"), "Not a directory"]),
         ("export into /proc", ["export", "--db", store_url, "--out", "/proc/domshare-export"], {}, 2,
          ["--out /proc/domshare-export", "cannot write there"]),
+        ("scheduler exporting into a file", ["scheduler", "--db", store_url, "--out", str(text)], {}, 2,
+         ["--out", str(text), "it is a file, not a folder"]),
         ("workers not a number", ["pull", "--db", store_url], {"DOMSHARE_WORKERS": "two"}, 2,
          ["DOMSHARE_WORKERS='two' is not a whole number"]),
         ("seed not whole", ["pull", "--db", store_url], {"DOMSHARE_SEED": "1.5"}, 2, ["DOMSHARE_SEED='1.5'"]),
