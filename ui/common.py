@@ -53,6 +53,18 @@ def load_stamp(url: str) -> queries.Stamp:
         st.stop()
 
 
+def most_urgent_first(targets: pd.DataFrame) -> pd.DataFrame:
+    """Targets whose deadline is still ahead and that have a probability, the likeliest misses
+    first; then the open ones nothing can forecast; then those whose deadline has passed
+    (nearest deadline first within each). Adds the `closed` flag the overview shows."""
+    targets = targets.assign(
+        closed=pd.to_datetime(targets["deadline"]) < pd.Timestamp.now().normalize(),
+        unforecast=targets["probability_by_deadline"].isna(),
+        urgency=targets["status"].map(style.URGENCY).fillna(len(style.URGENCY)))
+    return targets.sort_values(["closed", "unforecast", "urgency", "deadline", "probability_by_deadline"],
+                               na_position="last").reset_index(drop=True)
+
+
 def no_run_message() -> None:
     st.info(
         "**No forecast run yet.** Run `domshare refresh` to fit the forecasts and assess the "

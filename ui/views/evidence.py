@@ -23,7 +23,7 @@ if cards.empty:
     st.stop()
 
 titles = dict(zip(cards[TARGET_ID], cards["policy_title"]))
-ids = list(cards.sort_values(TARGET_ID)[TARGET_ID])
+ids = list(common.most_urgent_first(cards)[TARGET_ID])  # the overview's order: its first row first
 in_url = st.query_params.get("target")
 pick = st.selectbox("Target", ids, index=ids.index(in_url) if in_url in ids else 0, key="pick-target",
                     format_func=lambda i: f"{i} · {charts.shorten(titles[i], 90)}")

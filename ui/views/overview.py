@@ -33,14 +33,7 @@ if targets.empty:
     st.info("No policy targets in the database. `domshare init` loads the curated ones.")
     st.stop()
 
-# Most urgent first: targets whose deadline is still ahead and that have a probability, the
-# likeliest misses first; then the open ones nothing can forecast; then those whose deadline
-# has passed.
-targets["closed"] = pd.to_datetime(targets["deadline"]) < pd.Timestamp.now().normalize()
-targets["unforecast"] = targets["probability_by_deadline"].isna()
-targets["urgency"] = targets["status"].map(style.URGENCY).fillna(len(style.URGENCY))
-targets = targets.sort_values(["closed", "unforecast", "urgency", "deadline", "probability_by_deadline"],
-                              na_position="last").reset_index(drop=True)
+targets = common.most_urgent_first(targets)
 
 # Status counts, each in its own colour: the page's headline.
 counts = targets["status"].fillna("").value_counts()
