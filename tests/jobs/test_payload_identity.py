@@ -8,10 +8,10 @@ import pytest
 from local_server import FIXTURES, RAW, Reply
 from jobs.pull import run_pull
 from jobs.sources import statcounter
-from jobs.sources.config import SourceConfig
+from jobs.sources.config import RevisionLimit, SourceConfig
 from jobs.store import schema
 from store_contents import table_contents
-from test_pull import FAST, NEW_CSV, count, observations, pulls
+from test_pull import FAST, NEW_CSV, count, observations, pulls, rewrite, swap_columns
 
 BROWSER_WW = (FIXTURES / "statcounter" / "browser-ww-monthly-202108-202110.csv").read_bytes()
 SEARCH_WW = (FIXTURES / "statcounter" / "search_engine-ww-monthly-202108-202110.csv").read_bytes()
@@ -110,3 +110,32 @@ def test_worldbank_data_of_another_indicator_or_country_is_refused_and_makes_no_
     result = run_pull(store, worldbank_source(server, "/wdi.csv", indicator, country, [ICT_ROW]))
     refused(store, result, before, phrase)
     assert count(store, schema.observations) == 0
+
+
+@pytest.mark.slow
+def test_the_bundled_china_months_survive_a_worldwide_export_at_the_configured_url(tmp_path, server):
+    """On a store made by `domshare init`: the default vendor source pointed at a server that
+    answers with a worldwide download leaves every bundled China month as it was, even with
+    the revision hold switched off. The payload stands in for another region's values: the
+    real China export with two vendors' columns exchanged (most months move by far)."""
+    from jobs import cli
+    from jobs.sources.config import load_config
+    from jobs.settings import REPO_DATA_DIR
+    from jobs.store import db
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert cli.main(["init", "--db", url]) == 0
+    engine = db.make_engine(url)
+    bundled = observations(engine)
+    assert len(bundled) >= 160
+    default = load_config(REPO_DATA_DIR / "sources.toml").source("statcounter-mobile-vendor")
+    other_values = rewrite(NEW_CSV, swap_columns("Huawei", "Samsung"))
+    server.set("/chart.php?csv=1", Reply(other_values, headers={
+        "Content-Disposition": "attachment; filename=vendor-ww-monthly-201003-202404.csv"}))
+    configured = SourceConfig(name=default.name, kind=default.kind, url=server.url + "/chart.php?csv=1",
+                              schedule=default.schedule, options=default.options, http=FAST,
+                              revisions=RevisionLimit(max_share=1.0))
+    result = run_pull(engine, configured)
+    assert (result.status, result.error_kind) == ("failed", "SourceChanged")
+    assert observations(engine) == bundled
+    engine.dispose()
