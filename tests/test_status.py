@@ -122,7 +122,8 @@ def test_status_counts_targets_with_a_probability_and_without_data(sqlite_url, c
     status = json.loads(capsys.readouterr().out)
     engine = db.make_engine(sqlite_url)
     with engine.connect() as conn:
-        assessed = pd.read_sql("SELECT a.target_id, a.status, a.probability_by_deadline, t.series_key "
+        assessed = pd.read_sql("SELECT a.target_id, a.status, a.probability_by_deadline, t.series_key, "
+                               "t.missing_evidence "
                                "FROM target_assessments a JOIN targets t ON t.id = a.target_id "
                                f"WHERE a.run_id = {status['latest_run']['id']}", conn)
         fit_points = pd.read_sql("SELECT series_key, COUNT(*) AS n FROM observations "
@@ -134,3 +135,6 @@ def test_status_counts_targets_with_a_probability_and_without_data(sqlite_url, c
     forecastable = set(fit_points.loc[fit_points["n"] >= 4, "series_key"])
     answerable = assessed[assessed["series_key"].isin(forecastable)]
     assert len(answerable) > 0 and answerable["probability_by_deadline"].notna().all()
+    # every target the evidence cannot forecast says in one phrase what is missing
+    unanswerable = assessed[~assessed["series_key"].isin(forecastable)]
+    assert len(unanswerable) > 0 and unanswerable["missing_evidence"].str.strip().astype(bool).all()

@@ -189,7 +189,7 @@ def _target(tid: str, policy, sector: str, tech: str, threshold: float, note, m:
         "threshold": float(threshold), "deadline": policy.deadline,
         "series_key": cell("series_key") if measure else None,
         "measure": measure, "measure_reason": cell("reason"), "bias": bias,
-        "missing_evidence": None if measure else cell("missing_evidence"),
+        "missing_evidence": cell("missing_evidence"),
         "related_series": cell("related_series"),
         "encoding": (enc.get("encoding") or "").strip() or None, "note": note,
     }
