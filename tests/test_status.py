@@ -115,9 +115,10 @@ def test_period_label(date, period_type, frequency, label):
 def test_status_counts_targets_with_a_probability_and_without_data(sqlite_url, capsys):
     """Every target whose measuring series has enough exact/approximate points to forecast gets a
     probability; the counts in `status --json` are those of the latest run."""
-    assert cli.main(["init", "--db", sqlite_url]) == 0
-    assert cli.main(["refresh", "--db", sqlite_url, "--models", "naive,drift", "--workers", "1"]) == 0
-    capsys.readouterr()
+    # in child processes: parsing the workbooks in-process under capsys would bind xlrd's
+    # default log file (sys.stdout at import) to a stream closed after this test
+    for args in (["init"], ["refresh", "--models", "naive,drift", "--workers", "1"]):
+        assert run_cli(*args, "--db", sqlite_url).returncode == 0
     assert cli.main(["status", "--json", "--db", sqlite_url]) == 0
     status = json.loads(capsys.readouterr().out)
     engine = db.make_engine(sqlite_url)
