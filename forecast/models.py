@@ -32,7 +32,8 @@ def logit(y: np.ndarray) -> np.ndarray:
 
 
 def expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -700, 700)))  # beyond that exp overflows; the share is 0 or 1
+    x = np.clip(np.asarray(x, dtype=float), -700, 700)  # float64 (Theta gives float32): no overflow
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass(frozen=True)
