@@ -174,11 +174,9 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
                 with db.transaction(engine) as conn:  # each series' results are kept as they arrive
                     runs.write_series_result(conn, run_id, result)
         with db.transaction(engine) as conn:
-            if series and previous:
-                runs.carry_over(conn, previous["id"], run_id, sorted(groups))
-            carried = set(read.run_frames(conn, run_id)["run_series"]["series_key"])
+            carried = runs.carry_over(conn, previous["id"], run_id, sorted(groups)) if series and previous else set()
             runs.write_assessments(conn, run_id, _unmeasured_targets(
-                targets[~targets[SERIES].isin(carried - set(groups))], set(groups), config.as_of))
+                targets[~targets[SERIES].isin(carried)], set(groups), config.as_of))
             verdict = _run_verdict(statuses, forecast_count)
             runs.finish_run(conn, run_id, "failed" if verdict else "complete", error=verdict)
     except BaseException as exc:

@@ -111,6 +111,21 @@ def test_refresh_of_some_series_carries_the_others_over(store):
                                   b["forecasts"].query("series == 'good'").drop(columns="run_id").reset_index(drop=True))
 
 
+def test_two_series_refreshes_in_a_row_assess_every_target_once(store, any_db_url):
+    # The first run holds only 'other': the no_data assessments of the targets on 'bad'
+    # (never fitted) must not be carried into the next --series run and then written again.
+    refresh(store, FAST, series=["other"], workers=1, progress=False)
+    out = cli("refresh", "--db", any_db_url, "--models", "naive,drift", "--workers", "1", "--series", "good")
+    assert out.returncode == 0, out.stdout + out.stderr
+    full = refresh(store, FAST, workers=1, force=True, progress=False).run_id
+    with store.connect() as conn:
+        latest, full = read.run_frames(conn, full - 1), read.run_frames(conn, full)
+    assert latest["run_series"]["series_key"].tolist() == ["good", "other"]
+    assert latest["targets"]["target_id"].tolist() == sorted(t["id"] for t in TARGETS)
+    keep = ["target_id", "series", "status", "basis", "probability_by_deadline"]
+    pd.testing.assert_frame_equal(latest["targets"][keep], full["targets"][keep])
+
+
 @pytest.mark.prophet
 def test_killed_refresh_leaves_the_previous_run_current(tmp_path):
     url = f"sqlite:///{tmp_path / 'kill.db'}"

@@ -69,15 +69,20 @@ def write_assessments(conn: Connection, run_id: int, assessments: pd.DataFrame) 
     ])
 
 
-def carry_over(conn: Connection, from_run: int, to_run: int, skip_series: list[str]) -> None:
-    """Copy the previous run's results for series not refitted now (`refresh --series`)."""
+def carry_over(conn: Connection, from_run: int, to_run: int, skip_series: list[str]) -> set[str]:
+    """Copy the previous run's results for the series it fitted and that are not refitted
+    now (`refresh --series`); return those series. Assessments of targets whose series the
+    previous run did not fit are not copied: the new run assesses them itself."""
+    rs = schema.run_series
+    carried = set(conn.execute(select(rs.c.series_key).where(
+        rs.c.run_id == from_run, rs.c.series_key.not_in(skip_series))).scalars())
     tables = (schema.run_series, schema.forecasts, schema.crossings, schema.backtest_scores,
               schema.target_assessments)
     for table in tables:
         columns = [c for c in table.c if c.name != "run_id"]
         rows = conn.execute(select(*columns).where(
-            table.c.run_id == from_run, table.c.series_key.is_not(None),
-            table.c.series_key.not_in(skip_series),
+            table.c.run_id == from_run, table.c.series_key.in_(carried),
         )).mappings().all()
         if rows:
             conn.execute(insert(table), [{**r, "run_id": to_run} for r in rows])
+    return carried
