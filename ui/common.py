@@ -117,8 +117,8 @@ def number_text(values, fmt: str = "{:.0%}", missing: str = periods.MISSING) -> 
 SOURCE_COLUMNS = {  # shown column -> how to read it from a source_freshness / file_sources frame
     "source": lambda f: f["source"],
     "newest observation": lambda f: periods.texts(f["newest_observation"], f["newest_period"]),
-    "observations": lambda f: f["observations"].fillna(0).astype(int),
-    "files": lambda f: f["files"].fillna(0).astype(int),
+    "observations": lambda f: pd.to_numeric(f["observations"]).fillna(0).astype(int),
+    "files": lambda f: pd.to_numeric(f["files"]).fillna(0).astype(int),
     "loaded": lambda f: time_text(f["last_snapshot"]),
     "last snapshot": lambda f: time_text(f["last_snapshot"]),
     "last pull": lambda f: time_text(f["last_pull"], missing="never"),
