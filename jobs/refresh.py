@@ -3,6 +3,11 @@
 The run row is inserted as 'running', each series' results are written as they arrive,
 and the run flips to 'complete' at the end; until then readers keep seeing the previous
 complete run, so a crash or a kill never leaves a half-written run current.
+
+One refresh at a time per database: each holds the `refresh` lease (jobs.leases), renewed
+by a heartbeat thread while it runs, so however long it takes no second one starts; a
+holder that dies stops renewing, and its lease is free within LEASE_TTL_SECONDS (at once
+when it ran on this machine).
 """
 from __future__ import annotations
 
@@ -14,13 +19,15 @@ import multiprocessing
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import traceback
-from contextlib import closing
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from forecast.engine import EngineConfig, SeriesResult, forecast_series
@@ -28,11 +35,14 @@ from forecast.frames import (
     BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history,
 )
 from forecast.targets import assess_targets
-from jobs import alerts as alerting
-from jobs.errors import ConfigError
+from jobs import alerts as alerting, leases
+from jobs.errors import AlreadyRunning, ConfigError
 from jobs.store import db, read, runs
 
 log = logging.getLogger(__name__)
+
+LEASE = "refresh"
+LEASE_TTL_SECONDS = 120.0  # renewed every quarter of it: a holder dead elsewhere blocks refreshes this long at most
 
 
 @dataclass(frozen=True)
@@ -127,11 +137,77 @@ def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: Eng
         bar.close()
 
 
+class _LeaseHeartbeat(threading.Thread):
+    """Renews the refresh lease every quarter of its ttl until stopped. A renewal that fails
+    (database unreachable) is retried at the next beat; `check()` raises once another
+    process has taken the lease over (it expired: the database was out of reach too long)."""
+
+    def __init__(self, engine, owner: str, ttl_seconds: float):
+        super().__init__(name="refresh-lease-heartbeat", daemon=True)
+        self.engine, self.owner, self.ttl_seconds = engine, owner, ttl_seconds
+        self.lost = False
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.ttl_seconds / 4):
+            try:
+                if not leases.acquire(self.engine, LEASE, self.owner, self.ttl_seconds):
+                    self.lost = True
+                    log.error("the refresh lease was taken over by %s", (leases.holder(self.engine, LEASE) or ("?",))[0])
+                    return
+            except SQLAlchemyError as exc:
+                log.warning("refresh lease not renewed (retrying in %.0fs): %s", self.ttl_seconds / 4, exc)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join()
+
+    def check(self) -> None:
+        if self.lost:
+            raise AlreadyRunning("the refresh lease was taken over by another process (it expired: the "
+                                 f"database was out of reach for more than {self.ttl_seconds:.0f}s); this run stops")
+
+
+@contextmanager
+def refresh_lease(engine, hold_seconds: float = 0.0, ttl_seconds: float = LEASE_TTL_SECONDS):
+    """Hold the refresh lease, kept alive by a heartbeat, for the block (then for
+    `hold_seconds` more); else raise AlreadyRunning naming its holder and since when."""
+    stack = ExitStack()
+    try:
+        owner = stack.enter_context(leases.exclusive(engine, LEASE, ttl_seconds=ttl_seconds,
+                                                     hold_seconds=hold_seconds))
+    except AlreadyRunning:
+        raise AlreadyRunning(_held_by(engine)) from None
+    with stack:
+        beat = _LeaseHeartbeat(engine, owner, ttl_seconds)
+        beat.start()
+        stack.callback(beat.stop)  # runs before the lease is released
+        yield beat
+
+
+def _held_by(engine) -> str:
+    held = leases.holder(engine, LEASE)
+    with engine.connect() as conn:
+        run = runs.newest_running(conn)
+    since = f" since {run['started_at']:%Y-%m-%d %H:%M:%S} UTC, run {run['id']}" if run else ""
+    return (f"a refresh is already running (held by {held[0] if held else 'another process'}{since}); "
+            "nothing was done")
+
+
 def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, workers: int = 2,
             force: bool = False, trigger: str = "cli", progress: bool = True,
-            alerts: alerting.AlertSettings | None = None) -> RefreshOutcome:
-    started = time.perf_counter()
+            alerts: alerting.AlertSettings | None = None, hold_seconds: float = 0.0) -> RefreshOutcome:
+    """Fit and store one run, as the only refresh on this database (AlreadyRunning if another
+    runs). `hold_seconds`: keep the lease that much longer (the scheduler's, see jobs.leases)."""
     db.require_schema(engine)
+    with refresh_lease(engine, hold_seconds) as lease:
+        return _refresh(engine, config, series, workers, force, trigger, progress, alerts, lease)
+
+
+def _refresh(engine, config: EngineConfig, series: list[str] | None, workers: int, force: bool,
+             trigger: str, progress: bool, alerts: alerting.AlertSettings | None,
+             lease: _LeaseHeartbeat) -> RefreshOutcome:
+    started = time.perf_counter()
     config = replace(config, as_of=config.as_of or str(pd.Timestamp.today().date()))
     with engine.connect() as conn:
         catalogue = read.series_catalogue(conn)
@@ -166,6 +242,7 @@ def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, wo
         with closing(_fit_all(groups, targets, config, frequencies, bounds_by_series, workers,
                                     f"run {run_id}", progress)) as fits:
             for result, tmpdir in fits:
+                lease.check()
                 tmpdirs.add(tmpdir)
                 statuses[result.series] = result.status
                 if result.status == "failed":
@@ -203,4 +280,4 @@ def _run_verdict(statuses: dict[str, str], forecast_count: int) -> str | None:
     return None
 
 
-__all__ = ["refresh", "fit_one", "input_hash", "code_version", "RefreshOutcome"]
+__all__ = ["refresh", "refresh_lease", "fit_one", "input_hash", "code_version", "RefreshOutcome"]

@@ -131,12 +131,13 @@ def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None,
     if "specs" in options:
         options["specs"] = tuple(options["specs"])
     started = utcnow()
-    with _leased(db_url, "refresh", hold_seconds) as engine:
-        if engine is None:
-            return _outcome(started, "skipped", LEASE_HELD)
-        alerts = load_config(Path(sources_path), _data_dir()).alerts if sources_path else None
-        outcome = refresh(engine, EngineConfig(**options), workers=workers,
-                          trigger="scheduler", progress=False, alerts=alerts)
+    alerts = load_config(Path(sources_path), _data_dir()).alerts if sources_path else None
+    try:  # refresh() takes the refresh lease itself and renews it while it runs
+        outcome = refresh(_engine(db_url), EngineConfig(**options), workers=workers, trigger="scheduler",
+                          progress=False, alerts=alerts, hold_seconds=hold_seconds)
+    except AlreadyRunning:
+        log.info("refresh: another process holds the lease; skipping this run")
+        return _outcome(started, "skipped", LEASE_HELD)
     if outcome.failures:
         return _outcome(started, "failed", f"run {outcome.run_id}: {len(outcome.failures)} series failed: "
                         + "; ".join(f"{k}: {v}" for k, v in sorted(outcome.failures.items())))

@@ -13,7 +13,8 @@ from jobs.store import db
 
 NAME = "refresh"
 HELP = ("Fit forecasts for every domestic-share series (process pool), with crossings, "
-        "target assessments and backtests, and store them as one run.")
+        "target assessments and backtests, and store them as one run. One refresh runs at a "
+        "time per database: a second exits 6 naming the running one.")
 EXAMPLES = [
     "domshare refresh",
     "domshare refresh --series phones_usage_statcounter_domestic_share --force",

@@ -23,6 +23,14 @@ def start_run(conn: Connection, *, code_version: str, params: dict, input_hash: 
     return int(result.inserted_primary_key[0])
 
 
+def newest_running(conn: Connection) -> dict | None:
+    """The newest run still marked 'running' (id, started_at), or None."""
+    runs = schema.forecast_runs
+    row = conn.execute(select(runs.c.id, runs.c.started_at).where(runs.c.status == "running")
+                       .order_by(runs.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
 def finish_run(conn: Connection, run_id: int, status: str, error: str | None = None) -> None:
     conn.execute(update(schema.forecast_runs).where(schema.forecast_runs.c.id == run_id)
                  .values(status=status, finished_at=utcnow(), error=error))
