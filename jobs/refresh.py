@@ -7,7 +7,8 @@ complete run, so a crash or a kill never leaves a half-written run current.
 One refresh at a time per database: each holds the `refresh` lease (jobs.leases), renewed
 by a heartbeat thread while it runs, so however long it takes no second one starts; a
 holder that dies stops renewing, and its lease is free within LEASE_TTL_SECONDS (at once
-when it ran on this machine).
+when it ran on this machine). A run it left 'running' is marked 'abandoned' by the next
+refresh, and its pool workers (with their CmdStan children) end when it dies.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 
 LEASE = "refresh"
 LEASE_TTL_SECONDS = 120.0  # renewed every quarter of it: a holder dead elsewhere blocks refreshes this long at most
+PARENT_CHECK_SECONDS = 0.5  # how soon a pool worker notices that the refresh process died
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class RefreshOutcome:
     failures: dict[str, str]
     seconds: float = 0.0
     complete: bool = True  # False: the run ended 'failed' and the previous one stays current
+    abandoned: tuple[int, ...] = ()  # runs left 'running' by a dead refresh, marked 'abandoned' now
 
 
 def code_version() -> str:
@@ -99,6 +104,19 @@ def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: E
     return result, getattr(cmdstanpy, "_TMPDIR", None)
 
 
+def _worker_start(parent_pid: int) -> None:
+    """Pool worker initializer: lead a process group of its own (its CmdStan children join
+    it), and end that group once the refresh process is gone (SIGKILL leaves no clean-up)."""
+    os.setpgrp()
+    threading.Thread(target=_end_with_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:  # a dead parent's children are handed to another process
+        time.sleep(PARENT_CHECK_SECONDS)
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
 class InProcessExecutor(cf.ThreadPoolExecutor):
     """`--workers 1`: the same tasks, run one at a time in this process (no spawn start-up)."""
 
@@ -118,7 +136,9 @@ def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: Eng
     """Yield (SeriesResult, worker's cmdstanpy temp dir) per series as the pool finishes them."""
     context = multiprocessing.get_context("spawn")
     pool_class = cf.ProcessPoolExecutor if workers > 1 else InProcessExecutor
-    with pool_class(max_workers=workers, mp_context=context) as pool:
+    worker_start = {"initializer": _worker_start, "initargs": (os.getpid(),)} if workers > 1 else {}
+    pool = pool_class(max_workers=workers, mp_context=context, **worker_start)
+    try:
         futures = {
             pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS],
                         config, frequencies.get(key), bounds.get(key)): key
@@ -135,6 +155,8 @@ def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: Eng
             bar.set_postfix_str(f"{result.series}: {result.status}")
             bar.update()
         bar.close()
+    finally:  # after an error or Ctrl-C wait only for the fits under way, not for the queue
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _LeaseHeartbeat(threading.Thread):
@@ -208,6 +230,8 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, workers: in
              trigger: str, progress: bool, alerts: alerting.AlertSettings | None,
              lease: _LeaseHeartbeat) -> RefreshOutcome:
     started = time.perf_counter()
+    with db.transaction(engine) as conn:
+        abandoned = tuple(runs.abandon_running(conn))
     config = replace(config, as_of=config.as_of or str(pd.Timestamp.today().date()))
     with engine.connect() as conn:
         catalogue = read.series_catalogue(conn)
@@ -226,7 +250,7 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, workers: in
     digest = input_hash(history, targets, bounds)
     if previous and not force and previous["input_hash"] == digest \
             and json.loads(previous["params"] or "{}") == json.loads(json.dumps(params, default=str)):
-        return RefreshOutcome(None, False, {}, {}, time.perf_counter() - started)
+        return RefreshOutcome(None, False, {}, {}, time.perf_counter() - started, abandoned=abandoned)
 
     with db.transaction(engine) as conn:
         run_id = runs.start_run(conn, code_version=code_version(), params=params,
@@ -267,7 +291,7 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, workers: in
     if verdict is None:
         alerting.after_run(engine, run_id, alerts)  # never raises: alerting cannot fail a complete run
     return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started,
-                          complete=verdict is None)
+                          complete=verdict is None, abandoned=abandoned)
 
 
 def _run_verdict(statuses: dict[str, str], forecast_count: int) -> str | None:

@@ -153,7 +153,10 @@ def test_killed_refresh_leaves_the_previous_run_current(tmp_path):
         assert read.get_run(conn, first + 1)["status"] == "running"
     out = cli("export", "--db", url, "--out", str(tmp_path / "out"))
     assert out.returncode == 0 and f"run {first} " in out.stdout
-    assert refresh(engine, FAST, workers=1, progress=False).refitted is False  # first run still current
+    after = refresh(engine, FAST, workers=1, progress=False)
+    assert after.refitted is False and after.abandoned == (first + 1,)  # first run still current
+    with engine.connect() as conn:
+        assert read.get_run(conn, first + 1)["status"] == "abandoned"
     engine.dispose()
 
 

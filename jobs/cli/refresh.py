@@ -70,6 +70,8 @@ def run(args, settings) -> int:
     engine = db.make_engine(settings.db_url)
     outcome = refresh(engine, config, series=args.series, workers=args.workers or settings.workers,
                       force=args.force, alerts=alert_settings(settings))
+    for run_id in outcome.abandoned:
+        print(f"run {run_id} marked abandoned: its refresh stopped before the end (killed or crashed)")
     if not outcome.refitted:
         print("inputs and parameters unchanged since the latest run: nothing refitted (use --force to refit)")
         return 0

@@ -1,5 +1,7 @@
 """Writes of forecast runs. A run is inserted as 'running', filled series by series, and
-flipped to 'complete' last: readers only ever see complete runs (jobs.store.read)."""
+flipped to 'complete' (or 'failed') last: readers only ever see complete runs
+(jobs.store.read). A run whose process died stays 'running' until the next refresh marks
+it 'abandoned'."""
 from __future__ import annotations
 
 import json
@@ -29,6 +31,18 @@ def newest_running(conn: Connection) -> dict | None:
     row = conn.execute(select(runs.c.id, runs.c.started_at).where(runs.c.status == "running")
                        .order_by(runs.c.id.desc()).limit(1)).mappings().first()
     return dict(row) if row else None
+
+
+def abandon_running(conn: Connection) -> list[int]:
+    """Mark every run still 'running' as 'abandoned' and return their ids. Called by a
+    refresh holding the refresh lease: no live process can be writing them."""
+    runs = schema.forecast_runs
+    ids = list(conn.execute(select(runs.c.id).where(runs.c.status == "running").order_by(runs.c.id)).scalars())
+    if ids:
+        conn.execute(update(runs).where(runs.c.id.in_(ids)).values(
+            status="abandoned", finished_at=utcnow(),
+            error="its refresh stopped before the end (killed or crashed); marked by the next refresh"))
+    return ids
 
 
 def finish_run(conn: Connection, run_id: int, status: str, error: str | None = None) -> None:
