@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from jobs.importer import import_csv
-from jobs.store.db import make_engine, require_schema, transaction
+from jobs.store.db import in_one_transaction
 
 NAME = "import"
 HELP = ("Import your own series from a long CSV (series,date,domestic_share or domestic_share_pct; "
@@ -24,17 +24,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    engine = make_engine(settings.db_url)
-    try:
-        require_schema(engine)
-        with transaction(engine) as conn:
-            summary = import_csv(conn, args.file)
-    finally:
-        engine.dispose()
+    summary, shown_url = in_one_transaction(settings.db_url, lambda conn: import_csv(conn, args.file))
     c = summary.observations
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"imported {summary.file} into {engine.url.render_as_string(hide_password=True)}")
+    print(f"imported {summary.file} into {shown_url}")
     print(f"  series: {', '.join(summary.series)}")
     for kind, codes in summary.new_codes.items():
         if codes:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobs.store.db import make_engine, require_schema, transaction
+from jobs.store.db import in_one_transaction
 from jobs.targets_import import import_targets
 
 NAME = "import-targets"
@@ -23,15 +23,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    engine = make_engine(settings.db_url)
-    try:
-        require_schema(engine)
-        with transaction(engine) as conn:
-            summary = import_targets(conn, args.file)
-    finally:
-        engine.dispose()
+    summary, shown_url = in_one_transaction(settings.db_url, lambda conn: import_targets(conn, args.file))
     p, t = summary.policies, summary.targets
-    print(f"imported {summary.file} into {engine.url.render_as_string(hide_password=True)}")
+    print(f"imported {summary.file} into {shown_url}")
     print(f"  policies: {p.added} added, {p.changed} changed, {p.unchanged} unchanged")
     print(f"  targets: {t.added} added, {t.changed} changed, {t.unchanged} unchanged "
           f"({', '.join(summary.target_ids)})")

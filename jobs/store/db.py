@@ -133,5 +133,17 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def in_one_transaction(url: str, work):
+    """Run `work(conn)` as one unit on an initialised store and return its result; the
+    store is unchanged when it raises. Returns (result, the URL with the password hidden)."""
+    engine = make_engine(url)
+    try:
+        require_schema(engine)
+        with transaction(engine) as conn:
+            return work(conn), engine.url.render_as_string(hide_password=True)
+    finally:
+        engine.dispose()
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
