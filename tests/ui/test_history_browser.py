@@ -47,7 +47,8 @@ def test_history_chart_has_a_point_per_run_and_the_overview_a_change_column(play
             page.get_by_text("As of").first.wait_for()
             grid = page.locator('[data-testid="stDataFrame"]').first
             grid.wait_for()
-            page.wait_for_timeout(500)
+            # The grid draws its header cells after the frame appears: wait for them, not a fixed time.
+            grid.locator('[role="columnheader"]', has_text=CHANGE_PREVIOUS).first.wait_for(state="attached", timeout=30_000)
             headers = grid.locator('[role="columnheader"]').all_inner_texts()
             assert CHANGE_PREVIOUS in headers, headers
             page.screenshot(path=tmp_path / "overview-changes.png", full_page=True)
