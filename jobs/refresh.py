@@ -12,14 +12,10 @@ refresh, and its pool workers (with their CmdStan children) end when it dies.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
 import logging
-import multiprocessing
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -38,7 +34,7 @@ from forecast.frames import (
     BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history,
 )
 from forecast.targets import assess_targets
-from jobs import alerts as alerting, leases
+from jobs import alerts as alerting, backends, leases
 from jobs.errors import AlreadyRunning, ConfigError
 from jobs.store import db, read, runs
 
@@ -46,7 +42,6 @@ log = logging.getLogger(__name__)
 
 LEASE = "refresh"
 LEASE_TTL_SECONDS = 120.0  # renewed every quarter of it: a holder dead elsewhere blocks refreshes this long at most
-PARENT_CHECK_SECONDS = 0.5  # how soon a pool worker notices that the refresh process died
 
 
 @dataclass(frozen=True)
@@ -104,26 +99,6 @@ def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: E
     return result, getattr(cmdstanpy, "_TMPDIR", None)
 
 
-def _worker_start(parent_pid: int) -> None:
-    """Pool worker initializer: lead a process group of its own (its CmdStan children join
-    it), and end that group once the refresh process is gone (SIGKILL leaves no clean-up)."""
-    os.setpgrp()
-    threading.Thread(target=_end_with_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
-
-
-def _end_with_parent(parent_pid: int) -> None:
-    while os.getppid() == parent_pid:  # a dead parent's children are handed to another process
-        time.sleep(PARENT_CHECK_SECONDS)
-    os.killpg(os.getpgrp(), signal.SIGKILL)
-
-
-class InProcessExecutor(cf.ThreadPoolExecutor):
-    """`--workers 1`: the same tasks, run one at a time in this process (no spawn start-up)."""
-
-    def __init__(self, max_workers: int = 1, mp_context=None):
-        super().__init__(max_workers=1)
-
-
 def _unmeasured_targets(targets: pd.DataFrame, fitted: set[str], as_of) -> pd.DataFrame:
     """Targets with no measuring series (or one with no observations): no_data."""
     missing = targets[~targets[SERIES].isin(fitted) | targets[SERIES].isna()]
@@ -131,13 +106,9 @@ def _unmeasured_targets(targets: pd.DataFrame, fitted: set[str], as_of) -> pd.Da
 
 
 def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: EngineConfig,
-             frequencies: dict[str, str], bounds: dict[str, pd.DataFrame], workers: int,
+             frequencies: dict[str, str], bounds: dict[str, pd.DataFrame], pool: backends.Backend,
              label: str, progress: bool):
-    """Yield (SeriesResult, worker's cmdstanpy temp dir) per series as the pool finishes them."""
-    context = multiprocessing.get_context("spawn")
-    pool_class = cf.ProcessPoolExecutor if workers > 1 else InProcessExecutor
-    worker_start = {"initializer": _worker_start, "initargs": (os.getpid(),)} if workers > 1 else {}
-    pool = pool_class(max_workers=workers, mp_context=context, **worker_start)
+    """Yield (SeriesResult, worker's cmdstanpy temp dir) per series as the backend finishes them."""
     try:
         futures = {
             pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS],
@@ -146,7 +117,7 @@ def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: Eng
         }
         bar = tqdm(total=len(futures), desc=label, unit="series",
                    disable=None if progress else True)  # None: hidden when not a terminal
-        for future in cf.as_completed(futures):
+        for future in pool.as_completed(futures):
             try:
                 result, tmpdir = future.result()
             except Exception as exc:  # the worker process itself died
@@ -155,8 +126,8 @@ def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: Eng
             bar.set_postfix_str(f"{result.series}: {result.status}")
             bar.update()
         bar.close()
-    finally:  # after an error or Ctrl-C wait only for the fits under way, not for the queue
-        pool.shutdown(wait=True, cancel_futures=True)
+    finally:  # after an error or Ctrl-C the queue is dropped: the backend waits only for the fits under way
+        pool.cancel_pending()
 
 
 class _LeaseHeartbeat(threading.Thread):
@@ -218,15 +189,19 @@ def _held_by(engine) -> str:
 
 def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, workers: int = 2,
             force: bool = False, trigger: str = "cli", progress: bool = True,
-            alerts: alerting.AlertSettings | None = None, hold_seconds: float = 0.0) -> RefreshOutcome:
+            alerts: alerting.AlertSettings | None = None, hold_seconds: float = 0.0,
+            backend: str = "local", scheduler_address: str | None = None) -> RefreshOutcome:
     """Fit and store one run, as the only refresh on this database (AlreadyRunning if another
-    runs). `hold_seconds`: keep the lease that much longer (the scheduler's, see jobs.leases)."""
+    runs). `hold_seconds`: keep the lease that much longer (the scheduler's, see jobs.leases).
+    `backend` (jobs.backends) runs the fits; it is opened before anything is written, so one
+    that cannot start (a Dask scheduler out of reach) leaves the store as it was."""
     db.require_schema(engine)
-    with refresh_lease(engine, hold_seconds) as lease:
-        return _refresh(engine, config, series, workers, force, trigger, progress, alerts, lease)
+    with refresh_lease(engine, hold_seconds) as lease, \
+            backends.open_backend(backend, workers, scheduler_address) as pool:
+        return _refresh(engine, config, series, pool, force, trigger, progress, alerts, lease)
 
 
-def _refresh(engine, config: EngineConfig, series: list[str] | None, workers: int, force: bool,
+def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backends.Backend, force: bool,
              trigger: str, progress: bool, alerts: alerting.AlertSettings | None,
              lease: _LeaseHeartbeat) -> RefreshOutcome:
     started = time.perf_counter()
@@ -262,12 +237,12 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, workers: in
     groups.update({key: group[[DS, Y]] for key, group in history.groupby(SERIES)})
     frequencies = dict(zip(catalogue["key"], catalogue["frequency"])) if not catalogue.empty else {}
     try:
-        # closing(): an error here shuts the pool down before the run is marked failed
-        with closing(_fit_all(groups, targets, config, frequencies, bounds_by_series, workers,
-                                    f"run {run_id}", progress)) as fits:
+        # closing(): an error here cancels the queued fits before the run is marked failed
+        with closing(_fit_all(groups, targets, config, frequencies, bounds_by_series, pool,
+                              f"run {run_id}", progress)) as fits:
             for result, tmpdir in fits:
                 lease.check()
-                tmpdirs.add(tmpdir)
+                tmpdirs.add(tmpdir if pool.local_files else None)
                 statuses[result.series] = result.status
                 if result.status == "failed":
                     failures[result.series] = result.error

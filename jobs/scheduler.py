@@ -79,6 +79,14 @@ def _data_dir() -> Path:
     return from_environment().data_dir
 
 
+def _dask_address() -> str | None:
+    """DOMSHARE_DASK_ADDRESS, read when the job runs (not stored in its arguments): when set,
+    the refresh's fits go to that Dask cluster."""
+    from jobs.settings import from_environment
+
+    return from_environment().dask_address
+
+
 def _outcome(started: dt.datetime, outcome: str, error: str | None = None, **extra) -> dict:
     return {"started_at": started, "outcome": outcome, "error": error, **extra}
 
@@ -132,9 +140,11 @@ def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None,
         options["specs"] = tuple(options["specs"])
     started = utcnow()
     alerts = load_config(Path(sources_path), _data_dir()).alerts if sources_path else None
+    address = _dask_address()
     try:  # refresh() takes the refresh lease itself and renews it while it runs
         outcome = refresh(_engine(db_url), EngineConfig(**options), workers=workers, trigger="scheduler",
-                          progress=False, alerts=alerts, hold_seconds=hold_seconds)
+                          progress=False, alerts=alerts, hold_seconds=hold_seconds,
+                          backend="dask" if address else "local", scheduler_address=address)
     except AlreadyRunning:
         log.info("refresh: another process holds the lease; skipping this run")
         return _outcome(started, "skipped", LEASE_HELD)

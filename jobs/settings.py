@@ -9,9 +9,12 @@
 | workers        | --workers N    | DOMSHARE_WORKERS       | number of CPUs (at most 4)      |
 | seed           | --seed N       | DOMSHARE_SEED          | 20141217                        |
 | contact        |                | DOMSHARE_CONTACT       | none                            |
+| dask_address   | --scheduler-address | DOMSHARE_DASK_ADDRESS | none (refresh fits locally) |
 
 `contact` (an e-mail address or URL of whoever runs this instance) is added to the
 User-Agent of every pull, `domshare/<version> (+<contact>)`, so a site can reach them.
+`dask_address` (tcp://HOST:PORT of a `dask scheduler`) sends the refreshes' fits, the
+scheduler's included, to that Dask cluster (jobs.backends).
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ class Settings:
     workers: int = field(default_factory=_default_workers)
     seed: int = DEFAULT_SEED
     contact: str | None = None
+    dask_address: str | None = None
 
     @property
     def sources_path(self) -> Path:
@@ -70,6 +74,7 @@ def from_environment(env: dict[str, str] | None = None, **overrides) -> Settings
         "workers": _int(env, "DOMSHARE_WORKERS"),
         "seed": _int(env, "DOMSHARE_SEED"),
         "contact": env.get("DOMSHARE_CONTACT", "").strip() or None,
+        "dask_address": env.get("DOMSHARE_DASK_ADDRESS", "").strip() or None,
     }
     settings = base.with_(**from_env).with_(**overrides)
     if not settings.data_dir.is_dir():

@@ -5,6 +5,7 @@ import datetime as dt
 
 from forecast import registry
 from forecast.engine import EngineConfig
+from jobs import backends
 from jobs.alerts import AlertSettings
 from jobs.errors import ConfigError
 from jobs.sources.config import load_config
@@ -20,6 +21,7 @@ EXAMPLES = [
     "domshare refresh --series phones_usage_statcounter_domestic_share --force",
     "domshare refresh --workers 2 --seed 7 --horizon 2030-12-31",
     "domshare refresh --models naive,drift",
+    "domshare refresh --backend dask --scheduler-address tcp://scheduler.example:8786",
 ]
 MIN_MCMC_SAMPLES = 20  # Prophet halves it into warm-up and draws; fewer gives no usable posterior
 
@@ -33,6 +35,11 @@ def add_arguments(parser) -> None:
     models = "; ".join(f"{name}: {entry.description}" for name, entry in registry.MODELS.items())
     parser.add_argument("--models", default=",".join(registry.DEFAULT_MODELS), metavar="NAME,NAME",
                         help=f"comma-separated models the backtest chooses among (default: all). {models}")
+    parser.add_argument("--backend", choices=sorted(backends.BACKENDS), default=None,
+                        help="where the fits run: local (process pool, the default) or dask (an existing "
+                             "Dask cluster; the default when a scheduler address is set)")
+    parser.add_argument("--scheduler-address", default=None, metavar="tcp://HOST:PORT",
+                        help="the Dask scheduler for --backend dask (default: $DOMSHARE_DASK_ADDRESS)")
     parser.add_argument("--mcmc-samples", type=int, default=EngineConfig.mcmc_samples,
                         help="NUTS iterations of the one chain of a final Prophet fit, half of them "
                              f"warm-up (at least {MIN_MCMC_SAMPLES}; default %(default)s)")
@@ -65,11 +72,24 @@ def alert_settings(settings) -> AlertSettings:
     return load_config(settings.sources_path, settings.data_dir).alerts
 
 
+def backend_from_args(args, settings) -> tuple[str, str | None]:
+    """(backend name, Dask scheduler address): dask when an address is set, unless --backend local."""
+    address = args.scheduler_address or settings.dask_address
+    backend = args.backend or ("dask" if address else "local")
+    if backend == "dask":
+        backends.check_address(address)
+    elif args.scheduler_address:
+        raise ConfigError("--scheduler-address is for --backend dask (the local backend needs none)")
+    return backend, address
+
+
 def run(args, settings) -> int:
     config = config_from_args(args, settings)
+    backend, address = backend_from_args(args, settings)
     engine = db.make_engine(settings.db_url)
     outcome = refresh(engine, config, series=args.series, workers=args.workers or settings.workers,
-                      force=args.force, alerts=alert_settings(settings))
+                      force=args.force, alerts=alert_settings(settings), backend=backend,
+                      scheduler_address=address)
     for run_id in outcome.abandoned:
         print(f"run {run_id} marked abandoned: its refresh stopped before the end (killed or crashed)")
     if not outcome.refitted:

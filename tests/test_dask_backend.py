@@ -1,0 +1,113 @@
+"""`refresh --backend dask` on a real 2-worker `distributed.LocalCluster` started here: the
+bundled store refreshed by the Dask workers and by the local process pool, same seed, gives
+the same export files byte for byte. Only the run's start and finish times differ (run.json's
+started_at/finished_at, history.csv's run_finished_at); they are compared without them.
+A scheduler address that answers nothing is one clear line, exit 2, the store unchanged."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jobs.errors import ConfigError
+from jobs.store import db
+from store_contents import table_contents
+from test_refresh import cli
+
+distributed = pytest.importorskip("distributed")
+
+TIMES = {"run.json": ("started_at", "finished_at"), "history.csv": ("run_finished_at",)}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as local_cluster:
+        yield local_cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> Path:
+    """One `domshare init` store of the bundled data; tests refresh copies of it."""
+    path = tmp_path_factory.mktemp("bundled") / "bundled.db"
+    done = cli("init", "--db", f"sqlite:///{path}")
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def refreshed_export(bundled: Path, folder: Path, *args: str) -> Path:
+    """Refresh a copy of the bundled store with `args`, export it, return the export folder."""
+    folder.mkdir()
+    shutil.copy(bundled, folder / "store.db")
+    url = f"sqlite:///{folder / 'store.db'}"
+    done = cli("refresh", "--db", url, "--seed", "7", *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    exported = cli("export", "--db", url, "--out", str(folder / "export"))
+    assert exported.returncode == 0, exported.stderr
+    return folder / "export"
+
+
+def without_times(path: Path) -> str:
+    if path.name == "run.json":
+        return json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k not in TIMES[path.name]})
+    return pd.read_csv(path).drop(columns=list(TIMES[path.name])).to_csv(index=False)
+
+
+def assert_same_exports(local: Path, dask: Path) -> None:
+    names = sorted(p.name for p in local.iterdir())
+    assert names == sorted(p.name for p in dask.iterdir()) and "forecasts.csv" in names
+    for name in names:
+        if name in TIMES:
+            assert without_times(local / name) == without_times(dask / name), name
+        else:
+            assert (local / name).read_bytes() == (dask / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_dask_and_local_refresh_give_identical_exports(cluster, bundled, tmp_path):
+    models = ["--models", "naive,drift,ets_damped"]
+    local = refreshed_export(bundled, tmp_path / "local", *models, "--workers", "2")
+    dask = refreshed_export(bundled, tmp_path / "dask", *models, "--backend", "dask", "--scheduler-address", cluster)
+    assert_same_exports(local, dask)
+    forecasts = pd.read_csv(dask / "forecasts.csv")
+    assert forecasts["series"].nunique() >= 5  # the series the bundled data can forecast
+
+
+@pytest.mark.slow
+@pytest.mark.prophet
+def test_dask_and_local_prophet_fits_are_identical(cluster, bundled, tmp_path):
+    args = ["--models", "naive,prophet_logistic", "--mcmc-samples", "20", "--series",
+            "os_mobile_harmonyos_share_counterpoint", "phones_shipments_caict_domestic_share_monthly"]
+    local = refreshed_export(bundled, tmp_path / "local", *args, "--workers", "2")
+    dask = refreshed_export(bundled, tmp_path / "dask", *args, "--scheduler-address", cluster)  # dask: implied
+    assert_same_exports(local, dask)
+    assert "prophet_logistic" in (tmp_path / "dask" / "export" / "run.json").read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("address, says", [
+    (None, "no Dask scheduler answered"),
+    ("127.0.0.1:8786", "is not a Dask scheduler address like tcp://HOST:PORT"),
+    ("tcp://127.0.0.1", "is not a Dask scheduler address like tcp://HOST:PORT"),
+])
+def test_a_bad_scheduler_address_is_one_line_exit_2_and_changes_nothing(bundled, tmp_path, address, says):
+    store = tmp_path / "store.db"
+    shutil.copy(bundled, store)
+    engine = db.make_engine(f"sqlite:///{store}")
+    before = table_contents(engine)
+    address = address or f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    done = cli("refresh", "--db", f"sqlite:///{store}", "--models", "naive", "--backend", "dask",
+               env={"DOMSHARE_DASK_ADDRESS": address, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+    assert done.returncode == ConfigError.exit_code, done.stdout + done.stderr
+    assert done.stderr.startswith("error: ") and says in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert table_contents(engine) == before
+    engine.dispose()
