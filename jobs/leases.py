@@ -8,6 +8,10 @@ A finished scheduled job keeps its lease for a short `hold` so that a second sch
 that read the same due time a moment later still skips it. An `expires_at` bounds how
 long a crashed holder can block the job, and a holder on this machine whose process is
 gone (killed) is taken over at once.
+
+A holder is a thread: `host:pid` for a process's main thread, `host:pid:tid` for any other
+(the scheduler runs refreshes and pulls in threads of one process), so two threads never
+both hold one lease, while a thread may take back the lease it keeps for its hold.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import contextlib
 import datetime as dt
 import os
 import socket
+import threading
 from typing import Iterator
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -31,6 +36,13 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def thread_owner() -> str:
+    """The calling thread as a lease holder (see the module docstring)."""
+    if threading.current_thread() is threading.main_thread():
+        return process_owner()
+    return f"{process_owner()}:{threading.get_native_id()}"
+
+
 def _naive_if_sqlite(engine: Engine, moment: dt.datetime) -> dt.datetime:
     # SQLite stores datetimes as text without an offset; compare like with like (all UTC).
     return moment.replace(tzinfo=None) if engine.dialect.name == "sqlite" else moment
@@ -38,7 +50,8 @@ def _naive_if_sqlite(engine: Engine, moment: dt.datetime) -> dt.datetime:
 
 def _gone(owner: str) -> bool:
     """True when `owner` is a process of this machine that no longer runs (killed, crashed)."""
-    host, _, pid = owner.rpartition(":")
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]  # a thread's owner ends in :tid
     if host != socket.gethostname() or not pid.isdigit():
         return False
     try:
@@ -94,7 +107,7 @@ def holder(engine: Engine, name: str) -> tuple[str, dt.datetime] | None:
 def exclusive(engine: Engine, name: str, *, ttl_seconds: float = DEFAULT_TTL_SECONDS,
               hold_seconds: float = 0.0) -> Iterator[str]:
     """Run the block as the only holder of `name`, else raise AlreadyRunning naming the holder."""
-    owner = process_owner()
+    owner = thread_owner()
     if not acquire(engine, name, owner, ttl_seconds):
         held = holder(engine, name)
         by = f" by {held[0]} (until {held[1]:%Y-%m-%d %H:%M:%S} UTC at the latest)" if held else ""

@@ -6,6 +6,9 @@ Jobs (ids as shown by `domshare jobs`):
     refresh:after-pull   a one-off refresh queued by any pull that changed observations
     export          the export to <export dir>/latest (atomic swap) + <export dir>/<YYYY-MM-DD>
 
+Refreshes run on an executor of their own (one thread), so pulls and exports never wait
+behind a long refresh; everything else runs one at a time on the default executor. A refresh
+that finds the refresh lease held (a `domshare refresh`, another scheduler) is `skipped`.
 Every run is recorded in `job_runs` by listeners (ok | failed | skipped | missed).
 Job functions are module-level and take only plain values (strings, numbers, lists,
 dicts), because the SQLAlchemyJobStore pickles them. Each takes a database lease named
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 REFRESH_AFTER_PULL = "refresh:after-pull"
+REFRESH_EXECUTOR = "refresh"
 LEASE_TTL_SECONDS = leases.DEFAULT_TTL_SECONDS
 LEASE_HELD = "lease held by another process (another scheduler, or the same job run by hand)"
 
@@ -123,7 +127,9 @@ def queue_refresh(refresh_args: list) -> None:
     # waits for this very job to end, so adding a job here could deadlock.
     threading.Thread(target=_current.add_job, daemon=True, kwargs=dict(
         func=refresh_job, trigger="date", run_date=utcnow(), id=REFRESH_AFTER_PULL,
-        name="forecast refresh after new data", args=refresh_args, replace_existing=True)).start()
+        name="forecast refresh after new data", args=refresh_args, replace_existing=True,
+        executor=REFRESH_EXECUTOR,
+        max_instances=2)).start()  # one may run while the next waits (for data that came during it)
     log.info("observations changed: forecast refresh queued")
 
 
@@ -214,7 +220,8 @@ def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options:
         for s in config.enabled
     ]
     jobs.append(dict(func=refresh_job, trigger=make_trigger(config.scheduler.refresh_schedule),
-                     id="refresh", name="forecast refresh", args=refresh_args, misfire_grace_time=grace))
+                     id="refresh", name="forecast refresh", args=refresh_args, misfire_grace_time=grace,
+                     executor=REFRESH_EXECUTOR))
     jobs.append(dict(func=export_job, trigger=make_trigger(config.scheduler.export_schedule),
                      id="export", name=f"export to {export_dir}",
                      args=[db_url, str(export_dir.resolve()), hold], misfire_grace_time=grace))
@@ -253,7 +260,8 @@ def sync_jobs(scheduler, wanted: list[dict], origin: Path) -> None:
         if stored is None:
             scheduler.add_job(replace_existing=True, **spec)
         elif (str(stored.trigger) != str(spec["trigger"]) or list(stored.args) != list(spec["args"])
-              or stored.misfire_grace_time != spec["misfire_grace_time"]):
+              or stored.misfire_grace_time != spec["misfire_grace_time"]
+              or stored.executor != spec.get("executor", "default")):
             log.info("job %s changed in %s: rescheduled", spec["id"], origin)
             scheduler.add_job(replace_existing=True, **spec)
         elif stored.name != spec["name"]:
@@ -267,7 +275,8 @@ def build_scheduler(config: Config, db_url: str, export_dir: Path,
     engine = _engine(db_url)
     scheduler = BlockingScheduler(
         jobstores={"default": _job_store(engine)},
-        executors={"default": ThreadPoolExecutor(max_workers=1)},  # one writer at a time
+        executors={"default": ThreadPoolExecutor(max_workers=1),  # pulls and exports, one at a time
+                   REFRESH_EXECUTOR: ThreadPoolExecutor(max_workers=1)},  # refreshes, beside them
         job_defaults={"coalesce": True, "max_instances": 1,
                       "misfire_grace_time": config.scheduler.misfire_grace_time},
         timezone=dt.timezone.utc,

@@ -22,10 +22,10 @@ RSS = (FIXTURES / "feeds" / "policies_rss_v1.xml").read_bytes()
 
 
 def write_sources(path: Path, server, *, pull_every="interval:2s", export_every="interval:3s",
-                  hold=1.0, timeout=5.0) -> Path:
+                  hold=1.0, timeout=5.0, refresh_every="interval:1h") -> Path:
     path.write_text(f"""
 [scheduler]
-refresh_schedule = "interval:1h"
+refresh_schedule = "{refresh_every}"
 export_schedule = "{export_every}"
 misfire_grace_time = 30
 lease_hold_seconds = {hold}
