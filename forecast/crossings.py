@@ -8,15 +8,21 @@ end is below), or neither (a lower bound below the threshold, an upper bound abo
 A projected crossing date is a distribution: each path's first date at or above the
 threshold. Paths that never cross within the horizon count as "later than the horizon",
 so the median (p10, p90) date exists only when at least 50% (10%, 90%) of the paths cross.
+It is kept as a CDF on the forecast's date grid (cdf_frame, stored per run), and every
+projected figure -- quantile dates, probabilities by milestones and deadlines -- is read
+from it, so a stored run can be re-assessed on a later day without its paths.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from forecast.frames import (
-    BOUND_LOWER, BOUND_UPPER, CROSSING_COLUMNS, CROSSING_STATUS, DS, LATEST_ABOVE, MEDIAN_DATE,
-    MILESTONES, OBSERVED_DATE, P10_DATE, P90_DATE, PROBABILITY_BY_HORIZON, SERIES, THRESHOLD, Y,
+    BOUND_LOWER, BOUND_UPPER, CDF, CDF_COLUMNS, CROSSING_COLUMNS, CROSSING_STATUS, DS, LATEST_ABOVE,
+    MEDIAN_DATE, MILESTONES, OBSERVED_DATE, P10_DATE, P90_DATE, P_ABOVE, PROBABILITY_BY_HORIZON,
+    SERIES, THRESHOLD, Y,
 )
 
 NEVER = np.iinfo(np.int64).max  # index of "does not cross within the horizon"
@@ -68,17 +74,69 @@ def first_crossing_index_loop(paths: np.ndarray, threshold: float) -> np.ndarray
     return result
 
 
-def probability_by(dates: pd.DatetimeIndex, index: np.ndarray, deadline) -> float:
-    """Share of paths whose first crossing is on or before `deadline`."""
-    n_before = int(np.searchsorted(dates.values, np.datetime64(pd.Timestamp(deadline)), side="right"))
-    return float(np.mean(index < n_before))
+@dataclass(frozen=True)
+class Crossing:
+    """One threshold's projected crossing on the forecast's date grid: `cdf[i]` = P(first at
+    or above on or before dates[i]) (paths never crossing count as later than the horizon),
+    `above[i]` = P(at or above at dates[i]). Every projected figure is read from these two,
+    whether they were just computed from paths or read back from the store."""
+    dates: pd.DatetimeIndex
+    cdf: np.ndarray
+    above: np.ndarray
+
+    def by(self, deadline) -> float:
+        """P(first crossing on or before `deadline`)."""
+        n_before = int(np.searchsorted(self.dates.values, np.datetime64(pd.Timestamp(deadline)), side="right"))
+        return float(self.cdf[n_before - 1]) if n_before else 0.0
+
+    def at(self, deadline) -> float | None:
+        """P(at or above in the deadline's period: the last grid date on or before it), or
+        None when the grid does not cover the deadline."""
+        deadline = pd.Timestamp(deadline)
+        k = int(np.searchsorted(self.dates.values, np.datetime64(deadline), side="right")) - 1
+        step = self.dates[-1] - self.dates[-2] if len(self.dates) > 1 else pd.Timedelta(0)
+        return None if k < 0 or deadline > self.dates[-1] + step else float(self.above[k])
+
+    def quantile_date(self, q: float):
+        """The first grid date by which a share q of the paths has crossed, or None past the
+        horizon (the "lower" order statistic of the paths' crossing dates)."""
+        reached = np.flatnonzero(self.cdf >= q - QUANTILE_SLACK)
+        return self.dates[int(reached[0])].date() if len(reached) else None
 
 
-def _quantile_date(dates: pd.DatetimeIndex, index: np.ndarray, q: float):
-    """The q-quantile of the crossing date ("lower" order statistic), or None past the horizon."""
-    k = int(np.ceil(q * len(index))) - 1
-    value = np.partition(index, max(k, 0))[max(k, 0)]
-    return None if value == NEVER else dates[int(value)].date()
+QUANTILE_SLACK = 1e-12  # cdf values are counts / n: far apart from each other, not from q
+
+
+def crossing_of(dates: pd.DatetimeIndex | None, level: np.ndarray | None, threshold: float) -> Crossing | None:
+    """The Crossing of level paths shaped (dates, n_paths), or None without paths."""
+    if level is None or dates is None or len(dates) == 0:
+        return None
+    above = level >= threshold - TOLERANCE
+    first = first_crossing_index(level, threshold)
+    counts = np.bincount(first[first != NEVER], minlength=len(dates))
+    return Crossing(pd.DatetimeIndex(dates), np.cumsum(counts) / level.shape[1], above.sum(axis=1) / level.shape[1])
+
+
+def cdf_frame(series: str, thresholds, dates: pd.DatetimeIndex | None, level: np.ndarray | None) -> pd.DataFrame:
+    """CDF_COLUMNS rows of every threshold (empty without paths)."""
+    parts = []
+    for threshold in sorted(set(float(t) for t in thresholds)):
+        crossing = crossing_of(dates, level, threshold)
+        if crossing is not None:
+            parts.append(pd.DataFrame({SERIES: series, THRESHOLD: threshold, DS: crossing.dates,
+                                       CDF: crossing.cdf, P_ABOVE: crossing.above}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CDF_COLUMNS)
+
+
+def crossing_from(cdf: pd.DataFrame | None, threshold: float) -> Crossing | None:
+    """One threshold's Crossing from a series' CDF frame (as computed or as stored), or None."""
+    if cdf is None or cdf.empty:
+        return None
+    rows = cdf[(cdf[THRESHOLD].astype(float) - float(threshold)).abs() < 1e-9].sort_values(DS)
+    if rows.empty:
+        return None
+    return Crossing(pd.DatetimeIndex(pd.to_datetime(rows[DS])), rows[CDF].to_numpy(float),
+                    rows[P_ABOVE].to_numpy(float))
 
 
 def observed_crossing(history: pd.DataFrame, threshold: float):
@@ -104,18 +162,22 @@ def observed_state(evidence: pd.DataFrame, threshold: float) -> dict | None:
             "latest_above": bool(above.iloc[deciding[-1]])}
 
 
-def _milestones(dates, index, horizon_end) -> dict:
+def _milestones(crossing: Crossing | None) -> dict:
     """P(first crossing by each milestone date); None when the horizon ends before it."""
-    return {col: (probability_by(dates, index, day)
-                  if index is not None and horizon_end is not None and horizon_end >= pd.Timestamp(day)
-                  else None)
+    return {col: (crossing.by(day) if crossing is not None and crossing.dates[-1] >= pd.Timestamp(day) else None)
             for col, day in MILESTONES.items()}
 
 
 def crossing_row(series: str, threshold: float, history: pd.DataFrame,
                  dates: pd.DatetimeIndex | None, level: np.ndarray | None,
                  bounds: pd.DataFrame | None = None) -> dict | None:
-    """One row of the crossings frame. Without a forecast (`level` None) only an observed
+    """crossing_row_from with the Crossing of these level paths."""
+    return crossing_row_from(series, threshold, history, crossing_of(dates, level, threshold), bounds)
+
+
+def crossing_row_from(series: str, threshold: float, history: pd.DataFrame, crossing: Crossing | None,
+                      bounds: pd.DataFrame | None = None) -> dict | None:
+    """One row of the crossings frame. Without a forecast (`crossing` None) only an observed
     crossing can be reported: None otherwise, never a made-up projection.
 
     Observed and still above: the probabilities are 1.0. Observed but fallen back below:
@@ -123,36 +185,33 @@ def crossing_row(series: str, threshold: float, history: pd.DataFrame,
     back to the threshold (the paths start after the last observation), None without paths."""
     row = {SERIES: series, THRESHOLD: float(threshold), OBSERVED_DATE: None, MEDIAN_DATE: None,
            P10_DATE: None, P90_DATE: None, PROBABILITY_BY_HORIZON: None, LATEST_ABOVE: None}
-    has_paths = level is not None and dates is not None and len(dates) > 0
-    index = first_crossing_index(level, threshold) if has_paths else None
-    horizon_end = dates[-1] if has_paths else None
+    within = float(crossing.cdf[-1]) if crossing is not None else None
     state = observed_state(evidence_frame(history, bounds), threshold)
     if state is not None:
         status = "above_since_first" if state["left_censored"] else "crossed"
         if state["latest_above"]:
             probabilities = {PROBABILITY_BY_HORIZON: 1.0, **{c: 1.0 for c in MILESTONES}}
         else:
-            probabilities = {PROBABILITY_BY_HORIZON: float(np.mean(index != NEVER)) if has_paths else None,
-                             **_milestones(dates, index, horizon_end)}
+            probabilities = {PROBABILITY_BY_HORIZON: within, **_milestones(crossing)}
         return {**row, CROSSING_STATUS: status, OBSERVED_DATE: state["first_above"],
                 MEDIAN_DATE: state["first_above"], LATEST_ABOVE: state["latest_above"], **probabilities}
-    if not has_paths:
+    if crossing is None:
         return None
-    median = _quantile_date(dates, index, 0.5)
+    median = crossing.quantile_date(0.5)
     return {
         **row,
         CROSSING_STATUS: "projected" if median is not None else "not_within_horizon",
         MEDIAN_DATE: median,
-        P10_DATE: _quantile_date(dates, index, 0.1),
-        P90_DATE: _quantile_date(dates, index, 0.9),
-        PROBABILITY_BY_HORIZON: float(np.mean(index != NEVER)),
+        P10_DATE: crossing.quantile_date(0.1),
+        P90_DATE: crossing.quantile_date(0.9),
+        PROBABILITY_BY_HORIZON: within,
         LATEST_ABOVE: False,
-        **_milestones(dates, index, horizon_end),
+        **_milestones(crossing),
     }
 
 
-def crossings_frame(series: str, thresholds, history: pd.DataFrame,
-                    dates: pd.DatetimeIndex | None, level: np.ndarray | None,
+def crossings_frame(series: str, thresholds, history: pd.DataFrame, cdf: pd.DataFrame | None,
                     bounds: pd.DataFrame | None = None) -> pd.DataFrame:
-    rows = [crossing_row(series, t, history, dates, level, bounds) for t in sorted(set(thresholds))]
+    """CROSSING_COLUMNS rows of every threshold, from the series' CDF frame (None: no forecast)."""
+    rows = [crossing_row_from(series, t, history, crossing_from(cdf, t), bounds) for t in sorted(set(thresholds))]
     return pd.DataFrame([r for r in rows if r is not None], columns=CROSSING_COLUMNS)

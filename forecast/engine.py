@@ -13,9 +13,9 @@ import pandas as pd
 from forecast import registry
 from forecast.backtest import SCORE_COLUMNS, OutOfSample, backtest, widened
 from forecast.calendar import FREQUENCIES, future_dates, history_frequency
-from forecast.crossings import crossings_frame
+from forecast.crossings import cdf_frame, crossings_frame
 from forecast.frames import (
-    CROSSING_COLUMNS, DS, FORECAST_COLUMNS, LOWER_80, LOWER_95, MODEL, SERIES,
+    CDF_COLUMNS, CROSSING_COLUMNS, DS, FORECAST_COLUMNS, LOWER_80, LOWER_95, MODEL, SERIES,
     TARGET_ASSESSMENT_COLUMNS, THRESHOLD, UPPER_80, UPPER_95, Y, YHAT,
 )
 from forecast.models import CannotFit, Paths
@@ -60,6 +60,7 @@ class SeriesResult:
     crossings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CROSSING_COLUMNS))
     targets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TARGET_ASSESSMENT_COLUMNS))
     backtest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_COLUMNS))
+    cdf: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CDF_COLUMNS))  # crossing dates' CDFs
 
 
 def series_seed(series: str, seed: int) -> int:
@@ -108,7 +109,7 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     if len(history) < config.min_points:
         result.status = "insufficient_data"
         result.error = f"{len(history)} observation(s); at least {config.min_points} are needed to forecast"
-        result.crossings = crossings_frame(series, thresholds, history, None, None, bounds)
+        result.crossings = crossings_frame(series, thresholds, history, None, bounds)
         result.targets = assess_targets(targets, history, as_of, bounds=bounds, frequency=frequency)
         result.seconds = time.perf_counter() - started
         return result
@@ -142,7 +143,8 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     result.error = "; ".join(errors) or None  # kept with status ok: skipped models, fallbacks, widening
     result.backtest["chosen"] = result.backtest["model"] == name
     result.forecast = forecast_frame(series, dates, paths.observed, name)
-    result.crossings = crossings_frame(series, thresholds, history, dates, paths.level, bounds)
-    result.targets = assess_targets(targets, history, as_of, dates, paths.level, bounds, frequency)
+    result.cdf = cdf_frame(series, thresholds, dates, paths.level)
+    result.crossings = crossings_frame(series, thresholds, history, result.cdf, bounds)
+    result.targets = assess_targets(targets, history, as_of, result.cdf, bounds, frequency)
     result.seconds = time.perf_counter() - started
     return result

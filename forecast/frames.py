@@ -47,6 +47,12 @@ CROSSING_COLUMNS = [
 ]
 CROSSING_STATUSES = ("crossed", "above_since_first", "projected", "not_within_horizon")
 
+# Crossing-date distributions: one row per series x threshold x forecast date (the
+# forecast hubs' `cdf` output type), so the probability by any deadline is a lookup.
+CDF = "cdf"  # P(first at or above the threshold on or before the date)
+P_ABOVE = "p_above"  # P(at or above the threshold at the date): a deadline's probability
+CDF_COLUMNS = [SERIES, THRESHOLD, DS, CDF, P_ABOVE]
+
 # Targets: input rows and their assessment.
 TARGET_ID = "target_id"
 DEADLINE = "deadline"

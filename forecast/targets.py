@@ -27,7 +27,7 @@ import pandas as pd
 
 from forecast.calendar import FREQUENCIES, infer_frequency, period_length
 from forecast.crossings import (
-    BASIS as EVIDENCE_BASIS, TOLERANCE, crossing_row, evidence_frame, proves_above, proves_below,
+    BASIS as EVIDENCE_BASIS, crossing_from, crossing_row_from, evidence_frame, proves_above, proves_below,
 )
 from forecast.frames import (
     BASIS, DEADLINE, DS, EVIDENCE_DATE, MEASURE, MEDIAN_DATE, PROBABILITY_BY_DEADLINE,
@@ -41,18 +41,6 @@ def status_from_probability(p: float) -> str:
     if p >= ON_TRACK:
         return "on_track"
     return "at_risk" if p >= OFF_TRACK else "off_track"
-
-
-def probability_at(dates: pd.DatetimeIndex | None, level: np.ndarray | None, threshold: float,
-                   deadline) -> float | None:
-    """Share of paths at or above the threshold in the deadline's period, or None when the
-    paths do not cover the deadline."""
-    if level is None or dates is None or len(dates) == 0:
-        return None
-    k = int(np.searchsorted(dates.values, np.datetime64(pd.Timestamp(deadline)), side="right")) - 1
-    if k < 0 or pd.Timestamp(deadline) > dates[-1] + (dates[-1] - dates[-2] if len(dates) > 1 else pd.Timedelta(0)):
-        return None
-    return float(np.mean(level[k] >= threshold - TOLERANCE))
 
 
 def evidence_at(evidence: pd.DataFrame, deadline: pd.Timestamp, frequency: str | None) -> pd.DataFrame:
@@ -88,10 +76,10 @@ def _decide(evidence: pd.DataFrame, threshold: float, deadline: pd.Timestamp, fr
     return ("reached_then_fell" if proves_above(earlier, threshold).any() else "missed"), point
 
 
-def assess_target(target: dict, history: pd.DataFrame | None, as_of,
-                  dates: pd.DatetimeIndex | None = None, level: np.ndarray | None = None,
+def assess_target(target: dict, history: pd.DataFrame | None, as_of, cdf: pd.DataFrame | None = None,
                   bounds: pd.DataFrame | None = None, frequency: str | None = None) -> dict:
-    """One assessment row for one target row (TARGET_INPUT_COLUMNS)."""
+    """One assessment row for one target row (TARGET_INPUT_COLUMNS); `cdf`: the measuring
+    series' CDF frame (forecast.crossings.cdf_frame), None without a forecast."""
     threshold, deadline = float(target[THRESHOLD]), pd.Timestamp(target[DEADLINE])
     row = {TARGET_ID: target[TARGET_ID], SERIES: target.get(SERIES), MEASURE: target.get(MEASURE),
            THRESHOLD: threshold, DEADLINE: deadline.date(), PROBABILITY_BY_DEADLINE: None,
@@ -101,13 +89,14 @@ def assess_target(target: dict, history: pd.DataFrame | None, as_of,
     evidence = evidence_frame(history, bounds)
     if evidence.empty:
         return {**row, TARGET_STATUS: "no_data"}
-    crossing = crossing_row(row[SERIES], threshold, history, dates, level, bounds)
+    projection = crossing_from(cdf, threshold)
+    crossing = crossing_row_from(row[SERIES], threshold, history, projection, bounds)
     row[PROJECTED_DATE] = crossing[MEDIAN_DATE] if crossing else None
     status, point = _decide(evidence, threshold, deadline, frequency, deadline >= pd.Timestamp(as_of))
     if status is not None:
         return {**row, TARGET_STATUS: status, PROBABILITY_BY_DEADLINE: 1.0 if status == "met" else 0.0,
                 BASIS: point[EVIDENCE_BASIS], EVIDENCE_DATE: point[DS].date()}
-    p = probability_at(dates, level, threshold, deadline)
+    p = projection.at(deadline) if projection is not None else None
     forecast = {PROBABILITY_BY_DEADLINE: p, BASIS: "forecast" if p is not None else None}
     if deadline < pd.Timestamp(as_of):
         return {**row, **forecast, TARGET_STATUS: "unobserved"}
@@ -116,8 +105,10 @@ def assess_target(target: dict, history: pd.DataFrame | None, as_of,
     return {**row, **forecast, TARGET_STATUS: status_from_probability(p)}
 
 
-def assess_targets(targets: pd.DataFrame, history: pd.DataFrame | None, as_of, dates=None,
-                   level=None, bounds: pd.DataFrame | None = None, frequency: str | None = None) -> pd.DataFrame:
-    rows = [assess_target(t, history, as_of, dates, level, bounds, frequency)
+def assess_targets(targets: pd.DataFrame, history: pd.DataFrame | None, as_of, cdf: pd.DataFrame | None = None,
+                   bounds: pd.DataFrame | None = None, frequency: str | None = None) -> pd.DataFrame:
+    """Assess every target row; the same call for a fresh fit and for a stored run re-assessed
+    on another `as_of` (its stored CDF), so both give the same rows."""
+    rows = [assess_target(t, history, as_of, cdf, bounds, frequency)
             for t in targets.to_dict("records")]
     return pd.DataFrame(rows, columns=TARGET_ASSESSMENT_COLUMNS)

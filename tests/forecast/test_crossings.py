@@ -3,8 +3,7 @@ import pandas as pd
 import pytest
 
 from forecast.crossings import (
-    NEVER, crossing_row, crossings_frame, first_crossing_index, first_crossing_index_loop,
-    probability_by,
+    NEVER, crossing_of, crossing_row, crossings_frame, first_crossing_index, first_crossing_index_loop,
 )
 from forecast.frames import CROSSING_COLUMNS, CROSSINGS_EXPORT_COLUMNS
 
@@ -27,8 +26,8 @@ def test_probability_is_monotone_in_the_deadline():
     rng = np.random.default_rng(5)
     dates = pd.date_range("2022-01-01", periods=120, freq="MS")
     paths = np.clip(np.cumsum(rng.normal(0.004, 0.02, size=(120, 500)), axis=0) + 0.3, 0, 1)
-    index = first_crossing_index(paths, 0.6)
-    probabilities = [probability_by(dates, index, d) for d in pd.date_range("2021-01-01", "2032-12-31", freq="QS")]
+    crossing = crossing_of(dates, paths, 0.6)
+    probabilities = [crossing.by(d) for d in pd.date_range("2021-01-01", "2032-12-31", freq="QS")]
     assert all(a <= b for a, b in zip(probabilities, probabilities[1:]))
     assert probabilities[0] == 0.0 and 0 < probabilities[-1] <= 1
 
@@ -113,3 +112,23 @@ def test_crossings_export_columns_append_the_new_ones():
     assert CROSSINGS_EXPORT_COLUMNS[-3:] == ["latest_above", "probability_by_2027", "probability_by_2030"]
     assert CROSSINGS_EXPORT_COLUMNS[:9] == ["run_id", "series", "threshold", "status", "observed_date",
                                             "median_date", "p10_date", "p90_date", "probability_by_horizon"]
+
+
+@pytest.mark.parametrize("n_paths", [7, 200, 500])
+def test_the_cdf_gives_the_paths_own_quantiles_and_probabilities(n_paths):
+    """Every figure read from the stored CDF equals the one counted on the paths themselves."""
+    rng = np.random.default_rng(n_paths)
+    dates = pd.date_range("2024-01-01", periods=90, freq="MS")
+    paths = np.cumsum(rng.normal(0.004, 0.03, size=(90, n_paths)), axis=0) + 0.4
+    for threshold in (0.3, 0.5, 0.7, 2.0):
+        crossing, first = crossing_of(dates, paths, threshold), first_crossing_index(paths, threshold)
+        assert np.all(np.diff(crossing.cdf) >= 0) and crossing.cdf[-1] == np.mean(first != NEVER)
+        for q in (0.1, 0.5, 0.9):
+            k = int(np.ceil(q * n_paths)) - 1
+            value = np.sort(first)[k]
+            assert crossing.quantile_date(q) == (None if value == NEVER else dates[value].date())
+        for deadline in ("2023-06-30", "2024-01-01", "2027-12-31", "2031-07-15", "2040-01-01"):
+            n_before = int(np.searchsorted(dates.values, np.datetime64(deadline), side="right"))
+            assert crossing.by(deadline) == np.mean(first < n_before)
+        assert crossing.at("2027-12-31") == np.mean(paths[47] >= threshold - 1e-9)
+        assert crossing.at("2023-06-30") is None and crossing.at("2032-01-01") is None

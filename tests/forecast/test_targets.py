@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecast.crossings import cdf_frame
 from forecast.targets import assess_target, status_from_probability
 
 DATES = pd.date_range("2022-01-01", periods=48, freq="MS")
@@ -12,6 +13,11 @@ HISTORY = pd.DataFrame({"ds": pd.date_range("2018-01-01", periods=48, freq="MS")
 def target(threshold, deadline, series="s"):
     return {"target_id": "T", "series": series, "threshold": threshold, "deadline": deadline,
             "measure": "proxy"}
+
+
+def projection(dates, level) -> pd.DataFrame:
+    """The CDF frame the engine computes from these paths (the thresholds tested here)."""
+    return cdf_frame("s", (0.5, 0.8), dates, level)
 
 
 def paths_crossing_share(share: float, at: int = 12) -> np.ndarray:
@@ -33,7 +39,7 @@ def test_met_when_observed_at_or_above_at_the_deadline():
 
 
 def test_missed_when_observed_below_at_the_deadline():
-    row = assess_target(target(0.8, "2020-12-31"), HISTORY, "2026-01-01", DATES, paths_crossing_share(1.0))
+    row = assess_target(target(0.8, "2020-12-31"), HISTORY, "2026-01-01", projection(DATES, paths_crossing_share(1.0)))
     assert row["status"] == "missed" and row["probability_by_deadline"] == 0.0
 
 
@@ -62,7 +68,7 @@ def test_deadline_between_two_observations_uses_the_nearest_within_one_period():
 def test_deadline_in_a_gap_of_the_history_is_unobserved_without_a_probability():
     history = yearly(0.2, 0.6, dates=["2012-01-01", "2019-01-01"])
     dates = pd.date_range("2020-01-01", periods=10, freq="YS")
-    row = assess_target(target(0.5, "2015-12-31"), history, "2026-01-01", dates, np.full((10, 5), 0.9),
+    row = assess_target(target(0.5, "2015-12-31"), history, "2026-01-01", projection(dates, np.full((10, 5), 0.9)),
                         frequency="annual")
     assert row["status"] == "unobserved" and row["probability_by_deadline"] is None
     assert row["basis"] is None
@@ -70,7 +76,7 @@ def test_deadline_in_a_gap_of_the_history_is_unobserved_without_a_probability():
 
 def test_passed_deadline_after_the_data_gets_the_forecast_probability_not_zero():
     # Data end 2021-12, deadline 2023-12-31 has passed (as of 2026): no observation near it.
-    row = assess_target(target(0.8, "2023-12-31"), HISTORY, "2026-01-01", DATES, paths_crossing_share(0.6))
+    row = assess_target(target(0.8, "2023-12-31"), HISTORY, "2026-01-01", projection(DATES, paths_crossing_share(0.6)))
     assert row["status"] == "unobserved" and row["probability_by_deadline"] == pytest.approx(0.6)
     assert row["basis"] == "forecast"
 
@@ -98,13 +104,13 @@ def test_a_lower_bound_at_or_above_proves_met_and_an_upper_bound_below_proves_mi
 
 def test_an_open_deadline_is_not_decided_by_an_earlier_period():
     # Monthly data to 2021-12; deadline 2022-01-31 is ahead: December does not decide it.
-    row = assess_target(target(0.8, "2022-01-31"), HISTORY, "2022-01-05", DATES, paths_crossing_share(0.2, at=0))
+    row = assess_target(target(0.8, "2022-01-31"), HISTORY, "2022-01-05", projection(DATES, paths_crossing_share(0.2, at=0)))
     assert row["status"] == "off_track" and row["probability_by_deadline"] == pytest.approx(0.2)
 
 
 def test_future_deadline_status_follows_the_probability():
     for share, status in [(0.8, "on_track"), (0.5, "at_risk"), (0.1, "off_track")]:
-        row = assess_target(target(0.8, "2024-12-31"), HISTORY, "2022-01-01", DATES, paths_crossing_share(share))
+        row = assess_target(target(0.8, "2024-12-31"), HISTORY, "2022-01-01", projection(DATES, paths_crossing_share(share)))
         assert row["status"] == status and row["probability_by_deadline"] == pytest.approx(share)
         assert row["projected_date"] == (DATES[12].date() if share >= 0.5 else None)
         assert row["measure"] == "proxy"
