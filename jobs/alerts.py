@@ -118,7 +118,7 @@ def _target_alerts(changes: pd.DataFrame, points: float, series: dict | None = N
 
 
 def _crossing_alerts(conn: Connection, run_id: int, previous_id: int, months: float) -> list[dict]:
-    now, before = (read.run_frames(conn, r)["crossings"] for r in (run_id, previous_id))
+    now, before = (read.crossings_frame(conn, r) for r in (run_id, previous_id))  # not the forecasts
     both = now.merge(before, on=["series", "threshold"], suffixes=("", "_before"))
     alerts = []
     for row in both.itertuples():

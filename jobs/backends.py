@@ -34,15 +34,18 @@ FIT_LIBRARIES = ("domshare", "numpy", "pandas", "prophet", "cmdstanpy", "statsfo
 class Backend:
     """`submit(fn, *args)` -> future; `as_completed(futures)` yields them as they finish;
     `cancel_pending()` drops the tasks not started yet. `local_files`: the workers' temporary
-    folders are on this machine and ours to delete (spawned workers skip cmdstanpy's clean-up)."""
+    folders are on this machine and ours to delete (spawned workers skip cmdstanpy's clean-up).
+    `slots`: how many tasks run at once (the refresh keeps a few per slot submitted)."""
 
     def __init__(self, submit: Callable, as_completed: Callable[[Iterable], Iterator],
-                 cancel: Callable[[list], object], local_files: bool):
+                 cancel: Callable[[list], object], local_files: bool, slots: int = 1):
         self._submit, self.as_completed, self._cancel, self.local_files = submit, as_completed, cancel, local_files
+        self.slots = max(slots, 1)
         self._submitted: list = []
 
     def submit(self, fn: Callable, *args):
-        self._submitted.append(self._submit(fn, *args))
+        # finished futures are forgotten here: their results must not pile up over a long refresh
+        self._submitted = [f for f in self._submitted if not f.done()] + [self._submit(fn, *args)]
         return self._submitted[-1]
 
     def cancel_pending(self) -> None:
@@ -72,7 +75,8 @@ def local(workers: int, address: str | None = None) -> Iterator[Backend]:
     else:  # the same tasks, one at a time in this process (no spawn start-up)
         pool = cf.ThreadPoolExecutor(max_workers=1)
     try:
-        yield Backend(pool.submit, cf.as_completed, lambda futures: [f.cancel() for f in futures], local_files=True)
+        yield Backend(pool.submit, cf.as_completed, lambda futures: [f.cancel() for f in futures], local_files=True,
+                      slots=workers)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -152,6 +156,7 @@ def dask(workers: int, address: str | None = None) -> Iterator[Backend]:
             raise ConfigError(f"the Dask scheduler at {address} has no workers (start some with "
                               f"`dask worker {address} --nthreads 1`)") from None
         _check_workers(client, address)
+        backend.slots = len(client.scheduler_info(n_workers=-1)["workers"])  # one thread each (checked)
         yield backend
     finally:
         backend.cancel_pending()

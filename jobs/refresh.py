@@ -1,7 +1,8 @@
-"""`refresh`: fit every domestic-share series in a process pool and store one forecast run.
+"""`refresh`: fit the domestic-share series that are new or changed in a process pool, carry
+the others over from the latest run (jobs.incremental), and store one forecast run.
 
-The run row is inserted as 'running', each series' results are written as they arrive,
-and the run flips to 'complete' at the end; until then readers keep seeing the previous
+The run row is inserted as 'running', results are written in batches as they arrive, and
+the run flips to 'complete' at the end; until then readers keep seeing the previous
 complete run, so a crash or a kill never leaves a half-written run current.
 
 One refresh at a time per database: each holds the `refresh` lease (jobs.leases), renewed
@@ -12,29 +13,27 @@ refresh, and its pool workers (with their CmdStan children) end when it dies.
 """
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
 import logging
 import shutil
-import subprocess
 import sys
 import threading
 import time
 import traceback
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from forecast.engine import EngineConfig, SeriesResult, forecast_series
-from forecast.frames import (
-    BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history,
-)
+from forecast.frames import BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history
 from forecast.targets import assess_targets
-from jobs import alerts as alerting, backends, leases
+from jobs import alerts as alerting, backends, fingerprints, incremental, leases
+from jobs.fingerprints import code_version
 from jobs.errors import AlreadyRunning, ConfigError
 from jobs.store import db, read, runs
 
@@ -42,6 +41,8 @@ log = logging.getLogger(__name__)
 
 LEASE = "refresh"
 LEASE_TTL_SECONDS = 120.0  # renewed every quarter of it: a holder dead elsewhere blocks refreshes this long at most
+FIT_WINDOW_PER_SLOT = 4  # fits submitted ahead per worker slot: workers stay busy, memory stays flat
+WRITE_BATCH_SERIES, WRITE_BATCH_SECONDS = 25, 2.0  # results are written when either is reached
 
 
 @dataclass(frozen=True)
@@ -53,35 +54,8 @@ class RefreshOutcome:
     seconds: float = 0.0
     complete: bool = True  # False: the run ended 'failed' and the previous one stays current
     abandoned: tuple[int, ...] = ()  # runs left 'running' by a dead refresh, marked 'abandoned' now
-
-
-def code_version() -> str:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=root,
-                             capture_output=True, text=True, timeout=10)
-        if out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    from importlib.metadata import version
-
-    return f"domshare {version('domshare')}"
-
-
-def input_hash(history: pd.DataFrame, targets: pd.DataFrame, bounds: pd.DataFrame | None = None) -> str:
-    """sha256 of the observations, bounds and targets a run reads (order-independent, exact values)."""
-    digest = hashlib.sha256()
-    h = history.sort_values([SERIES, DS])
-    for s, d, y in zip(h[SERIES], pd.to_datetime(h[DS]), h[Y]):
-        digest.update(f"{s}|{d:%Y-%m-%d}|{float(y)!r}\n".encode())
-    if bounds is not None:
-        b = bounds.sort_values([SERIES, DS])
-        for s, d, low, high in zip(b[SERIES], pd.to_datetime(b[DS]), b[BOUND_LOWER], b[BOUND_UPPER]):
-            digest.update(f"B|{s}|{d:%Y-%m-%d}|{float(low)!r}|{float(high)!r}\n".encode())
-    for row in targets[TARGET_INPUT_COLUMNS].astype(str).sort_values(TARGET_INPUT_COLUMNS[0]).itertuples(index=False):
-        digest.update(("T|" + "|".join(row) + "\n").encode())
-    return digest.hexdigest()
+    refitted_series: int = 0  # fitted in this run
+    carried_series: int = 0  # carried over from the previous run without a fit (then re-assessed)
 
 
 def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig,
@@ -99,34 +73,38 @@ def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: E
     return result, getattr(cmdstanpy, "_TMPDIR", None)
 
 
-def _unmeasured_targets(targets: pd.DataFrame, fitted: set[str], as_of) -> pd.DataFrame:
-    """Targets with no measuring series (or one with no observations): no_data."""
-    missing = targets[~targets[SERIES].isin(fitted) | targets[SERIES].isna()]
+def _unmeasured_targets(targets: pd.DataFrame, in_run: set[str], as_of) -> pd.DataFrame:
+    """Targets whose measuring series is not in the run (none, or one with no observations): no_data."""
+    missing = targets[~targets[SERIES].isin(in_run) | targets[SERIES].isna()]
     return assess_targets(missing, None, as_of)
 
 
-def _fit_all(groups: dict[str, pd.DataFrame], targets: pd.DataFrame, config: EngineConfig,
-             frequencies: dict[str, str], bounds: dict[str, pd.DataFrame], pool: backends.Backend,
-             label: str, progress: bool):
-    """Yield (SeriesResult, worker's cmdstanpy temp dir) per series as the backend finishes them."""
+def _fit_all(pool: backends.Backend, tasks: Iterator[tuple], total: int, label: str, progress: bool):
+    """Yield (SeriesResult, worker's cmdstanpy temp dir, whether fit_one returned) per task
+    (fit_one's arguments) as the backend finishes them. At most FIT_WINDOW_PER_SLOT tasks per
+    worker slot are submitted at a time, and a result is dropped once yielded: what this
+    process holds does not grow with the number of series."""
+    tasks, pending = iter(tasks), {}
+    bar = tqdm(total=total, desc=label, unit="series", disable=None if progress else True)  # None: hidden off a terminal
     try:
-        futures = {
-            pool.submit(fit_one, key, group, targets[targets[SERIES] == key][TARGET_INPUT_COLUMNS],
-                        config, frequencies.get(key), bounds.get(key)): key
-            for key, group in groups.items()
-        }
-        bar = tqdm(total=len(futures), desc=label, unit="series",
-                   disable=None if progress else True)  # None: hidden when not a terminal
-        for future in pool.as_completed(futures):
-            try:
-                result, tmpdir = future.result()
-            except Exception as exc:  # the worker process itself died
-                result, tmpdir = SeriesResult(futures[future], "failed", error=f"{type(exc).__name__}: {exc}"), None
-            yield result, tmpdir
-            bar.set_postfix_str(f"{result.series}: {result.status}")
-            bar.update()
-        bar.close()
+        while True:
+            for task in itertools.islice(tasks, max(FIT_WINDOW_PER_SLOT * pool.slots - len(pending), 0)):
+                pending[pool.submit(fit_one, *task)] = task[0]
+            if not pending:
+                break
+            for future in itertools.islice(pool.as_completed(list(pending)), 1):  # then top the window up
+                key = pending.pop(future)
+                try:
+                    result, tmpdir = future.result()
+                    returned = True
+                except Exception as exc:  # the worker process itself died
+                    result, tmpdir = SeriesResult(key, "failed", error=f"{type(exc).__name__}: {exc}"), None
+                    returned = False
+                yield result, tmpdir, returned
+                bar.set_postfix_str(f"{result.series}: {result.status}")
+                bar.update()
     finally:  # after an error or Ctrl-C the queue is dropped: the backend waits only for the fits under way
+        bar.close()
         pool.cancel_pending()
 
 
@@ -210,10 +188,11 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     config = replace(config, as_of=config.as_of or str(pd.Timestamp.today().date()))
     with engine.connect() as conn:
         catalogue = read.series_catalogue(conn)
-        history = read.history_frame(conn, series, validate=False)
-        bounds = read.bounds_frame(conn, series)
+        history = read.history_frame(conn, validate=False)
+        bounds = read.bounds_frame(conn)
         targets = read.targets_frame(conn)
         previous = read.latest_run(conn)
+        states = read.series_states(conn, previous["id"] if previous else -1)
     known = set(catalogue["key"]) if not catalogue.empty else set()
     unknown = sorted(set(series or []) - known)
     if unknown:
@@ -222,39 +201,56 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
         raise ConfigError(f"--horizon {config.horizon} does not lie after the last observation of any "
                           f"series (the latest is {pd.to_datetime(history[DS]).max():%Y-%m-%d})")
     params = {**config.to_dict(), "series": sorted(series) if series else None}
-    digest = input_hash(history, targets, bounds)
-    if previous and not force and previous["input_hash"] == digest \
+    bounds_by_series = {key: group[BOUNDS_COLUMNS] for key, group in bounds.groupby(SERIES)}
+    empty = pd.DataFrame({DS: pd.Series(dtype="datetime64[ns]"), Y: pd.Series(dtype=float)})
+    groups = {key: empty for key in bounds_by_series}  # a series of bounds only is still assessed
+    groups.update({key: group[[DS, Y]] for key, group in history.groupby(SERIES)})
+    del history, bounds  # held per series from here on
+    frequencies = dict(zip(catalogue["key"], catalogue["frequency"])) if not catalogue.empty else {}
+    measured = incremental.series_targets(targets)
+    work, data = incremental.plan(groups, bounds_by_series, frequencies, measured, config, states, series, force)
+    digest = fingerprints.input_hash(data, targets)
+    if previous and not work.refit and previous["input_hash"] == digest \
             and json.loads(previous["params"] or "{}") == json.loads(json.dumps(params, default=str)):
         return RefreshOutcome(None, False, {}, {}, time.perf_counter() - started, abandoned=abandoned)
 
     with db.transaction(engine) as conn:
         run_id = runs.start_run(conn, code_version=code_version(), params=params,
                                 input_hash=digest, seed=config.seed, trigger=trigger)
-    statuses, failures, tmpdirs, forecast_count = {}, {}, set(), 0
-    bounds_by_series = {key: group[BOUNDS_COLUMNS] for key, group in bounds.groupby(SERIES)}
-    empty = pd.DataFrame({DS: pd.Series(dtype="datetime64[ns]"), Y: pd.Series(dtype=float)})
-    groups = {key: empty for key in bounds_by_series}  # a series of bounds only is still assessed
-    groups.update({key: group[[DS, Y]] for key, group in history.groupby(SERIES)})
-    frequencies = dict(zip(catalogue["key"], catalogue["frequency"])) if not catalogue.empty else {}
+    statuses, failures, tmpdirs, forecast_count, carried = {}, {}, set(), 0, set()
+    held = dict(zip(states[SERIES], states["status"]))  # the previous run's statuses
+    unassessed = targets.iloc[:0][TARGET_INPUT_COLUMNS]
+    tasks = ((key, groups[key], measured.get(key, unassessed), config, frequencies.get(key), bounds_by_series.get(key))
+             for key in work.refit)
     try:
+        if work.carry:  # copied inside the database, then assessed on this run's as_of
+            with db.transaction(engine) as conn:
+                carried = runs.carry_over(conn, previous["id"], run_id, work.carry)
+                incremental.assess_carried(conn, previous["id"], run_id, sorted(carried),
+                                           held, groups,
+                                           bounds_by_series, frequencies, measured, config.as_of)
         # closing(): an error here cancels the queued fits before the run is marked failed
-        with closing(_fit_all(groups, targets, config, frequencies, bounds_by_series, pool,
-                              f"run {run_id}", progress)) as fits:
-            for result, tmpdir in fits:
+        with closing(_fit_all(pool, tasks, len(work.refit), f"run {run_id}", progress)) as fits:
+            batch, flushed = [], time.monotonic()
+            for result, tmpdir, returned in fits:
                 lease.check()
                 tmpdirs.add(tmpdir if pool.local_files else None)
                 statuses[result.series] = result.status
                 if result.status == "failed":
                     failures[result.series] = result.error
                 forecast_count += not result.forecast.empty
-                with db.transaction(engine) as conn:  # each series' results are kept as they arrive
-                    runs.write_series_result(conn, run_id, result)
+                batch.append((result, work.keys[result.series] if returned else None))  # no key: refit next time
+                if len(batch) >= WRITE_BATCH_SERIES or time.monotonic() - flushed >= WRITE_BATCH_SECONDS:
+                    with db.transaction(engine) as conn:  # results are kept as they arrive, a batch at a time
+                        runs.write_results(conn, run_id, batch)
+                    batch, flushed = [], time.monotonic()
+            with db.transaction(engine) as conn:
+                runs.write_results(conn, run_id, batch)
         with db.transaction(engine) as conn:
-            carried = runs.carry_over(conn, previous["id"], run_id, sorted(groups)) if series and previous else set()
-            runs.write_assessments(conn, run_id, _unmeasured_targets(
-                targets[~targets[SERIES].isin(carried)], set(groups), config.as_of))
-            verdict = _run_verdict(statuses, forecast_count)
-            runs.finish_run(conn, run_id, "failed" if verdict else "complete", error=verdict)
+            runs.write_assessments(conn, run_id, _unmeasured_targets(targets, set(statuses) | carried, config.as_of))
+            verdict = _run_verdict(statuses, forecast_count, {k: held[k] for k in carried})
+            runs.finish_run(conn, run_id, "failed" if verdict else "complete", error=verdict,
+                            refitted=len(statuses), carried=len(carried))
     except BaseException as exc:
         with db.transaction(engine) as conn:
             runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -266,17 +262,19 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     if verdict is None:
         alerting.after_run(engine, run_id, alerts)  # never raises: alerting cannot fail a complete run
     return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started,
-                          complete=verdict is None, abandoned=abandoned)
+                          complete=verdict is None, abandoned=abandoned, refitted_series=len(statuses),
+                          carried_series=len(carried))
 
 
-def _run_verdict(statuses: dict[str, str], forecast_count: int) -> str | None:
-    """Why the run must not become current, or None: every series failed, or series that
-    could be forecast produced no forecast."""
-    if statuses and all(s == "failed" for s in statuses.values()):
-        return f"every series failed ({len(statuses)})"
+def _run_verdict(statuses: dict[str, str], forecast_count: int, carried: dict[str, str]) -> str | None:
+    """Why the run must not become current, or None: every series failed (the refitted ones
+    and those carried over), or refitted series that could be forecast produced no forecast."""
+    every = {**carried, **statuses}
+    if statuses and all(s == "failed" for s in every.values()):
+        return f"every series failed ({len(every)})"
     if "ok" in statuses.values() and forecast_count == 0:
         return "no forecast was produced although some series could be forecast"
     return None
 
 
-__all__ = ["refresh", "refresh_lease", "fit_one", "input_hash", "code_version", "RefreshOutcome"]
+__all__ = ["refresh", "refresh_lease", "fit_one", "code_version", "RefreshOutcome"]

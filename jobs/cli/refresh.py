@@ -29,7 +29,8 @@ MIN_MCMC_SAMPLES = 20  # Prophet halves it into warm-up and draws; fewer gives n
 def add_arguments(parser) -> None:
     parser.add_argument("--series", nargs="+", metavar="KEY", help="only these series (others are carried over from the latest run)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes; 1 fits in this process (default: $DOMSHARE_WORKERS or CPUs, at most 4)")
-    parser.add_argument("--force", action="store_true", help="refit even when inputs and parameters are unchanged")
+    parser.add_argument("--force", action="store_true", help="refit every series, also those whose inputs, parameters and "
+                        "forecasting code are unchanged since their latest result (by default those are carried over)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: $DOMSHARE_SEED or 20141217)")
     parser.add_argument("--horizon", default="2035-12-31", metavar="YYYY-MM-DD", help="forecast up to this date (default 2035-12-31)")
     models = "; ".join(f"{name}: {entry.description}" for name, entry in registry.MODELS.items())
@@ -97,8 +98,8 @@ def run(args, settings) -> int:
         return 0
     counts = {s: list(outcome.statuses.values()).count(s) for s in ("ok", "insufficient_data", "failed")}
     state = "complete" if outcome.complete else "failed (the previous complete run stays current)"
-    print(f"run {outcome.run_id} {state} in {outcome.seconds:.1f}s: "
-          + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    print(f"run {outcome.run_id} {state} in {outcome.seconds:.1f}s: {outcome.refitted_series} series refitted "
+          f"({', '.join(f'{n} {s}' for s, n in counts.items())}), {outcome.carried_series} carried over unchanged")
     for key, error in sorted(outcome.failures.items()):
         print(f"  failed: {key}: {error}")
     return 1 if outcome.failures or not outcome.complete else 0

@@ -68,6 +68,9 @@ def collect_status(engine) -> dict:
                 "started_at": _iso(latest["started_at"]),
                 "finished_at": _iso(latest["finished_at"]),
                 "input_hash": latest["input_hash"],
+                # how many series the run fitted, and carried over unchanged (None before 0005)
+                "series_refitted": latest["series_refitted"],
+                "series_carried": latest["series_carried"],
             },
             "last_pull": None if last_pull is None else {
                 "source": last_pull["source"], "status": last_pull["status"],

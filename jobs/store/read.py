@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from forecast.frames import (
-    BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, CROSSINGS_EXPORT_COLUMNS, DATE, DEADLINE, DS, FIT_KINDS, FORECASTS_EXPORT_COLUMNS, MEASURE,
+    BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, CDF_COLUMNS, CROSSINGS_EXPORT_COLUMNS, DATE, DEADLINE, DS, FIT_KINDS, FORECASTS_EXPORT_COLUMNS, MEASURE,
     HISTORY_EXPORT_COLUMNS, PROBABILITY_BY_DEADLINE, ALERTS_EXPORT_COLUMNS,
     OBSERVATIONS_EXPORT_COLUMNS, RUN_ID, SERIES, TARGET_ID, TARGET_INPUT_COLUMNS,
     TARGETS_EXPORT_COLUMNS, THRESHOLD, Y, validate_history,
@@ -153,17 +153,13 @@ def observation_evidence(conn: Connection, series_keys=None) -> pd.DataFrame:
 
 def run_frames(conn: Connection, run_id: int) -> dict[str, pd.DataFrame]:
     """forecasts / crossings / targets (export columns) plus backtest and run_series."""
-    f, c, a = schema.forecasts, schema.crossings, schema.target_assessments
+    f, a = schema.forecasts, schema.target_assessments
     t, p = schema.targets, schema.policies
     forecasts = _frame(conn, select(
         f.c.run_id, f.c.series_key.label(SERIES), f.c.date.label(DATE), f.c.yhat, f.c.lower_80,
         f.c.upper_80, f.c.lower_95, f.c.upper_95, f.c.model,
     ).where(f.c.run_id == run_id).order_by(f.c.series_key, f.c.date))
-    crossings = _frame(conn, select(
-        c.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.status, c.c.observed_date,
-        c.c.median_date, c.c.p10_date, c.c.p90_date, c.c.probability_by_horizon,
-        c.c.latest_above, c.c.probability_by_2027, c.c.probability_by_2030,
-    ).where(c.c.run_id == run_id).order_by(c.c.series_key, c.c.threshold))
+    crossings = crossings_frame(conn, run_id)
     targets = _frame(conn, select(
         a.c.run_id, a.c.target_id, t.c.policy_id, p.c.title.label("policy_title"), t.c.sector,
         t.c.technology, a.c.series_key.label(SERIES), a.c.measure, t.c.threshold, t.c.deadline,
@@ -177,11 +173,41 @@ def run_frames(conn: Connection, run_id: int) -> dict[str, pd.DataFrame]:
         schema.run_series.c.run_id == run_id).order_by(schema.run_series.c.series_key))
     return {
         "forecasts": forecasts[FORECASTS_EXPORT_COLUMNS],
-        "crossings": crossings[CROSSINGS_EXPORT_COLUMNS],
+        "crossings": crossings,
         "targets": targets[TARGETS_EXPORT_COLUMNS],
         "backtest": backtest,
         "run_series": run_series,
     }
+
+
+def series_states(conn: Connection, run_id: int) -> pd.DataFrame:
+    """Per series of run `run_id`: its status and input hash (what an incremental refresh
+    compares against)."""
+    rs = schema.run_series
+    return _frame(conn, select(rs.c.series_key.label(SERIES), rs.c.status, rs.c.input_hash)
+                  .where(rs.c.run_id == run_id).order_by(rs.c.series_key))
+
+
+def crossing_cdf(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
+    """The stored crossing-date CDFs (forecast.frames.CDF_COLUMNS) of these series in run `run_id`."""
+    c = schema.crossing_cdf
+    frame = _frame(conn, select(c.c.series_key.label(SERIES), c.c.threshold, c.c.date.label(DS), c.c.cdf,
+                                c.c.p_above)
+                   .where(c.c.run_id == run_id, c.c.series_key.in_(list(series_keys)))
+                   .order_by(c.c.series_key, c.c.threshold, c.c.date))
+    return frame[CDF_COLUMNS]
+
+
+def crossings_frame(conn: Connection, run_id: int, series_key: str | None = None) -> pd.DataFrame:
+    """Run `run_id`'s crossings (export columns), of one series or all."""
+    c = schema.crossings
+    query = select(c.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.status, c.c.observed_date,
+                   c.c.median_date, c.c.p10_date, c.c.p90_date, c.c.probability_by_horizon,
+                   c.c.latest_above, c.c.probability_by_2027, c.c.probability_by_2030,
+                   ).where(c.c.run_id == run_id).order_by(c.c.series_key, c.c.threshold)
+    if series_key is not None:
+        query = query.where(c.c.series_key == series_key)
+    return _frame(conn, query)[CROSSINGS_EXPORT_COLUMNS]
 
 
 def target_proposals_frame(conn: Connection, status: str | None = "unreviewed") -> pd.DataFrame:
@@ -336,5 +362,5 @@ __all__ = [
     "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
-    "webhook_deliveries_frame",
+    "webhook_deliveries_frame", "series_states", "crossing_cdf", "crossings_frame",
 ]

@@ -1,13 +1,14 @@
 """Writes of forecast runs. A run is inserted as 'running', filled series by series, and
 flipped to 'complete' (or 'failed') last: readers only ever see complete runs
-(jobs.store.read). A run whose process died stays 'running' until the next refresh marks
+(jobs.store.read). Results are written in batches as they arrive; a series an incremental
+refresh does not refit is copied from the previous run inside the database. A run whose process died stays 'running' until the next refresh marks
 it 'abandoned'."""
 from __future__ import annotations
 
 import json
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Integer, insert, literal, select, update
 
 from forecast.engine import SeriesResult
 from forecast.frames import DS, SERIES
@@ -45,9 +46,11 @@ def abandon_running(conn: Connection) -> list[int]:
     return ids
 
 
-def finish_run(conn: Connection, run_id: int, status: str, error: str | None = None) -> None:
+def finish_run(conn: Connection, run_id: int, status: str, error: str | None = None,
+               refitted: int | None = None, carried: int | None = None) -> None:
     conn.execute(update(schema.forecast_runs).where(schema.forecast_runs.c.id == run_id)
-                 .values(status=status, finished_at=utcnow(), error=error))
+                 .values(status=status, finished_at=utcnow(), error=error, series_refitted=refitted,
+                         series_carried=carried))
 
 
 def _records(frame: pd.DataFrame, run_id: int, renames: dict) -> list[dict]:
@@ -60,51 +63,58 @@ def _date(value):
     return None if value is None else pd.Timestamp(value).date()
 
 
-def write_series_result(conn: Connection, run_id: int, result: SeriesResult) -> None:
-    conn.execute(schema.run_series.insert().values(
-        run_id=run_id, series_key=result.series, status=result.status, model=result.model,
-        error=result.error, n_obs=result.n_obs, last_obs_date=result.last_obs_date,
-        seconds=result.seconds, skill=result.skill, skill_origins=result.skill_origins,
-        weights=json.dumps(result.weights, sort_keys=True) if result.weights else None,
-    ))
-    if not result.forecast.empty:
-        rows = _records(result.forecast, run_id, {SERIES: "series_key", DS: "date"})
-        conn.execute(schema.forecasts.insert(), [{**r, "date": _date(r["date"])} for r in rows])
-    if not result.crossings.empty:
-        conn.execute(schema.crossings.insert(), _records(result.crossings, run_id, {SERIES: "series_key"}))
-    write_assessments(conn, run_id, result.targets)
-    if not result.backtest.empty:
-        columns = {c.name for c in schema.backtest_scores.c}
-        rows = _records(result.backtest, run_id, {})
-        conn.execute(schema.backtest_scores.insert(), [
-            {**{k: v for k, v in r.items() if k in columns}, "series_key": result.series,
-             "chosen": bool(r.get("chosen"))} for r in rows])
+def write_results(conn: Connection, run_id: int, results: list[tuple[SeriesResult, str | None]]) -> None:
+    """Write a batch of (series result, its input hash): one executemany per table."""
+    rows = {table: [] for table in (schema.run_series, schema.forecasts, schema.crossings, schema.crossing_cdf,
+                                    schema.backtest_scores, schema.target_assessments)}
+    scored = {c.name for c in schema.backtest_scores.c}
+    for result, key in results:
+        rows[schema.run_series].append(dict(
+            run_id=run_id, series_key=result.series, status=result.status, model=result.model,
+            error=result.error, n_obs=result.n_obs, last_obs_date=result.last_obs_date,
+            seconds=result.seconds, skill=result.skill, skill_origins=result.skill_origins,
+            weights=json.dumps(result.weights, sort_keys=True) if result.weights else None, input_hash=key))
+        rows[schema.forecasts] += [{**r, "date": _date(r["date"])} for r in
+                                   _records(result.forecast, run_id, {SERIES: "series_key", DS: "date"})]
+        rows[schema.crossings] += _records(result.crossings, run_id, {SERIES: "series_key"})
+        rows[schema.crossing_cdf] += [{**r, "date": _date(r["date"])} for r in
+                                      _records(result.cdf, run_id, {SERIES: "series_key", DS: "date"})]
+        rows[schema.backtest_scores] += [
+            {**{k: v for k, v in r.items() if k in scored}, "series_key": result.series,
+             "chosen": bool(r.get("chosen"))} for r in _records(result.backtest, run_id, {})]
+        rows[schema.target_assessments] += _assessment_rows(run_id, result.targets)
+    for table, values in rows.items():
+        if values:
+            conn.execute(insert(table), values)
+
+
+def _assessment_rows(run_id: int, assessments: pd.DataFrame) -> list[dict]:
+    columns = {c.name for c in schema.target_assessments.c}
+    return [{k: v for k, v in r.items() if k in columns}
+            for r in _records(assessments, run_id, {SERIES: "series_key"})]
 
 
 def write_assessments(conn: Connection, run_id: int, assessments: pd.DataFrame) -> None:
-    if assessments.empty:
-        return
-    columns = {c.name for c in schema.target_assessments.c}
-    rows = _records(assessments, run_id, {SERIES: "series_key"})
-    conn.execute(schema.target_assessments.insert(), [
-        {k: v for k, v in r.items() if k in columns} for r in rows
-    ])
+    if not assessments.empty:
+        conn.execute(insert(schema.target_assessments), _assessment_rows(run_id, assessments))
 
 
-def carry_over(conn: Connection, from_run: int, to_run: int, skip_series: list[str]) -> set[str]:
-    """Copy the previous run's results for the series it fitted and that are not refitted
-    now (`refresh --series`); return those series. Assessments of targets whose series the
-    previous run did not fit are not copied: the new run assesses them itself."""
+CARRY_CHUNK = 500  # series per INSERT ... SELECT (bound parameters stay far below any limit)
+
+
+def carry_over(conn: Connection, from_run: int, to_run: int, series: list[str]) -> set[str]:
+    """Copy run `from_run`'s results of these series (those it holds) into run `to_run`,
+    inside the database (INSERT ... SELECT: nothing passes through this process), and return
+    them. Target assessments are not copied: the new run assesses them on its own `as_of`."""
     rs = schema.run_series
-    carried = set(conn.execute(select(rs.c.series_key).where(
-        rs.c.run_id == from_run, rs.c.series_key.not_in(skip_series))).scalars())
-    tables = (schema.run_series, schema.forecasts, schema.crossings, schema.backtest_scores,
-              schema.target_assessments)
-    for table in tables:
-        columns = [c for c in table.c if c.name != "run_id"]
-        rows = conn.execute(select(*columns).where(
-            table.c.run_id == from_run, table.c.series_key.in_(carried),
-        )).mappings().all()
-        if rows:
-            conn.execute(insert(table), [{**r, "run_id": to_run} for r in rows])
+    carried: set[str] = set()
+    for start in range(0, len(series), CARRY_CHUNK):
+        chunk = series[start:start + CARRY_CHUNK]
+        carried |= set(conn.execute(select(rs.c.series_key).where(
+            rs.c.run_id == from_run, rs.c.series_key.in_(chunk))).scalars())
+        for table in (schema.run_series, schema.forecasts, schema.crossings, schema.crossing_cdf,
+                      schema.backtest_scores):
+            columns = [literal(to_run, Integer).label("run_id") if c.name == "run_id" else c for c in table.c]
+            conn.execute(insert(table).from_select([c.name for c in table.c], select(*columns).where(
+                table.c.run_id == from_run, table.c.series_key.in_(chunk))))
     return carried

@@ -158,6 +158,10 @@ forecast_runs = Table(
     Column("seed", Integer),
     Column("trigger", String(40)),
     Column("error", Text),
+    # 0005: how many series this run fitted, and how many it carried over unchanged from
+    # the latest complete run (their per-series input hash matched; see jobs.fingerprints).
+    Column("series_refitted", Integer),
+    Column("series_carried", Integer),
 )
 
 run_series = Table(
@@ -176,6 +180,10 @@ run_series = Table(
     Column("weights", Text),
     Column("skill", Float),
     Column("skill_origins", Integer),
+    # 0005: sha256 of everything this series' result depends on except `as_of` (its
+    # observations and bounds, frequency, thresholds, engine parameters, forecasting code):
+    # a later refresh with the same hash carries the result over instead of refitting.
+    Column("input_hash", String(64)),
 )
 
 forecasts = Table(
@@ -205,6 +213,18 @@ crossings = Table(
     Column("latest_above", Boolean),  # 0003: the latest deciding evidence is still at or above
     Column("probability_by_2027", Float),
     Column("probability_by_2030", Float),
+)
+
+# 0005: per series and threshold, the crossing date's distribution on the forecast's date
+# grid (forecast.crossings.cdf_frame): a later day re-assesses targets from it without a fit.
+crossing_cdf = Table(
+    "crossing_cdf", metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("series_key", String(120), primary_key=True),
+    Column("threshold", Float, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("cdf", Float, nullable=False),  # P(first at or above on or before the date)
+    Column("p_above", Float, nullable=False),  # P(at or above at the date)
 )
 
 target_assessments = Table(

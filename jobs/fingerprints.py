@@ -1,0 +1,79 @@
+"""What a refresh's results depend on, as hashes: per series (the skip key of an
+incremental refresh) and for the whole store (the run record's `input_hash`).
+
+A series' key covers its observations and bounds (exact values), its declared frequency,
+the thresholds it is assessed against (the engine's and its targets'), the engine
+parameters and the forecasting code with the numerical libraries it runs on. It leaves out
+`as_of` (a new day re-assesses targets from the stored crossing CDFs, without a fit) and
+the targets' other fields (deadline, measure: every target is re-assessed in every run).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.frames import BOUND_LOWER, BOUND_UPPER, DS, TARGET_INPUT_COLUMNS, Y
+from jobs import backends
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def code_version() -> str:
+    """The checkout's `git describe` (or the installed version): recorded with each run."""
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return f"domshare {version('domshare')}"
+
+
+@lru_cache(maxsize=1)
+def forecast_code_version() -> str:
+    """sha256 of what decides a fit's numbers here (jobs.backends.fit_environment: the
+    forecasting code and the numerical libraries' versions), so a commit that touches only
+    the UI or the docs does not refit every series."""
+    return hashlib.sha256(json.dumps(backends.fit_environment(), sort_keys=True).encode()).hexdigest()
+
+
+def data_hash(history: pd.DataFrame, bounds: pd.DataFrame | None) -> str:
+    """sha256 of one series' fitted observations (ds, y) and bounds, exact bits, date order."""
+    digest = hashlib.sha256()
+    h = history.sort_values(DS)
+    digest.update(pd.to_datetime(h[DS]).to_numpy("datetime64[D]").astype(np.int64).tobytes())
+    digest.update(h[Y].to_numpy(float).tobytes())
+    if bounds is not None and not bounds.empty:
+        b = bounds.sort_values(DS)
+        digest.update(b"bounds")
+        digest.update(pd.to_datetime(b[DS]).to_numpy("datetime64[D]").astype(np.int64).tobytes())
+        digest.update(b[[BOUND_LOWER, BOUND_UPPER]].to_numpy(float).tobytes())
+    return digest.hexdigest()
+
+
+def series_key(data: str, frequency: str | None, thresholds, params: dict, code: str) -> str:
+    """The skip key of one series: its data hash with everything else its result depends on."""
+    parts = {"data": data, "frequency": frequency, "thresholds": sorted({float(t) for t in thresholds}),
+             "params": {k: v for k, v in params.items() if k != "as_of"}, "code": code}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def input_hash(data_hashes: dict[str, str], targets: pd.DataFrame) -> str:
+    """sha256 of every series' data hash and every target row: what the whole run reads."""
+    digest = hashlib.sha256()
+    for key in sorted(data_hashes):
+        digest.update(f"{key}|{data_hashes[key]}\n".encode())
+    for row in targets[TARGET_INPUT_COLUMNS].astype(str).sort_values(TARGET_INPUT_COLUMNS[0]).itertuples(index=False):
+        digest.update(("T|" + "|".join(row) + "\n").encode())
+    return digest.hexdigest()
+
+
+__all__ = ["code_version", "forecast_code_version", "data_hash", "series_key", "input_hash"]

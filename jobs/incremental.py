@@ -1,0 +1,84 @@
+"""Incremental refresh: which series a run refits, and how it assesses the ones it carries over.
+
+A series is refitted when it is new, its skip key (jobs.fingerprints.series_key) differs
+from the one stored with its latest result (none is stored when its worker died), or with
+`--force`; a series that failed on the same inputs fails again, so it is carried too. Every other
+series is carried over: its results are copied from the latest complete run and its targets
+are assessed again from the stored crossing CDFs and the stored observations, on this run's
+`as_of` -- the same assessment a fresh fit with the same seed gives (tests/test_incremental.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from forecast.calendar import FREQUENCIES, history_frequency
+from forecast.engine import EngineConfig
+from forecast.frames import DS, SERIES, TARGET_INPUT_COLUMNS, THRESHOLD, Y, validate_history
+from forecast.targets import assess_targets
+from jobs import fingerprints
+from jobs.store import read, runs
+
+REASSESS_CHUNK = 200  # carried series whose stored CDFs are read back at a time
+
+
+@dataclass(frozen=True)
+class Plan:
+    keys: dict[str, str]  # series -> its skip key in this run
+    refit: list[str]
+    carry: list[str]  # held by the previous run and not refitted
+
+
+def series_targets(targets: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each measuring series' target rows (TARGET_INPUT_COLUMNS)."""
+    return {key: group[TARGET_INPUT_COLUMNS] for key, group in targets.groupby(SERIES)}
+
+
+def plan(groups: dict[str, pd.DataFrame], bounds: dict[str, pd.DataFrame], frequencies: dict[str, str],
+         targets: dict[str, pd.DataFrame], config: EngineConfig, previous: pd.DataFrame,
+         only: list[str] | None, force: bool) -> tuple[Plan, dict[str, str]]:
+    """The plan, and each series' data hash (for the run's whole-store input hash).
+    `previous`: read.series_states of the latest complete run (empty without one);
+    `only`: `--series` (the others are carried over whatever their key)."""
+    params, code = config.to_dict(), fingerprints.forecast_code_version()
+    data, keys = {}, {}
+    for key, group in groups.items():
+        data[key] = fingerprints.data_hash(group, bounds.get(key))
+        thresholds = [*config.thresholds, *(targets[key][THRESHOLD] if key in targets else ())]
+        keys[key] = fingerprints.series_key(data[key], frequencies.get(key), thresholds, params, code)
+    held = dict(zip(previous[SERIES], zip(previous["status"], previous["input_hash"]))) if not previous.empty else {}
+    candidates = set(only) if only else set(groups)
+    refit = sorted(k for k in candidates if force or k not in held or held[k][1] != keys[k])
+    carry = sorted(k for k in groups if k in held and k not in set(refit))
+    return Plan(keys, refit, carry), data
+
+
+def assess_carried(conn, from_run: int, to_run: int, carried: list[str], status: dict[str, str],
+                   groups: dict[str, pd.DataFrame], bounds: dict[str, pd.DataFrame],
+                   frequencies: dict[str, str], targets: dict[str, pd.DataFrame], as_of) -> None:
+    """Assess and write the targets of carried-over series (those with targets), a chunk
+    of series at a time, from run `from_run`'s stored CDFs."""
+    measured = [k for k in carried if k in targets]
+    for start in range(0, len(measured), REASSESS_CHUNK):
+        chunk = measured[start:start + REASSESS_CHUNK]
+        cdf = dict(tuple(read.crossing_cdf(conn, from_run, chunk).groupby(SERIES)))
+        for k in chunk:
+            runs.write_assessments(conn, to_run, assess_stored(status[k], groups[k], k, bounds.get(k),
+                                                               frequencies.get(k), targets[k], as_of, cdf.get(k)))
+
+
+def assess_stored(status: str, history: pd.DataFrame, key: str, bounds, frequency, targets: pd.DataFrame,
+                  as_of, cdf: pd.DataFrame | None) -> pd.DataFrame:
+    """A series' target assessments as forecast.engine.forecast_series (or refresh.fit_one
+    for a failed series) made them, from the stored CDF instead of the paths."""
+    as_of = pd.Timestamp(as_of)
+    if status == "failed":
+        return assess_targets(targets, None, as_of)
+    clean = validate_history(history.assign(**{SERIES: key}))[[DS, Y]].sort_values(DS).reset_index(drop=True)
+    if status == "ok" and frequency not in FREQUENCIES:  # the engine forecasts on the inferred one
+        frequency = history_frequency(clean)
+    return assess_targets(targets, clean, as_of, cdf, bounds, frequency)
+
+
+__all__ = ["Plan", "plan", "series_targets", "assess_carried", "assess_stored"]

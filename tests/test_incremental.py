@@ -1,0 +1,117 @@
+"""Incremental refresh on real SQLite files and PostgreSQL, with the naive/drift baselines:
+only new or changed series are refitted; the others are carried over and their targets
+assessed again from the stored crossing CDFs on the run's own `as_of`."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+from sqlalchemy import select, update
+
+from forecast.engine import EngineConfig
+from jobs.cli.status import collect_status
+from jobs.refresh import refresh
+from jobs.store import db, read, schema
+from synthetic_store import monthly_logistic, seed_store
+from test_refresh import cli
+
+FAST = EngineConfig(specs=("naive", "drift"), as_of="2023-01-01")
+A_YEAR_LATER = replace(FAST, as_of="2024-01-01")  # T-soon's deadline has passed by then
+TARGETS = [
+    {"id": "T-soon", "threshold": 0.45, "deadline": dt.date(2023, 6, 30), "series_key": "a", "measure": "direct"},
+    {"id": "T-late", "threshold": 0.6, "deadline": dt.date(2030, 12, 31), "series_key": "b", "measure": "direct"},
+    {"id": "T-short", "threshold": 0.6, "deadline": dt.date(2030, 12, 31), "series_key": "short", "measure": "proxy"},
+    {"id": "T-bad", "threshold": 0.6, "deadline": dt.date(2030, 12, 31), "series_key": "bad", "measure": "direct"},
+]
+RESULT_TABLES = (schema.run_series, schema.forecasts, schema.crossings, schema.crossing_cdf, schema.backtest_scores)
+
+
+@pytest.fixture
+def store(any_db_url):
+    seed_store(any_db_url, {
+        "a": monthly_logistic("2012-01-01", "2021-12-01", "2023-06-01", 0.6, 0.01, 1),
+        "b": monthly_logistic("2014-01-01", "2021-12-01", "2026-01-01", 0.4, 0.01, 2),
+        "short": monthly_logistic("2021-01-01", "2021-03-01", "2024-01-01", 0.5, 0.01, 3),
+        "bad": pd.DataFrame({"date": pd.date_range("2015-01-01", periods=6, freq="MS"),
+                             "value": [0.1, 0.2, 1.5, 0.3, 0.3, 0.3]}),  # fails alone, on every fit
+    }, TARGETS)
+    engine = db.make_engine(any_db_url)
+    yield engine
+    engine.dispose()
+
+
+def stored(engine, table, run_id: int) -> pd.DataFrame:
+    """A result table's rows of one run, without the run id, in key order."""
+    columns = [c for c in table.c if c.name != "run_id"]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*columns).where(table.c.run_id == run_id).order_by(*columns[:3])).mappings().all()
+    return pd.DataFrame(rows, columns=[c.name for c in columns])
+
+
+def assessments(engine, run_id: int) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return read.run_frames(conn, run_id)["targets"].drop(columns="run_id")
+
+
+def test_a_new_day_refits_nothing_and_assesses_as_a_fresh_fit_would(store):
+    first = refresh(store, FAST, workers=1, progress=False)
+    assert first.refitted_series == 4 and first.carried_series == 0
+    assert refresh(store, FAST, workers=1, progress=False).run_id is None  # same day, same data: no run
+    later = refresh(store, A_YEAR_LATER, workers=1, progress=False)
+    assert later.complete and later.statuses == {} and (later.refitted_series, later.carried_series) == (0, 4)
+    fresh = refresh(store, A_YEAR_LATER, workers=2, force=True, progress=False)
+    assert fresh.refitted_series == 4
+
+    for table in RESULT_TABLES:  # carried over exactly, and a refit with the same seed agrees
+        pd.testing.assert_frame_equal(stored(store, table, first.run_id), stored(store, table, later.run_id))
+        if table is not schema.run_series:  # (fit seconds differ)
+            pd.testing.assert_frame_equal(stored(store, table, later.run_id), stored(store, table, fresh.run_id))
+    assert len(stored(store, schema.crossing_cdf, later.run_id)) > 0
+    before, after = assessments(store, first.run_id).set_index("target_id"), assessments(store, later.run_id)
+    pd.testing.assert_frame_equal(after, assessments(store, fresh.run_id))
+    soon = after.set_index("target_id").loc["T-soon"]
+    assert before.loc["T-soon", "status"] in ("on_track", "at_risk", "off_track")
+    assert soon["status"] == "unobserved" and soon["basis"] == "forecast"  # the deadline passed, no fit
+    assert 0 < soon["probability_by_deadline"] < 1
+    assert after.set_index("target_id").loc["T-bad", "status"] == "no_data"
+    with store.connect() as conn:
+        run = read.get_run(conn, later.run_id)
+    assert (run["series_refitted"], run["series_carried"]) == (0, 4)
+
+
+def test_one_revised_observation_refits_exactly_that_series_and_force_refits_all(store, any_db_url):
+    first = refresh(store, FAST, workers=1, progress=False)
+    with db.transaction(store) as conn:
+        obs = schema.observations
+        conn.execute(update(obs).where(obs.c.series_key == "b", obs.c.date == dt.date(2021, 12, 1)).values(value=0.3))
+    revised = refresh(store, FAST, workers=1, progress=False)
+    assert revised.statuses == {"b": "ok"} and revised.carried_series == 3
+    for table in RESULT_TABLES:
+        old, new = stored(store, table, first.run_id), stored(store, table, revised.run_id)
+        pd.testing.assert_frame_equal(old[old["series_key"] != "b"].reset_index(drop=True),
+                                      new[new["series_key"] != "b"].reset_index(drop=True))
+        assert table is schema.crossings or not old[old["series_key"] == "b"].equals(new[new["series_key"] == "b"])
+    status = collect_status(store)["latest_run"]
+    assert status["id"] == revised.run_id and (status["series_refitted"], status["series_carried"]) == (1, 3)
+
+    out = cli("refresh", "--db", any_db_url, "--models", "naive,drift", "--workers", "1", "--force")
+    assert "4 series refitted" in out.stdout and "0 carried over" in out.stdout, out.stdout + out.stderr
+    out = cli("status", "--db", any_db_url, "--json")
+    assert json.loads(out.stdout)["latest_run"]["series_refitted"] == 4
+
+
+def test_new_engine_parameters_or_a_new_threshold_refit(store):
+    refresh(store, FAST, workers=1, progress=False)
+    assert refresh(store, replace(FAST, seed=7), workers=1, progress=False).refitted_series == 4
+    with db.transaction(store) as conn:  # a target at a new threshold on 'a': its CDFs lack it
+        conn.execute(update(schema.targets).where(schema.targets.c.id == "T-soon").values(threshold=0.55))
+    again = refresh(store, replace(FAST, seed=7), workers=1, progress=False)
+    assert again.statuses == {"a": "ok"} and again.carried_series == 3
+    with db.transaction(store) as conn:  # a new deadline only: assessed again, nothing refitted
+        conn.execute(update(schema.targets).where(schema.targets.c.id == "T-late").values(deadline=dt.date(2029, 12, 31)))
+    moved = refresh(store, replace(FAST, seed=7), workers=1, progress=False)
+    assert moved.run_id and moved.refitted_series == 0
+    assert assessments(store, moved.run_id).set_index("target_id").loc["T-late", "deadline"] == dt.date(2029, 12, 31)
