@@ -1,11 +1,19 @@
-"""Refresh throughput: crossings (vectorised vs a Python loop over paths, same run) and
-fit time per series for each model specification.
+"""Refresh throughput: crossings (vectorised vs a Python loop over paths, same run), fit
+time per series for each model specification, and the whole default refresh against a plain
+Prophet loop on the same synthetic series.
 
     python3 benchmarks/bench_refresh.py [--paths 1000] [--series 10] [--skip-prophet]
+    python3 benchmarks/bench_refresh.py --parts refresh --n 1000 [--workers 2]
+            [--backend dask --scheduler-address tcp://HOST:PORT] [--pg URL | --no-pg] [--no-sqlite]
 
 The crossing step is what a refresh does per series x threshold: the first date at or
 above the threshold on every sample path. The baseline loops over paths and dates in
 Python; both are checked to give identical answers before their times are compared.
+
+The refresh part (benchmarks/refresh_scale.py): N synthetic shares, fixed seed, loaded into
+a fresh store; `domshare refresh` timed end to end in its own process (peak RSS sampled);
+a plain Prophet loop on the same series, sequential and in a 2-process pool; where a fit's
+time goes; then a second refresh after 1 % of the series got a new observation.
 """
 from __future__ import annotations
 
@@ -18,9 +26,11 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # refresh_scale, bench_store
 
 from forecast.crossings import first_crossing_index, first_crossing_index_loop  # noqa: E402
 from forecast import registry  # noqa: E402
+import refresh_scale  # noqa: E402
 
 THRESHOLDS = (0.5, 0.7, 0.75, 0.9, 1.0)
 
@@ -81,10 +91,17 @@ def main(argv=None) -> int:
     parser.add_argument("--series", type=int, default=10)
     parser.add_argument("--mcmc-samples", type=int, default=200)
     parser.add_argument("--skip-prophet", action="store_true")
+    parser.add_argument("--parts", default="crossings,fits,refresh", help="comma-separated: crossings, fits, refresh")
+    refresh_scale.add_arguments(parser)
     args = parser.parse_args(argv)
-    bench_crossings(args.series, args.paths)
-    specs = [m for m in registry.MODELS if not (args.skip_prophet and m.startswith("prophet"))]
-    bench_fits(specs, args.mcmc_samples)
+    parts = set(args.parts.split(","))
+    if "crossings" in parts:
+        bench_crossings(args.series, args.paths)
+    if "fits" in parts:
+        specs = [m for m in registry.MODELS if not (args.skip_prophet and m.startswith("prophet"))]
+        bench_fits(specs, args.mcmc_samples)
+    if "refresh" in parts:
+        return refresh_scale.run(args)
     return 0
 
 

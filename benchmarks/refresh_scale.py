@@ -1,0 +1,282 @@
+"""The refresh part of bench_refresh.py: the default `domshare refresh` at N series against
+the Prophet loop a user would write, on the same synthetic series in the same run.
+
+1. N synthetic shares (seed 0): monthly, quarterly and annual, 8-240 points, a third with
+   random gaps and a sixth with a block of missing years; a target on every tenth.
+2. Per database (SQLite file; PostgreSQL when --pg or DOMSHARE_TEST_PG_URL is set): a fresh
+   store, `domshare refresh` in its own process timed end to end (fit, backtest, paths,
+   crossings, targets, writes; Python start-up included), its peak RSS and that of it with
+   its workers (sampled every 0.2 s); where the time went (the run's per-series fit seconds);
+   then 1 % of the series get a new observation and a second refresh is timed.
+3. The plain loop: `Prophet(growth="logistic")`, cap 1, floor 0, `fit`, `predict` over the
+   same future dates with the default uncertainty samples; one series after another, then
+   in a 2-process pool.
+4. Where a fit's time goes: cProfile of `forecast_series` on a few series in this process.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import cProfile
+import datetime as dt
+import multiprocessing
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+from sqlalchemy import func, select
+
+from bench_store import fresh_database
+from forecast.calendar import future_dates
+from forecast.engine import EngineConfig, forecast_series
+from forecast.frames import DS, TARGET_INPUT_COLUMNS, Y
+from jobs.periods import FREQUENCY_PERIOD
+from jobs.sources.base import OBSERVATION_COLUMNS
+from jobs.store import db, read, schema, writes
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 0
+HORIZON = EngineConfig.horizon
+SHAPES = {"monthly": ("MS", 24, 240, 0.5), "quarterly": ("QS", 12, 120, 0.3), "annual": ("YS", 8, 40, 0.2)}
+PHASES = {  # cProfile function name -> phase of forecast_series
+    "backtest": "backtest (model choice at origins)", "fit_weighted": "final fit and paths",
+    "crossings_frame": "crossings", "assess_targets": "targets",
+}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--n", type=int, default=100, help="synthetic series for the refresh part (default 100)")
+    parser.add_argument("--workers", type=int, default=2, help="refresh worker processes (default 2)")
+    parser.add_argument("--backend", default="local", choices=("local", "dask"))
+    parser.add_argument("--scheduler-address", default=None, help="Dask scheduler for --backend dask")
+    parser.add_argument("--models", default=None, help="refresh --models (default: the refresh's default, all)")
+    parser.add_argument("--profile-series", type=int, default=3, help="series profiled in this process (0: skip)")
+    parser.add_argument("--pg", default=os.environ.get("DOMSHARE_TEST_PG_URL"), help="PostgreSQL server URL")
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+
+
+# ---- 1. series ---------------------------------------------------------------------------
+
+def synthetic_series(n: int, seed: int = SEED) -> dict[str, tuple[str, pd.DataFrame]]:
+    """{key: (frequency, frame of date, value)}: logistic shares with seeded noise and gaps."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i in range(n):
+        frequency = rng.choice(list(SHAPES), p=[shape[3] for shape in SHAPES.values()])
+        offset, low, high, _ = SHAPES[frequency]
+        dates = pd.date_range(end="2025-01-01", periods=int(rng.integers(low, high + 1)), freq=offset)
+        years = (dates - pd.Timestamp(f"{rng.integers(2012, 2036)}-01-01")).days / 365.25
+        values = np.clip(1 / (1 + np.exp(-rng.uniform(0.15, 0.9) * years)) + rng.normal(0, rng.uniform(0.005, 0.03), len(dates)), 0, 1)
+        keep = np.ones(len(dates), bool)
+        if i % 3 == 1:  # random gaps
+            keep &= rng.random(len(dates)) > 0.15
+        if i % 6 == 2 and len(dates) > 16:  # a block of missing years
+            start = int(rng.integers(4, len(dates) - 8))
+            keep[start:start + len(dates) // 4] = False
+        if keep.sum() < 8:
+            keep[:] = True
+        out[f"syn_{frequency}_{i:05d}"] = (frequency, pd.DataFrame({"date": dates[keep], "value": values[keep]}))
+    return out
+
+
+def describe(series: dict) -> str:
+    counts = pd.Series([f for f, _ in series.values()]).value_counts()
+    sizes = [len(frame) for _, frame in series.values()]
+    return (", ".join(f"{counts.get(f, 0)} {f}" for f in SHAPES) + f"; {min(sizes)}-{max(sizes)} points, "
+            f"{sum(sizes):,} observations")
+
+
+def load_store(url: str, series: dict) -> None:
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with db.transaction(engine) as conn:
+        writes.upsert_sectors(conn, [{"code": "banking", "name": "Banking"}])
+        writes.upsert_technologies(conn, [{"code": "all", "name": "All IT"}])
+        writes.upsert_series(conn, [{"key": key, "sector": "banking", "technology": "all", "frequency": freq,
+                                     "kind": "domestic_share", "title": f"Synthetic {key}", "source": "synthetic"}
+                                    for key, (freq, _) in series.items()])
+        snapshot = writes.save_snapshot(conn, source="synthetic", url="file:synthetic", content=b"synthetic")
+        writes.upsert_observations(conn, observations(series), snapshot)
+        writes.upsert_policies(conn, [{"id": "B1", "title": "Synthetic policy", "date": dt.date(2015, 1, 1)}])
+        writes.upsert_targets(conn, [{"id": f"B1-{key}", "policy_id": "B1", "sector": "banking", "technology": "all",
+                                      "threshold": 0.7, "deadline": dt.date(2030, 12, 31), "series_key": key,
+                                      "measure": "direct"} for key in list(series)[::10]])
+    engine.dispose()
+
+
+def observations(series: dict) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame({
+        "series_key": key, "date": [d.date() for d in frame["date"]], "value": frame["value"].astype(float),
+        "period_type": FREQUENCY_PERIOD[freq], "source_url": None, "note": None,
+    }) for key, (freq, frame) in series.items()])[OBSERVATION_COLUMNS]
+
+
+def one_percent_new(url: str, series: dict) -> list[str]:
+    """A new observation (the next period, the last value) for 1 % of the series (at least one)."""
+    keys = list(series)[::100]  # ceil(N / 100) of them
+    grown = {}
+    for key in keys:
+        freq, frame = series[key]
+        step = pd.tseries.frequencies.to_offset(SHAPES[freq][0])
+        grown[key] = (freq, pd.DataFrame({"date": [frame["date"].iloc[-1] + step], "value": [frame["value"].iloc[-1]]}))
+    engine = db.make_engine(url)
+    with db.transaction(engine) as conn:
+        snapshot = writes.save_snapshot(conn, source="synthetic", url="file:synthetic-2", content=b"synthetic 2")
+        writes.upsert_observations(conn, observations(grown), snapshot)
+    engine.dispose()
+    return keys
+
+
+# ---- 2. the refresh, in its own process ------------------------------------------------------
+
+def timed_refresh(url: str, args) -> dict:
+    """`domshare refresh` as a user runs it; wall seconds, peak RSS (MB) alone and with workers."""
+    command = [sys.executable, "-m", "jobs", "refresh", "--db", url, "--workers", str(args.workers)]
+    if args.models:
+        command += ["--models", args.models]
+    if args.backend == "dask":
+        command += ["--backend", "dask", "--scheduler-address", args.scheduler_address or ""]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watched, peak, peak_tree = psutil.Process(proc.pid), 0, 0
+    while proc.poll() is None:
+        try:
+            own = watched.memory_info().rss
+            tree = own + sum(c.memory_info().rss for c in watched.children(recursive=True))
+            peak, peak_tree = max(peak, own), max(peak_tree, tree)
+        except psutil.Error:  # a worker ended between the listing and the reading
+            pass
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"domshare refresh failed (exit {proc.returncode}):\n{out}\n{err[-3000:]}")
+    return {"seconds": seconds, "rss": peak / 2**20, "rss_tree": peak_tree / 2**20, "out": out.strip()}
+
+
+def run_summary(url: str) -> dict:
+    """The latest run's record: per-series fit seconds, statuses and models, and its counts."""
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        run = read.latest_run(conn)
+        rs = schema.run_series
+        rows = pd.DataFrame(conn.execute(select(rs.c.status, rs.c.model, rs.c.seconds)
+                                         .where(rs.c.run_id == run["id"])).mappings().all())
+        runs = conn.execute(select(func.count()).select_from(schema.forecast_runs)).scalar_one()
+    engine.dispose()
+    return {"run": run, "rows": rows, "runs": runs}
+
+
+def refitted(summary: dict, n: int) -> str:
+    """How many series the run refitted, from its record (incremental refresh) or, on a store
+    without per-series counts, all of them (every series was fitted again)."""
+    run = summary["run"]
+    for fitted, carried in (("refitted", "carried_over"), ("series_refitted", "series_carried_over")):
+        if run.get(fitted) is not None:
+            return f"refitted {run[fitted]}, carried over {run.get(carried)}"
+    return f"refitted all {len(summary['rows'])} of {n} (this store's runs record no per-series reuse)"
+
+
+def bench_database(kind: str, url: str, series: dict, args, loop_rates: tuple[float, float] | None) -> None:
+    n = len(series)
+    seconds_load = _timed(load_store, url, series)
+    print(f"[{kind}] store loaded in {seconds_load:.1f} s")
+    first = timed_refresh(url, args)
+    rate = n / first["seconds"]
+    print(f"[{kind}] default refresh ({args.backend}, {args.workers} workers): {first['seconds']:.1f} s = "
+          f"{rate:.3f} series/s; peak RSS {first['rss']:.0f} MB (refresh process), "
+          + (f"{first['rss_tree']:.0f} MB with its workers" if args.backend == "local" else "Dask workers not counted"))
+    if loop_rates:
+        print(f"[{kind}]   refresh / plain Prophet loop: {rate / loop_rates[0]:.3f} x sequential, "
+              f"{rate / loop_rates[1]:.3f} x the 2-process pool")
+    summary = run_summary(url)
+    rows = summary["rows"]
+    fit = rows["seconds"].fillna(0).sum()
+    rest = first["seconds"] - fit / args.workers
+    print(f"[{kind}]   where the time went: fits {fit:.1f} worker-s ({fit / n:.2f} s/series, "
+          f"{fit / (first['seconds'] * args.workers):.0%} of {args.workers} workers x wall); the rest "
+          f"(start-up, reads, writes, idle workers) about {rest:.1f} s; statuses "
+          f"{rows['status'].value_counts().to_dict()}; chosen {rows['model'].value_counts().to_dict()}")
+    changed = one_percent_new(url, series)
+    second = timed_refresh(url, args)
+    print(f"[{kind}] after {len(changed)} series ({len(changed) / n:.0%}) got a new observation: "
+          f"{second['seconds']:.1f} s, {refitted(run_summary(url), n)}")
+
+
+def _timed(fn, *args) -> float:
+    started = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - started
+
+
+# ---- 3. the plain Prophet loop -----------------------------------------------------------------
+
+def prophet_once(frequency: str, frame: pd.DataFrame) -> int:
+    """What a user writes: logistic Prophet, cap 1, floor 0, fit, predict the future dates."""
+    from prophet import Prophet
+
+    from forecast.prophet_models import quiet
+
+    quiet()
+    history = pd.DataFrame({"ds": frame["date"], "y": frame["value"], "cap": 1.0, "floor": 0.0})
+    model = Prophet(growth="logistic")
+    model.fit(history)
+    future = pd.DataFrame({"ds": future_dates(frame["date"].iloc[-1], HORIZON, frequency), "cap": 1.0, "floor": 0.0})
+    return len(model.predict(future))
+
+
+def bench_prophet_loop(series: dict) -> tuple[float, float]:
+    """Series/s of the plain loop: sequential, and in a 2-process pool."""
+    n = len(series)
+    items = list(series.values())
+    prophet_once(*items[0])  # imports and CmdStan's first load not counted, as in the pool below
+    sequential = _timed(lambda: [prophet_once(f, frame) for f, frame in items])
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(prophet_once, [items[0][0]] * 2, [items[0][1]] * 2))  # start-up not counted
+        pooled = _timed(lambda: list(pool.map(prophet_once, [f for f, _ in items], [frame for _, frame in items])))
+    print(f"plain Prophet loop (logistic, cap 1, floor 0, fit + predict to {HORIZON}, default uncertainty samples):")
+    print(f"  sequential      {sequential:8.1f} s = {n / sequential:.2f} series/s")
+    print(f"  2-process pool  {pooled:8.1f} s = {n / pooled:.2f} series/s ({sequential / pooled:.2f} x sequential)")
+    return n / sequential, n / pooled
+
+
+# ---- 4. where a fit's time goes -------------------------------------------------------------
+
+def profile_fits(series: dict, count: int, models: str | None) -> None:
+    specs = tuple(models.split(",")) if models else EngineConfig.specs
+    config = EngineConfig(specs=specs)
+    profiler = cProfile.Profile()
+    chosen = list(series.items())[:count]
+    started = time.perf_counter()
+    profiler.enable()
+    for key, (freq, frame) in chosen:
+        forecast_series(key, pd.DataFrame({DS: frame["date"], Y: frame["value"]}),
+                        pd.DataFrame(columns=TARGET_INPUT_COLUMNS), config, freq)
+    profiler.disable()
+    total = time.perf_counter() - started
+    stats = pstats.Stats(profiler).stats
+    shares = {label: max((v[3] for (f, _, name), v in stats.items() if name == fn and "forecast" in f), default=0.0)
+              for fn, label in PHASES.items()}
+    shown = ", ".join(f"{label} {t / total:.0%}" for label, t in shares.items())
+    print(f"where a fit's time goes (cProfile, {len(chosen)} series in this process, {total:.1f} s): {shown}")
+
+
+def run(args) -> int:
+    series = synthetic_series(args.n)
+    print(f"refresh benchmark: {args.n} synthetic series (seed {SEED}): {describe(series)}")
+    loop_rates = bench_prophet_loop(series) if not args.skip_prophet else None
+    if args.profile_series:
+        profile_fits(series, args.profile_series, args.models)
+    kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgresql"] if args.pg and not args.no_pg else [])
+    with tempfile.TemporaryDirectory() as folder:
+        for kind in kinds:
+            with fresh_database(kind, args.pg, Path(folder)) as url:
+                bench_database(kind, url, series, args, loop_rates)
+    return 0
