@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bench_store import fresh_database
 from forecast.calendar import future_dates
@@ -169,19 +169,14 @@ def run_summary(url: str) -> dict:
         rs = schema.run_series
         rows = pd.DataFrame(conn.execute(select(rs.c.status, rs.c.model, rs.c.seconds)
                                          .where(rs.c.run_id == run["id"])).mappings().all())
-        runs = conn.execute(select(func.count()).select_from(schema.forecast_runs)).scalar_one()
     engine.dispose()
-    return {"run": run, "rows": rows, "runs": runs}
+    return {"run": run, "rows": rows}
 
 
-def refitted(summary: dict, n: int) -> str:
-    """How many series the run refitted, from its record (incremental refresh) or, on a store
-    without per-series counts, all of them (every series was fitted again)."""
+def refitted(summary: dict) -> str:
+    """How many series the run refitted and carried over, from its record."""
     run = summary["run"]
-    for fitted, carried in (("refitted", "carried_over"), ("series_refitted", "series_carried_over")):
-        if run.get(fitted) is not None:
-            return f"refitted {run[fitted]}, carried over {run.get(carried)}"
-    return f"refitted all {len(summary['rows'])} of {n} (this store's runs record no per-series reuse)"
+    return f"refitted {run['series_refitted']}, carried over {run['series_carried']} (run {run['id']})"
 
 
 def bench_database(kind: str, url: str, series: dict, args, loop_rates: tuple[float, float] | None) -> None:
@@ -207,7 +202,7 @@ def bench_database(kind: str, url: str, series: dict, args, loop_rates: tuple[fl
     changed = one_percent_new(url, series)
     second = timed_refresh(url, args)
     print(f"[{kind}] after {len(changed)} series ({len(changed) / n:.0%}) got a new observation: "
-          f"{second['seconds']:.1f} s, {refitted(run_summary(url), n)}")
+          f"{second['seconds']:.1f} s, {refitted(run_summary(url))}")
 
 
 def _timed(fn, *args) -> float:

@@ -31,7 +31,7 @@ def test_refresh_benchmark_runs_on_sqlite_with_the_prophet_loop(capsys):
     assert re.search(r"refresh / plain Prophet loop: \d+\.\d+ x sequential, \d+\.\d+ x the 2-process pool", out)
     assert re.search(r"\[sqlite\] .*peak RSS \d+ MB \(refresh process\), \d+ MB with its workers", out)
     assert re.search(r"where a fit's time goes \(cProfile, 1 series .*backtest \(model choice at origins\) \d+%", out)
-    assert re.search(r"\[sqlite\] after 1 series \(33%\) got a new observation: \d+\.\d s, refitted", out)
+    assert re.search(r"\[sqlite\] after 1 series \(33%\) got a new observation: \d+\.\d s, refitted 1, carried over 2", out)
 
 
 @pytest.mark.slow
@@ -40,4 +40,4 @@ def test_refresh_benchmark_runs_on_postgresql(pg_url, capsys):
     assert _bench().main([*TINY, "--pg", pg_url, "--no-sqlite", "--skip-prophet", "--profile-series", "0"]) == 0
     out = capsys.readouterr().out
     assert "[postgresql] default refresh (local, 2 workers)" in out and "[sqlite]" not in out
-    assert re.search(r"\[postgresql\] after 1 series \(33%\) got a new observation: \d+\.\d s, refitted", out)
+    assert re.search(r"\[postgresql\] after 1 series \(33%\) got a new observation: \d+\.\d s, refitted 1, carried over 2", out)
