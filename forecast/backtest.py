@@ -6,8 +6,9 @@ go, at least MIN_TRAIN points of training). At each one a model sees only the
 observations before it and forecasts the held-out ones up to HORIZON_YEARS later.
 
 Scores per model (observed paths against the held-out values):
-  crps_selection  mean CRPS over every origin: the score the choice is made on
-  crps            mean CRPS on the report origins (the latest n_origins);
+  crps_selection  mean CRPS on the selection origins (the latest n_origins, the report
+                  origins) after recalibration (below): the score the choice is made on
+  crps            mean CRPS on the report origins, as fitted;
                   skill = 1 - crps / naive's crps (> 0 beats the naive forecast)
   mae, mase       error of the median on the report origins; mase divides by the
                   in-sample one-step naive error of each training window
@@ -15,12 +16,18 @@ Scores per model (observed paths against the held-out values):
   crossing_error_days  |median predicted crossing - observed crossing| for thresholds
                   crossed after a report origin (the end of the data when the median does
                   not cross by then: a lower bound)
-The choice: the lowest crps_selection among models that ran at every origin (baselines
-win ties); a mixture of the models' paths (weights by greedy ensemble selection, in
-tenths) replaces it when its score is lower by at least MIXTURE_MARGIN.
-The reported skill is out of sample: at each report origin the same rule chooses using
-only the earlier origins and only the values before that origin, and that choice is
-scored there; skill = 1 - its mean CRPS / naive's over the report origins.
+Recalibration: each model's paths are widened around their median (logit scale) by the
+factor that makes its 80% band hold 80% of the selection origins' held-out values (never
+narrowed); the forecast's paths get the same factor, so models are compared as they will
+be used.
+The choice: among the share models (not the random-walk baselines, which cannot know that
+shares saturate; they compete only when no share model ran everywhere), the lowest
+crps_selection; a mixture of their recalibrated paths (weights by greedy ensemble
+selection, in tenths) replaces it when its score is lower by at least MIXTURE_MARGIN.
+benchmarks/calibration.py measured both rules on synthetic series with known crossings.
+The reported skill is out of sample: at each report origin the same rule chooses on the
+latest n_origins origins before it, using only the values before that origin, and that
+choice is scored there; skill = 1 - its mean CRPS / naive's over the report origins.
 """
 from __future__ import annotations
 
@@ -154,10 +161,9 @@ def _report_scores(history, plan, paths_at, thresholds) -> dict:
             "crossing_error_days": float(np.mean(crossing)) if crossing else None}
 
 
-def _row(name, history, plan, paths_at, thresholds) -> dict:
-    everywhere = range(len(plan))
+def _row(name, history, plan, paths_at, thresholds, recalibrated_at, chosen_on) -> dict:
     return {"model": name, "n_origins": len(plan), "error": None,
-            "crps_selection": _mean_crps(history, plan, paths_at, everywhere),
+            "crps_selection": _mean_crps(history, plan, recalibrated_at, chosen_on),
             "crps": _mean_crps(history, plan, paths_at, [k for k, o in enumerate(plan) if o.report]),
             "horizon_steps": max(o.end - o.cut for o in plan),
             **_report_scores(history, plan, paths_at, thresholds)}
@@ -180,24 +186,39 @@ def greedy_weights(runs: list[ModelRun], history, plan, origins, limit=None,
     return {m: c / rounds for m, c in sorted(counts.items())}
 
 
+def calibrated(runs: list[ModelRun], history, plan, origins, limit=None):
+    """Each run's paths widened by its own spread factor on `origins` (before `limit`), and
+    the factors. Models are compared after this recalibration, since the forecast's paths
+    get the same widening: a model is not ruled out for bands that the rule will widen
+    anyway (Prophet's MAP fits at the origins are too narrow by construction)."""
+    factors = {r.name: spread_factor(lambda k, r=r: r.paths[k], history, plan, origins, limit) for r in runs}
+    widened_runs = [ModelRun(r.name, [widened(p, factors[r.name]) for p in r.paths]) for r in runs]
+    return widened_runs, factors
+
+
 def choose(runs: list[ModelRun], history, plan, origins, limit=None, baselines=()):
-    """(model or MIXTURE, weights, single models best first) on the given origins."""
+    """(model or MIXTURE, weights, candidates best first, spread factors) on the given
+    origins. The candidates are the share models; the baselines (random walks, which cannot
+    know that shares saturate) are the yardstick of skill and compete only when no share
+    model ran at every origin."""
+    candidates = [r for r in runs if r.name not in baselines] or runs
+    cal, factors = calibrated(candidates, history, plan, origins, limit)
     scored = []
-    for order, run in enumerate(runs):
+    for order, run in enumerate(cal):
         score = _mean_crps(history, plan, lambda k, r=run: r.paths[k], origins, limit)
         if score is not None:
             scored.append((score, run.name not in baselines, order, run.name))
     ranking = [name for *_, name in sorted(scored)]
     if not ranking:
-        return None, {}, []
+        return None, {}, [], factors
     best = sorted(scored)[0][0]
-    if len(runs) > 1:
-        mixture = greedy_weights(runs, history, plan, origins, limit)
+    if len(cal) > 1:
+        mixture = greedy_weights(cal, history, plan, origins, limit)
         if len(mixture) > 1:
-            score = _mean_crps(history, plan, lambda k: _mixture_paths(runs, mixture, k), origins, limit)
+            score = _mean_crps(history, plan, lambda k: _mixture_paths(cal, mixture, k), origins, limit)
             if score < (1 - MIXTURE_MARGIN) * best:
-                return MIXTURE, mixture, ranking
-    return ranking[0], {ranking[0]: 1.0}, ranking
+                return MIXTURE, mixture, ranking, factors
+    return ranking[0], {ranking[0]: 1.0}, ranking, factors
 
 
 def _paths_of(runs: list[ModelRun], model: str, weights: dict):
@@ -244,6 +265,8 @@ def widen(paths: np.ndarray, factor: float, centre: np.ndarray | None = None) ->
 def widened(paths_pair, factor: float):
     """(observed, level) widened alike: the level keeps its place relative to the observed median."""
     observed, level = paths_pair
+    if factor == 1.0:
+        return observed, level
     centre = np.median(observed, axis=1, keepdims=True)
     return widen(observed, factor, centre), widen(level, factor, centre)
 
@@ -264,9 +287,18 @@ class OutOfSample:
         return float(1 - np.mean(self.crps) / np.mean(self.naive_crps))
 
 
+def selection_origins(plan: list[Origin], before: int | None = None) -> list[int]:
+    """The origins a choice is made on: the latest n_origins of the plan (as many as there
+    are report origins), or the latest n_origins before plan index `before`."""
+    n = sum(o.report for o in plan)
+    end = len(plan) if before is None else before
+    return list(range(max(0, end - n), end))
+
+
 def out_of_sample(runs: list[ModelRun], history, plan, baselines) -> OutOfSample:
-    """At each report origin, choose on the earlier origins' values before it, and score
-    that choice there (CRPS against naive's, and 80% coverage)."""
+    """At each report origin, choose on the latest earlier origins' values before it (the
+    same rule as the final choice, recalibration included), and score that choice there
+    (CRPS against naive's, and 80% coverage)."""
     result = OutOfSample()
     naive = next((r for r in runs if r.name == "naive"), None)
     if naive is None:
@@ -274,12 +306,12 @@ def out_of_sample(runs: list[ModelRun], history, plan, baselines) -> OutOfSample
     for j, origin in enumerate(plan):
         if not origin.report:
             continue
-        model, weights, _ = choose(runs, history, plan, range(j), origin.cut, baselines)
+        earlier = selection_origins(plan, j)
+        model, weights, _, factors = choose(runs, history, plan, earlier, origin.cut, baselines)
         if model is None:
             continue
-        paths_at = _paths_of(runs, model, weights)
-        factor = spread_factor(paths_at, history, plan, range(j), origin.cut)
-        observed = widened(paths_at(j), factor)[0]
+        cal = [ModelRun(r.name, [widened(p, factors[r.name]) for p in r.paths]) for r in runs if r.name in factors]
+        observed = _paths_of(cal, model, weights)(j)[0]
         actual = history[Y].to_numpy(float)[origin.cut:origin.end]
         lower, upper = np.quantile(observed, [0.1, 0.9], axis=1)
         result.crps.extend(crps(observed, actual))
@@ -296,7 +328,7 @@ class Choice:
     weights: dict[str, float]
     ranking: list[str]  # single models, best first (fallbacks for the final fit)
     tested: OutOfSample  # the choice procedure, out of sample
-    spread: float = 1.0  # the chosen paths' spread factor (spread_factor over every origin)
+    factors: dict[str, float] = field(default_factory=dict)  # per model: its paths' spread factor
 
     @property
     def skill(self) -> float | None:
@@ -319,12 +351,17 @@ def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int 
             rows.append({"model": name, "n_origins": len(run.paths), "error": run.error})
             continue
         runs.append(run)
-        rows.append(_row(name, history, plan, lambda k, r=run: r.paths[k], thresholds))
-    model, weights, ranking = choose(runs, history, plan, range(len(plan)), None, baselines)
+    chosen_on = selection_origins(plan)
+    cal, factors = calibrated(runs, history, plan, chosen_on)
+    for run, recalibrated in zip(runs, cal):
+        rows.append(_row(run.name, history, plan, lambda k, r=run: r.paths[k], thresholds,
+                         lambda k, r=recalibrated: r.paths[k], chosen_on))
+    model, weights, ranking, _ = choose(runs, history, plan, chosen_on, None, baselines)
     if model is None:
         model, weights = fallback, {fallback: 1.0}
     if model == MIXTURE:
-        rows.append(_row(MIXTURE, history, plan, _paths_of(runs, model, weights), thresholds))
+        rows.append(_row(MIXTURE, history, plan, _paths_of(runs, model, weights), thresholds,
+                         _paths_of(cal, model, weights), chosen_on))
     scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     scores["weight"] = scores["model"].map(weights)
     naive = scores.loc[scores["model"].eq("naive") & scores["error"].isna(), "crps"]
@@ -332,5 +369,4 @@ def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int 
         scores["skill"] = 1 - scores["crps"] / naive.iloc[0]
     scores["chosen"] = scores["model"] == model
     rest = [m for m in models if m not in ranking]
-    spread = spread_factor(_paths_of(runs, model, weights), history, plan, range(len(plan))) if runs else 1.0
-    return Choice(scores, model, weights, ranking + rest, out_of_sample(runs, history, plan, baselines), spread)
+    return Choice(scores, model, weights, ranking + rest, out_of_sample(runs, history, plan, baselines), factors)

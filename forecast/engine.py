@@ -69,14 +69,16 @@ def series_seed(series: str, seed: int) -> int:
 
 
 def fit_weighted(history: pd.DataFrame, dates, weights: dict[str, float], config: EngineConfig,
-                 seed: int) -> Paths:
-    """Paths of one model, or a mixture: each model's share of the paths, by weight."""
+                 seed: int, factors: dict[str, float] | None = None) -> Paths:
+    """Paths of one model, or a mixture: each model's share of the paths, by weight, each
+    widened by its backtest spread factor (as the choice compared them)."""
     models = registry.build(list(weights), config.mcmc_samples)
     parts = []
     for i, (name, weight) in enumerate(weights.items()):
         n = config.n_paths if len(weights) == 1 else max(1, int(round(weight * config.n_paths)))
-        parts.append(models[name].fit_predict(history, dates, n, seed + i))
-    return Paths(level=np.hstack([p.level for p in parts]), observed=np.hstack([p.observed for p in parts]))
+        paths = models[name].fit_predict(history, dates, n, seed + i)
+        parts.append(widened((paths.observed, paths.level), (factors or {}).get(name, 1.0)))
+    return Paths(level=np.hstack([p[1] for p in parts]), observed=np.hstack([p[0] for p in parts]))
 
 
 def forecast_frame(series: str, dates: pd.DatetimeIndex, observed: np.ndarray, model: str) -> pd.DataFrame:
@@ -125,7 +127,7 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         [*choice.ranking, config.fallback, "naive"]) if m != choice.model]
     for name, weights in candidates:
         try:
-            paths = fit_weighted(history, dates, weights, config, seed)
+            paths = fit_weighted(history, dates, weights, config, seed, choice.factors)
             break
         except CannotFit as exc:  # recorded; the next best model is tried
             errors.append(f"{name}: {exc}")
@@ -136,10 +138,9 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     result.model, result.weights = name, weights
     if name == choice.model:
         result.skill, result.skill_origins = choice.skill, choice.skill_origins
-        if choice.spread > 1.0:  # the backtest found the bands too narrow: widen them alike
-            observed, level = widened((paths.observed, paths.level), choice.spread)
-            paths = Paths(level=level, observed=observed)
-            errors.append(f"bands widened x{choice.spread:.2f} to the backtest's 80% coverage")
+    wider = [f"{m} x{choice.factors[m]:.2f}" for m in weights if choice.factors.get(m, 1.0) > 1.0]
+    if wider:  # the backtest found these bands too narrow
+        errors.append(f"bands widened to the backtest's 80% coverage: {', '.join(wider)}")
     result.error = "; ".join(errors) or None  # kept with status ok: skipped models, fallbacks, widening
     result.backtest["chosen"] = result.backtest["model"] == name
     result.forecast = forecast_frame(series, dates, paths.observed, name)
