@@ -129,7 +129,10 @@ def test_two_series_refreshes_in_a_row_assess_every_target_once(store, any_db_ur
 @pytest.mark.prophet
 def test_killed_refresh_leaves_the_previous_run_current(tmp_path):
     url = f"sqlite:///{tmp_path / 'kill.db'}"
-    seed_store(url, series_set(), TARGETS)
+    # enough series that fits are still under way after the first batch is written
+    more = {f"more{i}": monthly_logistic("2012-01-01", "2021-12-01", "2024-01-01", 0.5, 0.015, 10 + i)
+            for i in range(8)}
+    seed_store(url, {**series_set(), **more}, TARGETS)
     engine = db.make_engine(url)
     first = refresh(engine, FAST, workers=1, progress=False).run_id
     proc = subprocess.Popen(
