@@ -27,6 +27,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 from tqdm import tqdm
 
+from jobs import validate
 from jobs.errors import ConfigError, InvalidData
 from jobs.sources import evidence, policies, statcounter, top500, transcribed, worldbank
 from jobs.store import schema, writes
@@ -44,7 +45,7 @@ MEDIA_TYPES = {
 }
 INPUTS_SOURCE = "bundled-inputs"
 BUNDLED_NOTE = "bundled file data/"  # how a bundled file's snapshot note starts
-CODE_FILES = (Path(__file__), Path(writes.__file__),
+CODE_FILES = (Path(__file__), Path(writes.__file__), Path(validate.__file__),
               *sorted((Path(__file__).resolve().parent / "sources").glob("*.py")))
 SERIES_COLUMNS = ("key", "sector", "technology", "geography", "unit", "frequency", "kind",
                   "title", "description", "source", "publisher", "source_url", "caveat")
@@ -109,14 +110,15 @@ def _blank_to_none(row: dict) -> dict:
     return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in row.items()}
 
 
-def _catalogue(conn: Connection, data_dir: Path, summary: BundledSummary) -> set[str]:
+def _catalogue(conn: Connection, data_dir: Path, summary: BundledSummary) -> dict[str, str]:
+    """Write data/'s sectors, technologies and series; {series key: unit} of the series."""
     summary.sectors = writes.upsert_sectors(conn, [_blank_to_none(r) for r in read_csv(data_dir / "sectors.csv")])
     summary.technologies = writes.upsert_technologies(
         conn, [_blank_to_none(r) for r in read_csv(data_dir / "technologies.csv")])
     rows = [{**{c: _blank_to_none(r).get(c) for c in SERIES_COLUMNS}, "origin": "bundled"}
             for r in read_csv(data_dir / "series.csv")]
     summary.series = writes.upsert_series(conn, rows)
-    return {r["key"] for r in rows}
+    return {r["key"]: r["unit"] or "share" for r in rows}
 
 
 def _options(entry: dict, data_dir: Path) -> dict:
@@ -205,15 +207,13 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
         if entry["parser"] == "policies":
             policy_frames.append(parsed.policies.assign(snapshot_id=snapshot_id))
             continue
-        unknown = set(parsed.observations["series_key"]) - known_series
-        if unknown:
-            raise InvalidData(f"data/{entry['path']}: series {sorted(unknown)} missing from data/series.csv")
+        validate.check_observations(parsed.observations, f"data/{entry['path']}", known_series)
         frame = _without_newer_values(conn, parsed.observations, bundled_ids)
         summary.kept_newer += len(parsed.observations) - len(frame)
         summary.observations += writes.upsert_observations(conn, frame, snapshot_id)
 
     if policy_frames:
-        _policies_and_targets(conn, data_dir, pd.concat(policy_frames, ignore_index=True), known_series, summary)
+        _policies_and_targets(conn, data_dir, pd.concat(policy_frames, ignore_index=True), set(known_series), summary)
     if not inputs_known:
         summary.inputs_changed = True
         writes.save_snapshot(conn, source=INPUTS_SOURCE, url=data_dir.resolve().as_uri(), content=inputs,

@@ -14,7 +14,9 @@ Columns without a name (empty cells that spreadsheets add at the end) are allowe
 every cell under them is empty.
 Dates: YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD, stored as the period's first day (each
 observation keeps its period type; `2021` and `2021-Q1` are the same date, a duplicate).
-Every bad row is collected and reported together
+Each observation then passes jobs.validate's rules (a date from 1950 to next month, a
+share in range, one value per series and date, a sane series key). Every bad row is
+collected and reported together
 (InvalidData with file, row, problem); nothing is written unless the whole file is
 good. The accepted file is kept as a raw snapshot (source `import`).
 """
@@ -24,7 +26,6 @@ import csv
 import datetime as dt
 import difflib
 import io
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,15 +40,16 @@ from jobs.sources.base import (
     control_character_problem,
 )
 from jobs.store import schema, writes
+from jobs.validate import observation_problems, parse_number
 
 SOURCE = "import"
 REQUIRED = ("series", "date")
-VALUE_COLUMNS = {"domestic_share": 1.0, "domestic_share_pct": 100.0}  # column -> full scale
+PERCENT_COLUMN = "domestic_share_pct"
+VALUE_COLUMNS = {"domestic_share": 1.0, PERCENT_COLUMN: 100.0}  # column -> full scale
 OPTIONAL = ("sector", "technology", "source", "note", "sector_name", "technology_name")
 CODE_KINDS = ("sector", "technology")
 FREQUENCY = {"year": "annual", "quarter": "quarterly", "month": "monthly", "day": "irregular", "mixed": "irregular"}
 NOTHING = "nothing was imported"
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
 _DATE_FORMS = (
     (re.compile(r"^(\d{4})$"), "year"),
@@ -152,14 +154,6 @@ def csv_header(content: bytes, where: str, required: tuple[str, ...], value_colu
     return reader, fields, given[0]
 
 
-def parse_number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 def number_hint(text: str) -> str:
     """What probably went wrong with a cell that is not a number."""
     if text.endswith("%") and parse_number(text[:-1].strip()) is not None:
@@ -205,8 +199,6 @@ def data_rows(reader, fields: list[str], where: str, problems: list):
 
 
 def _key_problem(key: str, foreign_series: set[str]) -> str | None:
-    if not _KEY.match(key):
-        return f"series {key!r} must be 1-120 letters, digits, _ . - (starting with a letter or digit)"
     if key in foreign_series:
         return f"series {key!r} is bundled or pulled data; import under another name"
     return None
@@ -257,14 +249,11 @@ def _fraction_warning(rows: list[int], where: str) -> list[str]:
             "column to 'domestic_share' and import again."]
 
 
-def _value_problem(raw_value: str, value: float | None, column: str, scale: float) -> str | None:
-    if value is None:
-        return f"{column} is empty" if not raw_value else \
-            f"{column} {raw_value!r} is not a number{number_hint(raw_value)}"
-    if not 0.0 <= value <= scale:
-        hint = " (percentages go in a 'domestic_share_pct' column)" if scale == 1.0 and 1 < value <= 100 else ""
-        return f"{column} {raw_value} is outside 0-{scale:g}{hint}"
-    return None
+def _number_problem(raw_value: str, value: float | None, column: str) -> str | None:
+    """A cell that is no number (its range is jobs.validate's rule)."""
+    if value is not None:
+        return None
+    return f"{column} is empty" if not raw_value else f"{column} {raw_value!r} is not a number{number_hint(raw_value)}"
 
 
 def _series_rows(series_meta: dict[str, dict], where: str) -> list[dict]:
@@ -303,7 +292,7 @@ def read_file(content: bytes, where: str, *, sectors: dict[str, str], technologi
 
     problems: list[tuple[str, int | None, str]] = []
     records: list[dict] = []
-    first_seen: dict[tuple[str, dt.date], int] = {}
+    record_rows: list[int] = []
     series_meta: dict[str, dict] = {}
     declared: dict[str, dict[str, tuple[str, int]]] = {kind: {} for kind in CODE_KINDS}
     fraction_rows: list[int] = []
@@ -318,7 +307,7 @@ def read_file(content: bytes, where: str, *, sectors: dict[str, str], technologi
             problems.append((where, number, str(exc)))
             date = period = None
         value = parse_number(row[value_column])
-        if problem := _value_problem(row[value_column], value, value_column, scale):
+        if problem := _number_problem(row[value_column], value, value_column):
             problems.append((where, number, problem))
         for kind, code in (("sector", sector), ("technology", technology)):
             if problem := _declared_code(kind, code, row.get(f"{kind}_name", ""), known[kind],
@@ -334,11 +323,6 @@ def read_file(content: bytes, where: str, *, sectors: dict[str, str], technologi
             continue
         if meta["period"] != period:
             meta["period"] = "mixed"  # allowed: each observation keeps its own period_type
-        if (key, date) in first_seen:
-            problems.append((where, number, f"duplicate date {row['date']} for series {key!r} "
-                                            f"(first at row {first_seen[(key, date)]})"))
-            continue
-        first_seen[(key, date)] = number
         if scale == 100.0 and 0.0 < value <= 1.0:
             fraction_rows.append(number)
         if row.get("source") and row["source"] not in meta["sources"]:
@@ -346,12 +330,16 @@ def read_file(content: bytes, where: str, *, sectors: dict[str, str], technologi
         records.append({OBS_SERIES: key, OBS_DATE: date, OBS_VALUE: value / scale,
                         OBS_PERIOD_TYPE: period, OBS_SOURCE_URL: row.get("source") or None,
                         OBS_NOTE: row.get("note") or None})
+        record_rows.append(number)
+    frame = pd.DataFrame(records, columns=OBSERVATION_COLUMNS)
+    problems += observation_problems(frame, where, {key: "share" for key in series_meta}, rows=record_rows,
+                                     value_label=value_column, scale=scale, percent_column=PERCENT_COLUMN)
     if problems:
-        raise InvalidData(f"{where}: {len(problems)} bad row(s); {NOTHING}", problems)
+        raise InvalidData(f"{where}: {len(problems)} bad row(s); {NOTHING}", sorted(problems, key=lambda p: p[1] or 0))
     if not records:
         raise InvalidData(f"{where}: {NOTHING}", [(where, 2, "the file has a header but no data rows")])
-    return ImportRead(_series_rows(series_meta, where), pd.DataFrame(records, columns=OBSERVATION_COLUMNS),
-                      _code_rows(declared, where), _fraction_warning(fraction_rows, where))
+    return ImportRead(_series_rows(series_meta, where), frame, _code_rows(declared, where),
+                      _fraction_warning(fraction_rows, where))
 
 
 def read_import(content: bytes, where: str, *, sectors, technologies,

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import posixpath
 import logging
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -26,7 +25,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from jobs import leases, proposals
+from jobs import leases, proposals, validate
 from jobs.errors import (
     ConfigError, InternalError, InvalidData, RevisionsHeld, SourceChanged, SourceError, SourceUnavailable,
 )
@@ -96,48 +95,25 @@ def _save_state(conn, source: str, fetched: Fetched | None, sha256: str | None) 
         conn.execute(insert(t).values(source=source, **values))
 
 
-def validate_observations(conn, frame: pd.DataFrame, parsed_series: list[dict], where: str,
-                          required_kind: str | None = None) -> None:
-    """Rows must name a known series (of `required_kind`, if given), carry a date and a
-    finite value; shares in [0, 1]."""
+def check_observations(conn, frame: pd.DataFrame, parsed_series: list[dict], where: str,
+                       required_kind: str | None = None) -> None:
+    """jobs.validate's rules, against the units of the parsed series and of the stored ones;
+    and a source that may write only `required_kind` series (e.g. context) writes no other."""
     if frame is None or frame.empty:
         return
-    missing = [c for c in (base.OBS_SERIES, base.OBS_DATE, base.OBS_VALUE) if c not in frame.columns]
-    if missing:
-        raise SourceChanged(f"{where}: parser produced no column(s) {', '.join(missing)}")
-    kinds = {s["key"]: s.get("kind", "domestic_share") for s in parsed_series}
-    keys = set(frame[base.OBS_SERIES].dropna().unique()) - set(kinds)
+    series = {s["key"]: (s.get("kind", "domestic_share"), s.get("unit", "share")) for s in parsed_series}
+    keys = set(frame[base.OBS_SERIES].dropna().unique()) - set(series) if base.OBS_SERIES in frame else set()
     if keys:
         t = schema.series
-        for key, kind in conn.execute(select(t.c.key, t.c.kind).where(t.c.key.in_(sorted(keys)))):
-            kinds[key] = kind
-    problems, seen = [], set()
-    for number, record in enumerate(frame.to_dict("records"), start=1):
-        key, date, value = record[base.OBS_SERIES], record[base.OBS_DATE], record[base.OBS_VALUE]
-        if key not in kinds:
-            problems.append((where, number, f"unknown series {key!r} (run `domshare init` first?)"))
-            continue
-        if required_kind and kinds[key] != required_kind:
-            problems.append((where, number, f"series {key!r} is {kinds[key]}; this source may only "
-                                            f"write {required_kind} series"))
-            continue
-        if date is None or pd.isna(date):
-            problems.append((where, number, f"{key}: no date"))
-            continue
-        try:
-            number_value = float(value)
-        except (TypeError, ValueError):
-            problems.append((where, number, f"{key} {date}: value {value!r} is not a number"))
-            continue
-        if not math.isfinite(number_value):
-            problems.append((where, number, f"{key} {date}: value is not finite"))
-        elif kinds[key] != "context" and not 0.0 <= number_value <= 1.0:
-            problems.append((where, number, f"{key} {date}: share {number_value} is outside 0-1"))
-        if (key, str(date)) in seen:
-            problems.append((where, number, f"{key}: date {date} appears twice"))
-        seen.add((key, str(date)))
+        for key, kind, unit in conn.execute(select(t.c.key, t.c.kind, t.c.unit).where(t.c.key.in_(sorted(keys)))):
+            series[key] = (kind, unit)
+    problems = validate.observation_problems(frame, where, {key: unit for key, (_, unit) in series.items()})
+    if required_kind:
+        wrong = sorted({key for key in frame.get(base.OBS_SERIES, ()) if key in series and series[key][0] != required_kind})
+        problems += [(where, None, f"series {key!r} is {series[key][0]}; this source may only write "
+                                   f"{required_kind} series") for key in wrong]
     if problems:
-        raise InvalidData(f"{where}: {len(problems)} invalid observation(s)", problems)
+        raise InvalidData(f"{where}: {len(problems)} invalid observation(s); nothing was stored", problems)
 
 
 def hold_large_revisions(conn, frame: pd.DataFrame, source: SourceConfig, where: str) -> None:
@@ -311,8 +287,8 @@ def _parse_and_store(engine: Engine, module, source: SourceConfig, fetched: Fetc
         frame[base.OBS_SOURCE_URL] = frame[base.OBS_SOURCE_URL].fillna(fetched.url)
     with transaction(engine) as conn:
         series_rows = _series_rows(module, source, parsed)
-        validate_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})",
-                              getattr(module, "PULLED_SERIES_KIND", None))
+        check_observations(conn, frame, series_rows, f"{source.name} ({fetched.url})",
+                           getattr(module, "PULLED_SERIES_KIND", None))
         if not accept_revisions:
             hold_large_revisions(conn, frame, source, f"{source.name} ({fetched.url})")
         writes.upsert_series(conn, series_rows)

@@ -59,7 +59,7 @@ BAD_FILES = {
     "wrong_encoding": ("series,date,domestic_share,note\na,2020,0.1,ok\na,2021,0.2,café\n".encode("latin-1"),
                        [(3, "not UTF-8")]),
     "utf16": ("series,date,domestic_share\na,2020,0.1\n".encode("utf-16"), [(1, "not UTF-8")]),
-    "same_start_date_twice": (b"series,date,domestic_share\na,2020,0.1\na,2020-Q1,0.2\n", [(3, "duplicate date 2020-Q1")]),
+    "same_start_date_twice": (b"series,date,domestic_share\na,2020,0.1\na,2020-Q1,0.2\n", [(3, "duplicate date 2020-01-01 (first at row 2")]),
     "unknown_sector": (b"series,date,domestic_share,sector\na,2020,0.1,banks\n", [(2, "sector 'banks' is unknown")]),
     "near_miss_technology": (b"series,date,domestic_share,technology\na,2020,0.1,smartphones\n",
                              [(2, "technology 'smartphones' is unknown (did you mean 'phones'?"),

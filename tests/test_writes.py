@@ -1,4 +1,5 @@
-"""jobs.store.writes on a real SQLite file and a real PostgreSQL."""
+"""jobs.store.writes on a real SQLite file and a real PostgreSQL (the rules a frame passes first:
+tests/reliability/test_observation_rules.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +9,6 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from jobs.errors import InvalidData
 from jobs.sources.base import OBSERVATION_COLUMNS
 from jobs.store import db, schema, writes
 
@@ -62,15 +62,6 @@ def test_upsert_observations_counts_and_revisions(engine):
     assert (rev["date"], rev["old_value"], rev["old_snapshot_id"], rev["new_value"], rev["new_snapshot_id"]) == (
         dt.date(2021, 1, 1), 0.2, snap1, 0.25, snap2)
     assert rows[0]["source_url"] == "https://example.org/2020"
-
-
-def test_upsert_refuses_a_frame_that_repeats_a_date(engine):
-    frame = pd.concat([_frame({2020: 0.1}), _frame({2020: 0.2})])
-    with pytest.raises(InvalidData, match="s1 2020-01-01"):
-        with db.transaction(engine) as conn:
-            writes.upsert_observations(conn, frame, None)
-    with engine.connect() as conn:
-        assert writes.table_counts(conn)["observations"] == 0
 
 
 def test_upsert_rolls_back_with_the_transaction(engine):
@@ -127,17 +118,3 @@ def test_observation_kinds_quotes_and_reliability_are_stored_and_relabelled_in_p
     with db.transaction(engine) as conn:
         writes.upsert_observations(conn, _frame({2022: 0.5}), None)
     assert _stored(engine)[2022].kind == "exact"
-
-
-@pytest.mark.parametrize("change, message", [
-    ({"kind": "guess"}, "kind 'guess'"),
-    ({"kind": "range"}, "a range needs value_high"),
-    ({"kind": "range", "value_high": 0.1}, "a range needs value_high"),
-    ({"reliability": "dubious"}, "reliability 'dubious'"),
-])
-def test_bad_observation_kinds_are_refused_and_nothing_is_written(engine, change, message):
-    frame = _frame({2020: 0.3}).assign(**change)
-    with pytest.raises(InvalidData, match=message):
-        with db.transaction(engine) as conn:
-            writes.upsert_observations(conn, frame, None)
-    assert _stored(engine) == {}

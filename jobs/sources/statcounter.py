@@ -35,6 +35,7 @@ from jobs.sources.base import (
 )
 from jobs.sources.mappings import mapping_option, norm_key
 from jobs.sources.statcounter_stats import STATS, Stat
+from jobs.validate import parse_number
 
 SOURCE = "statcounter"
 SERIES_KEY = STATS["vendor"].series_key
@@ -88,9 +89,8 @@ def _percentages(labels: list[str], cells: list[str], where: str, number: int, p
     """{label: value} of one row; a cell that is not a number is a problem and left out."""
     values = {}
     for label, cell in zip(labels, cells):
-        try:
-            value = float(cell)
-        except ValueError:
+        value = parse_number(cell)
+        if value is None:
             problems.append((where, number, f"{label}: {cell!r} is not a number"))
             continue
         if not 0.0 <= value <= 100.0:

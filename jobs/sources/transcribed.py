@@ -34,6 +34,7 @@ from jobs.sources.base import (
     OBS_SOURCE_URL, OBS_VALUE, OBSERVATION_COLUMNS, Parsed,
 )
 from jobs.sources.evidence import parse_period, read_table, reliability
+from jobs.validate import parse_number
 
 SOURCE = "transcribed"
 CAICT_MONTHLY = "phones_shipments_caict_domestic_share_monthly"
@@ -75,9 +76,8 @@ def _rows(raw: bytes, where: str) -> tuple[str, list[tuple[int, dict]]]:
 
 def _pct(row: dict, column: str, where: str, number: int, problems: list) -> float | None:
     cell = (row.get(column) or "").strip()
-    try:
-        value = float(cell)
-    except ValueError:
+    value = parse_number(cell)
+    if value is None:
         problems.append((where, number, f"{column} {cell!r} is not a number"))
         return None
     if not 0.0 <= value <= 100.0:

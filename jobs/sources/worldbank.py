@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import io
 import json
-import math
 from typing import Mapping
 
 import pandas as pd
@@ -23,6 +22,7 @@ from jobs.sources.base import (
     OBS_DATE, OBS_NOTE, OBS_PERIOD_TYPE, OBS_SERIES, OBS_SOURCE_URL, OBS_VALUE,
     OBSERVATION_COLUMNS, Parsed, payload_text,
 )
+from jobs.validate import parse_number
 
 SOURCE = "worldbank"
 COUNTRY = "CHN"
@@ -103,11 +103,8 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
         if value is None or value == "":
             nulls += 1
             continue
-        try:
-            pct = float(value)
-            if not math.isfinite(pct):
-                raise ValueError
-        except (TypeError, ValueError):
+        pct = parse_number(value)
+        if pct is None:
             problems.append((where, number, f"{indicator} {year}: {value!r} is not a number"))
             continue
         if not 0.0 <= pct <= 100.0:

@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 import pandas as pd
 from sqlalchemy import Connection, Table, bindparam, func, select
 
-from forecast.frames import OBSERVATION_KINDS
-from jobs.errors import InvalidData
 from jobs.sources.base import (
     OBS_DATE, OBS_KIND, OBS_NOTE, OBS_PERIOD_TYPE, OBS_QUOTE, OBS_RELIABILITY, OBS_SERIES,
-    OBS_SOURCE_URL, OBS_VALUE, OBS_VALUE_HIGH, RELIABILITIES,
+    OBS_SOURCE_URL, OBS_VALUE, OBS_VALUE_HIGH,
 )
 from jobs.store import schema
 from jobs.store.db import utcnow
+from jobs.validate import as_date
 
 # Two floats closer than this are the same observation (CSV round trips add noise).
 VALUE_TOLERANCE = 1e-9
@@ -126,34 +124,17 @@ def _clean(value):
     return value
 
 
-def _as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
-
-
-def _evidence(record: Mapping, series_key: str, date: dt.date, value: float) -> dict:
-    """The observation's kind, range end, quote and reliability, checked (absent = exact)."""
-    kind = _clean(record.get(OBS_KIND)) or "exact"
+def _evidence(record: Mapping) -> dict:
+    """The observation's kind, range end, quote and reliability (absent = exact)."""
     high = _clean(record.get(OBS_VALUE_HIGH))
-    reliability = _clean(record.get(OBS_RELIABILITY))
-    where = f"{series_key} at {date}"
-    if kind not in OBSERVATION_KINDS:
-        raise InvalidData(f"{where}: kind {kind!r} is not one of {', '.join(OBSERVATION_KINDS)}")
-    if (kind == "range") != (high is not None) or (high is not None and float(high) < value):
-        raise InvalidData(f"{where}: a range needs value_high >= value, other kinds none (kind {kind}, "
-                          f"value_high {high})")
-    if reliability not in (None, *RELIABILITIES):
-        raise InvalidData(f"{where}: reliability {reliability!r} is not one of {', '.join(RELIABILITIES)}")
-    return {"kind": kind, "value_high": None if high is None else float(high),
-            "quote": _clean(record.get(OBS_QUOTE)), "reliability": reliability}
+    return {"kind": _clean(record.get(OBS_KIND)) or "exact", "value_high": None if high is None else float(high),
+            "quote": _clean(record.get(OBS_QUOTE)), "reliability": _clean(record.get(OBS_RELIABILITY))}
 
 
 def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int | None) -> UpsertCounts:
     """Write an observation frame (jobs.sources.base.OBSERVATION_COLUMNS, plus the optional
-    EVIDENCE_COLUMNS: kind, value_high, quote, reliability).
+    EVIDENCE_COLUMNS: kind, value_high, quote, reliability) that passed
+    jobs.validate.check_observations (the caller's job: it knows the input's rows).
 
     New (series, date) -> insert. Same value -> untouched (keeps its first snapshot); only
     its description (kind, quote, reliability, note, link) is brought up to date in place.
@@ -162,11 +143,6 @@ def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int 
     """
     if frame is None or frame.empty:
         return UpsertCounts()
-    dates = frame[OBS_DATE].map(_as_date)
-    repeated = frame[pd.concat([frame[OBS_SERIES], dates], axis=1).duplicated(keep=False)]
-    if not repeated.empty:
-        pairs = sorted({f"{k} {_as_date(d)}" for k, d in zip(repeated[OBS_SERIES], repeated[OBS_DATE])})
-        raise InvalidData(f"observations repeat a (series, date): {', '.join(pairs[:10])}")
     obs = schema.observations
     described = ("period_type", "source_url", "note", "kind", "quote", "reliability")
     now = utcnow()
@@ -182,15 +158,13 @@ def upsert_observations(conn: Connection, frame: pd.DataFrame, snapshot_id: int 
             )
         }
         for record in group.to_dict("records"):
-            date = _as_date(record[OBS_DATE])
+            date = as_date(record[OBS_DATE])
             value = float(record[OBS_VALUE])
-            if not math.isfinite(value):  # callers validate first; this guards the store itself
-                raise InvalidData(f"non-finite value for {series_key} at {date}")
             fields = {
                 "period_type": _clean(record.get(OBS_PERIOD_TYPE)),
                 "source_url": _clean(record.get(OBS_SOURCE_URL)),
                 "note": _clean(record.get(OBS_NOTE)),
-                **_evidence(record, series_key, date, value),
+                **_evidence(record),
             }
             old = existing.get(date)
             if old is None:
