@@ -29,16 +29,13 @@ from tqdm import tqdm
 
 from jobs import validate
 from jobs.errors import ConfigError, InvalidData
-from jobs.sources import evidence, policies, statcounter, top500, transcribed, worldbank
+from jobs.sources import policies
+from jobs.sources.registry import KINDS, module_for
 from jobs.store import schema, writes
 from jobs.store.db import transaction, upgrade
 
 log = logging.getLogger(__name__)
 
-PARSERS = {
-    "statcounter": statcounter, "top500": top500, "worldbank": worldbank,
-    "transcribed": transcribed, "evidence": evidence, "policies": policies,
-}
 MEDIA_TYPES = {
     ".csv": "text/csv", ".xls": "application/vnd.ms-excel",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -150,17 +147,21 @@ def _without_newer_values(conn: Connection, frame, bundled_ids: set[int]):
 
 
 def _verify_checksums(data_dir: Path, manifest: list[dict]) -> None:
-    """Refuse to load anything if a bundled file differs from its manifest sha256."""
+    """Refuse to load anything if a bundled file differs from its manifest sha256 or names
+    no source kind as its parser."""
     problems = []
-    for entry in manifest:
+    for number, entry in enumerate(manifest, start=2):
         path = data_dir / entry["path"]
-        if not path.is_file():
+        if entry["parser"] not in KINDS:
+            problems.append(("data/manifest.csv", number, f"parser {entry['parser']!r} of data/{entry['path']} is "
+                                                          f"no source kind (known: {', '.join(sorted(KINDS))})"))
+        elif not path.is_file():
             problems.append((f"data/{entry['path']}", None, "listed in data/manifest.csv but missing"))
         elif (digest := writes.sha256_hex(path.read_bytes())) != entry["sha256"]:
             problems.append((f"data/{entry['path']}", None,
                              f"sha256 {digest} differs from data/manifest.csv ({entry['sha256']})"))
     if problems:
-        raise InvalidData("bundled data files were changed or removed; nothing was loaded", problems)
+        raise InvalidData("data/manifest.csv and the bundled files disagree; nothing was loaded", problems)
 
 
 def _inputs_record(data_dir: Path) -> bytes:
@@ -199,7 +200,7 @@ def load_bundled(conn: Connection, data_dir: Path, *, progress: bool = False) ->
         if existed and (inputs_known or entry["role"] == "superseded"):
             summary.files_skipped += inputs_known
             continue
-        parsed = PARSERS[entry["parser"]].parse(content, _options(entry, data_dir))
+        parsed = module_for(entry["parser"]).parse(content, _options(entry, data_dir))
         summary.warnings += parsed.warnings
         left_out = {k: v for k, v in parsed.counts.items() if k.endswith("not_stored") and v}
         if left_out:

@@ -17,7 +17,7 @@ Every table, key and value is checked when the file is loaded (see load_config).
 
     [[sources]]
     name = "top500"                  # unique; `domshare pull top500`
-    kind = "top500"                  # a key of jobs.sources.registry.KINDS
+    kind = "top500"                  # a pulled kind of jobs.sources.registry.KINDS
     url = "https://..."              # http(s), file:// or a path (relative to this file)
     schedule = "0 8 * 6,11 *"        # 5-field cron in UTC, or "interval:30s" / "interval:5m"
     enabled = true
@@ -43,7 +43,7 @@ from jobs.alerts import AlertSettings, settings_from as alert_settings_from
 from jobs.errors import ConfigError, SourceChanged
 from jobs.settings import REPO_DATA_DIR
 from jobs.sources.http import HttpOptions, local_path
-from jobs.sources.registry import KINDS, OPTIONS, is_text
+from jobs.sources.registry import KINDS, PULL_KINDS, is_text
 
 _INTERVAL = re.compile(r"^interval:\s*(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -190,7 +190,7 @@ def _check_url(where: str, url, kind: str, base: Path, roots: list[Path]) -> str
 
 
 def _check_options(where: str, kind: str, options: dict) -> dict:
-    rules = OPTIONS[kind]
+    rules = KINDS[kind].options
     _unknown(where, f"option(s) for kind {kind!r}", options, rules)
     for key, value in options.items():
         if not rules[key].valid(value):
@@ -244,8 +244,9 @@ def _source(path: Path, index: int, entry, seen: set, roots: list[Path]) -> Sour
         raise ConfigError(f"{where}: the name is used twice")
     seen.add(name)
     kind = entry.get("kind")
-    if kind not in KINDS:
-        raise ConfigError(f"{where}: unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})")
+    if kind not in PULL_KINDS:
+        bundled = " (a kind of bundled data/ files, which are not pulled)" if kind in KINDS else ""
+        raise ConfigError(f"{where}: unknown kind {kind!r}{bundled} (known: {', '.join(sorted(PULL_KINDS))})")
     _unknown(where, "key(s)", entry, SOURCE_KEYS)
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):

@@ -1,8 +1,11 @@
-"""Source kind -> module, and the options each kind takes in sources.toml.
+"""The one table of source kinds: name -> module, and the options a pulled kind takes.
 
-Each module offers `fetch(client, source, state)` (the only I/O) and
-`parse(raw, options) -> Parsed` (pure). Modules are imported lazily, so loading the config
-does not pull in every parser's dependencies; the option rules live here for the same reason.
+Used by `domshare init` (data/manifest.csv's `parser` column names a kind) and by
+`domshare pull` / sources.toml (a source's `kind`). Each module offers
+`parse(raw, options) -> Parsed` (pure); a pulled kind's also offers
+`fetch(client, source, state)` (the only I/O). A new kind is one entry in KINDS. Modules
+are imported lazily, so loading the config does not pull in every parser's dependencies;
+the option rules live here for the same reason.
 """
 from __future__ import annotations
 
@@ -13,18 +16,6 @@ from types import ModuleType
 from typing import Callable
 
 from jobs.sources.statcounter_stats import STATS
-
-KINDS = {
-    "statcounter": "jobs.sources.statcounter",
-    "top500": "jobs.sources.top500",
-    "worldbank": "jobs.sources.worldbank",
-    "policy_feed": "jobs.sources.policy_feed",
-    "csv_url": "jobs.sources.csv_url",
-}
-
-
-def module_for(kind: str) -> ModuleType:
-    return importlib.import_module(KINDS[kind])
 
 
 @dataclass(frozen=True)
@@ -58,8 +49,16 @@ def _series_rows(value) -> bool:
 
 _QUERY_SET_BY_STAT = {"region", "region_hidden", "statType", "statType_hidden"}
 
-OPTIONS: dict[str, dict[str, Option]] = {
-    "statcounter": {
+
+
+@dataclass(frozen=True)
+class Kind:
+    module: str  # the module with parse (and, for a pulled kind, fetch)
+    options: dict[str, Option] | None = None  # what sources.toml may set; None: bundled files only, never pulled
+
+
+KINDS: dict[str, Kind] = {
+    "statcounter": Kind("jobs.sources.statcounter", {
         "stat": Option(f"one of {', '.join(STATS)}", lambda v: v in STATS),
         "series_key": Option("a series key (text)", is_text),
         "chart_url": Option("an http(s) URL", _http_url),
@@ -70,9 +69,9 @@ OPTIONS: dict[str, dict[str, Option]] = {
                         lambda v: isinstance(v, dict) and not _QUERY_SET_BY_STAT & set(v) and all(
                             is_text(k) and isinstance(x, (str, int, float)) and not isinstance(x, bool)
                             for k, x in v.items())),
-    },
-    "top500": {},
-    "worldbank": {
+    }),
+    "top500": Kind("jobs.sources.top500", {}),
+    "worldbank": Kind("jobs.sources.worldbank", {
         "indicators": Option("a list of indicator codes", _texts),
         "series_by_indicator": Option("a table of indicator code = series key", _text_table),
         "country": Option("an ISO3 country code such as CHN", lambda v: isinstance(v, str) and re.match(r"^[A-Z]{3}$", v)),
@@ -81,9 +80,19 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "series": Option("a list of series tables, each with a key and only columns of the series table",
                          _series_rows),
         "source_url": Option("an http(s) URL", _http_url),
-    },
-    "policy_feed": {
+    }),
+    "policy_feed": Kind("jobs.sources.policy_feed", {
         "keywords_file": Option("a path to a keyword rules TOML", is_text),
-    },
-    "csv_url": {},
+    }),
+    "csv_url": Kind("jobs.sources.csv_url", {}),
+    # hand-curated files in data/ (data/manifest.csv): parsed by `domshare init`, nothing to fetch
+    "transcribed": Kind("jobs.sources.transcribed"),
+    "evidence": Kind("jobs.sources.evidence"),
+    "policies": Kind("jobs.sources.policies"),
 }
+PULL_KINDS = tuple(name for name, kind in KINDS.items() if kind.options is not None)
+
+
+def module_for(kind: str) -> ModuleType:
+    return importlib.import_module(KINDS[kind].module)
+

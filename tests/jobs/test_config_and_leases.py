@@ -12,14 +12,14 @@ from jobs import leases
 from jobs.errors import ConfigError
 from jobs.settings import REPO_DATA_DIR, from_environment
 from jobs.sources.config import load_config, make_trigger
-from jobs.sources.registry import KINDS, module_for
+from jobs.sources.registry import PULL_KINDS, module_for
 from jobs.store import db
 
 
 def test_default_sources_file_is_valid_and_follows_real_cadences():
     config = load_config(REPO_DATA_DIR / "sources.toml")
     kinds = {s.kind for s in config.sources}
-    assert kinds == set(KINDS)
+    assert kinds == set(PULL_KINDS)
     by_name = {s.name: s for s in config.sources}
     assert str(make_trigger(by_name["top500"].schedule).fields[CronTrigger.FIELD_NAMES.index("month")]) == "6,11"
     assert not by_name["my-csv-feed"].enabled  # the example stays off

@@ -12,7 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jobs"))
 
 from local_server import RAW, catalogue_store, served  # noqa: E402
 from jobs.pull import run_pull  # noqa: E402
+from jobs.settings import REPO_DATA_DIR  # noqa: E402
 from jobs.sources.config import SourceConfig  # noqa: E402
+from jobs.store import writes  # noqa: E402
 
 
 @pytest.fixture
@@ -39,3 +41,24 @@ def store_url(template_store, tmp_path) -> str:
     copy = tmp_path / "store.db"
     shutil.copyfile(template_store, copy)
     return f"sqlite:///{copy}"
+
+
+@pytest.fixture
+def bundled_data_dir(tmp_path):
+    """make(relative, content, parser=None): a bundled data folder (data/'s tables) whose
+    manifest lists one raw file, `content` with its true sha256, under its real manifest row
+    (with another `parser`, if given)."""
+    def make(relative: str, content: bytes, parser: str | None = None) -> Path:
+        data = tmp_path / "data"
+        data.mkdir()
+        for table in REPO_DATA_DIR.glob("*.csv"):
+            shutil.copyfile(table, data / table.name)
+        (data / relative).parent.mkdir(parents=True)
+        (data / relative).write_bytes(content)
+        header, *rows = (REPO_DATA_DIR / "manifest.csv").read_text(encoding="utf-8").splitlines()
+        path, source, real_parser, rest = next(r for r in rows if r.startswith(relative + ",")).split(",", 3)
+        rest = rest.rsplit(",", 2)[0]  # without size and sha256
+        (data / "manifest.csv").write_text(f"{header}\n{path},{source},{parser or real_parser},{rest},"
+                                           f"{len(content)},{writes.sha256_hex(content)}\n", encoding="utf-8")
+        return data
+    return make

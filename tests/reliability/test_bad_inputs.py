@@ -106,6 +106,7 @@ CONFIG_CASES = [
     ("name with a space", source(name="my source"), ["source 'my source'", "only letters, digits"]),
     ("no name", '[[sources]]\nkind = "top500"\n', ["source #1", "needs a name"]),
     ("unknown kind", source(kind="gopher"), ["unknown kind 'gopher'"]),
+    ("a kind of bundled files", source(kind="transcribed"), ["unknown kind 'transcribed'", "bundled data/ files"]),
     ("source key typo", source(extra='shedule = "0 1 * * *"\n'), ["'shedule'", "did you mean 'schedule'"]),
     ("options not a table", source(extra='options = 3\n'), ["[sources.options] must be a table"]),
     ("sources not entries", 'sources = 3\n', ["sources must be [[sources]] entries"]),

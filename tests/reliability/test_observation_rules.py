@@ -5,7 +5,6 @@ the store is exactly as before. Dates are relative to today, so the cases never 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import pandas as pd
 import pytest
@@ -14,7 +13,8 @@ from local_server import RAW, Reply, catalogue_store
 from jobs.cli import main
 from jobs.errors import InvalidData
 from jobs.settings import REPO_DATA_DIR
-from jobs.store import db, writes
+from jobs.sources.registry import KINDS, PULL_KINDS, module_for
+from jobs.store import db
 from jobs.validate import check_observations, latest_date, parse_number
 from store_contents import table_contents
 
@@ -106,26 +106,10 @@ def test_a_pulled_month_in_the_future_or_a_1_0_cell_fails_the_pull(store_url, se
         assert after[table] == before[table], table
 
 
-def _data_dir_with(tmp_path, relative: str, content: bytes):
-    """A bundled data folder whose manifest lists one raw file (with its true sha256)."""
-    data = tmp_path / "data"
-    data.mkdir()
-    for table in REPO_DATA_DIR.glob("*.csv"):
-        shutil.copyfile(table, data / table.name)
-    (data / relative).parent.mkdir(parents=True)
-    (data / relative).write_bytes(content)
-    manifest = (REPO_DATA_DIR / "manifest.csv").read_text(encoding="utf-8").splitlines()
-    entry = next(line for line in manifest if line.startswith(relative + ","))
-    fields = entry.rsplit(",", 2)
-    (data / "manifest.csv").write_text(
-        f"{manifest[0]}\n{fields[0]},{len(content)},{writes.sha256_hex(content)}\n", encoding="utf-8")
-    return data
-
-
-def test_the_bundled_load_passes_through_the_same_rules(tmp_path, capsys):
+def test_the_bundled_load_passes_through_the_same_rules(tmp_path, capsys, bundled_data_dir):
     relative = "raw/statcounter/vendor-CN-monthly-201003-202404.csv"
     content = (REPO_DATA_DIR / relative).read_bytes().replace(b"\n2024-04,", b"\n2099-04,", 1)
-    data = _data_dir_with(tmp_path, relative, content)
+    data = bundled_data_dir(relative, content)
     url = f"sqlite:///{tmp_path / 'store.db'}"
     assert main(["init", "--db", url, "--data-dir", str(data)]) == 4
     err = capsys.readouterr().err
@@ -194,3 +178,23 @@ def test_numbers_are_read_in_plain_decimal_notation_only(cell, number):
 def test_the_current_period_plus_one_is_the_first_day_of_next_month():
     assert latest_date(dt.date(2026, 12, 31)) == dt.date(2027, 1, 1)
     assert latest_date(dt.date(2026, 1, 1)) == dt.date(2026, 2, 1)
+
+
+# ---- one table of source kinds, for `init` and `pull` ---------------------------------------
+
+def test_a_manifest_parser_that_is_no_source_kind_is_named(tmp_path, capsys, bundled_data_dir):
+    relative = "raw/statcounter/vendor-CN-monthly-201003-202404.csv"
+    data = bundled_data_dir(relative, (REPO_DATA_DIR / relative).read_bytes(), parser="statcountr")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["init", "--db", url, "--data-dir", str(data)]) == 4
+    err = capsys.readouterr().err
+    assert "data/manifest.csv, row 2: parser 'statcountr'" in err and "is no source kind (known: " in err
+
+
+def test_every_kind_init_or_pull_names_resolves_through_the_one_table():
+    manifest = {row.split(",")[2] for row in (REPO_DATA_DIR / "manifest.csv").read_text().splitlines()[1:]}
+    assert manifest <= set(KINDS)
+    for name, kind in KINDS.items():
+        module = module_for(name)
+        assert callable(module.parse)
+        assert callable(getattr(module, "fetch", None)) == (name in PULL_KINDS), name
