@@ -12,6 +12,13 @@
      |    +-- (InvalidData is also raised by source parsers for bad rows)
      +-- AlreadyRunning     (6)   another process holds the job's lease (jobs.leases)
      +-- InternalError     (70)   a bug in our own code (the CLI shows the traceback with -v)
+
+forecast/ is pure and cannot import this module; its documented failures are ValueErrors of
+its own, each failing one series alone (a 'failed' series, the run goes on):
+forecast.models.CannotFit, forecast.frames.InvalidHistory, forecast.registry.UnknownModel.
+Any other exception is a bug: the CLI reports it as InternalError (exit 70), never as a
+user error or a quiet fallback. Module-private signals (`_Retryable` in jobs.sources.http)
+never leave their module. tests/reliability/test_error_tree.py keeps it so.
 """
 from __future__ import annotations
 

@@ -30,11 +30,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from forecast.engine import EngineConfig, SeriesResult, forecast_series
-from forecast.frames import BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, validate_history
+from forecast.frames import BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, InvalidHistory, validate_history
+from forecast.models import CannotFit
+from forecast.registry import UnknownModel
 from forecast.targets import assess_targets
 from jobs import alerts as alerting, backends, fingerprints, incremental, leases
 from jobs.fingerprints import code_version
-from jobs.errors import AlreadyRunning, ConfigError
+from jobs.errors import AlreadyRunning, ConfigError, InternalError
 from jobs.store import db, read, runs
 
 log = logging.getLogger(__name__)
@@ -60,15 +62,18 @@ class RefreshOutcome:
 
 def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig,
             frequency: str | None = None, bounds: pd.DataFrame | None = None):
-    """Pool task (module level, so it pickles under spawn). Never raises: a failure is a
-    'failed' result carrying its error. Also returns this worker's cmdstanpy temp dir."""
+    """Pool task (module level, so it pickles under spawn). A documented failure of this
+    series is a 'failed' result carrying its error; anything else is our bug and fails the
+    run (InternalError, exit 70). Also returns this worker's cmdstanpy temp dir."""
     try:
         clean = validate_history(history.assign(**{SERIES: series}))
         result = forecast_series(series, clean, targets, config, frequency, bounds)
-    except Exception as exc:
+    except (CannotFit, InvalidHistory, UnknownModel) as exc:
         log.debug("series %s failed:\n%s", series, traceback.format_exc())
         result = SeriesResult(series, "failed", n_obs=len(history), error=f"{type(exc).__name__}: {exc}")
         result.targets = assess_targets(targets, None, config.as_of)  # no usable data: no_data
+    except Exception as exc:  # never a quiet per-series 'failed' with the run ok
+        raise InternalError(f"fitting series {series}: {type(exc).__name__}: {exc}") from exc
     cmdstanpy = sys.modules.get("cmdstanpy")
     return result, getattr(cmdstanpy, "_TMPDIR", None)
 
@@ -97,6 +102,8 @@ def _fit_all(pool: backends.Backend, tasks: Iterator[tuple], total: int, label: 
                 try:
                     result, tmpdir = future.result()
                     returned = True
+                except InternalError:  # fit_one's report of a bug of ours: the run fails
+                    raise
                 except Exception as exc:  # the worker process itself died
                     result, tmpdir = SeriesResult(key, "failed", error=f"{type(exc).__name__}: {exc}"), None
                     returned = False

@@ -7,8 +7,8 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs import settings as settings_module
-from jobs.errors import DomshareError
-from jobs.store.db import normalise_url
+from jobs.errors import DomshareError, NotInitialised
+from jobs.store.db import shown_url
 from ui import periods, queries, style
 from ui.outside_text import http_link, md
 
@@ -22,23 +22,13 @@ def db_url() -> str:
     return settings_module.from_environment().db_url
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for display."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(normalise_url(url)).render_as_string(hide_password=True)
-    except Exception:  # an unparseable URL is shown as given; make_engine will say why
-        return url
-
-
 def load_stamp(url: str) -> queries.Stamp:
     """The store's stamp, or an empty-state message and a stopped page."""
     try:
         return queries.stamp(url)
-    except queries.NoSchema:
+    except NotInitialised:
         st.info(
-            f"**The database has no tables yet** (`{safe_url(url)}`).\n\n"
+            f"**The database has no tables yet** (`{shown_url(url)}`).\n\n"
             "Create them and load the bundled data with `domshare init`, then fit the "
             "forecasts with `domshare refresh` (or run `domshare up`, which does both).",
             icon=":material/database:",
@@ -46,7 +36,7 @@ def load_stamp(url: str) -> queries.Stamp:
         st.stop()
     except (SQLAlchemyError, OSError, DomshareError) as exc:  # DomshareError: a URL make_engine refuses
         st.error(
-            f"**Cannot read the database** `{safe_url(url)}`: {type(exc).__name__}: "
+            f"**Cannot read the database** `{shown_url(url)}`: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0]}\n\nCheck `--db` / `DOMSHARE_DB_URL`.",
             icon=":material/error:",
         )

@@ -51,15 +51,11 @@ class Stamp:
     last_share_update: dt.datetime | None  # domestic-share series only (what forecasts use)
 
 
-class NoSchema(Exception):
-    """The database exists but `domshare init` has not created the tables."""
-
-
 def stamp(db_url: str) -> Stamp:
-    """Not cached: this is what tells the cached reads that something changed."""
+    """Not cached: this is what tells the cached reads that something changed.
+    NotInitialised (jobs.errors) when `domshare init` has not created the tables."""
     eng = engine(db_url)
-    if not store_db.is_initialised(eng):
-        raise NoSchema(db_url)
+    store_db.require_schema(eng)
     with eng.connect() as conn:
         run = read.latest_run(conn)
         return Stamp(
@@ -163,7 +159,8 @@ def policies(db_url: str, key: Stamp) -> pd.DataFrame:
                                     tg.c.technology))
     summary = (
         targets.assign(text=lambda f: f["sector"] + "/" + f["technology"] + " "
-                       + (f["threshold"] * 100).round().astype(int).astype(str) + "% by "
+                       # to_numeric: a store with no targets gives an empty object column
+                       + (pd.to_numeric(f["threshold"]) * 100).round().astype(int).astype(str) + "% by "
                        + pd.to_datetime(f["deadline"]).dt.strftime("%Y-%m-%d"))
         .groupby("policy_id")["text"].apply(lambda s: "; ".join(sorted(set(s))))
     )

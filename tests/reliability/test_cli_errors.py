@@ -98,3 +98,68 @@ def test_an_import_with_a_nul_byte_on_postgresql_is_one_error_and_changes_nothin
     assert f"{path}, row 2: control character U+0000" in err
     assert table_contents(engine) == before
     engine.dispose()
+
+
+def test_a_bug_in_a_fit_fails_the_run_as_a_bug_and_the_previous_run_stays_current(tmp_path, monkeypatch, capsys):
+    from forecast.models import CannotFit
+    from jobs import refresh
+    from jobs.store import db, read
+    from synthetic_store import monthly_logistic, seed_store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    seed_store(url, {"good": monthly_logistic("2012-01-01", "2021-12-01", "2024-01-01", 0.5, 0.015, 1),
+                     "other": monthly_logistic("2014-01-01", "2021-12-01", "2022-06-01", 0.4, 0.015, 2)})
+    args = ["refresh", "--db", url, "--workers", "1", "--models", "naive,drift"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        first = read.latest_run(conn)["id"]
+    real = refresh.forecast_series
+
+    def cannot_fit_other(series, *rest):  # a documented failure: that series fails alone
+        if series == "other":
+            raise CannotFit("other: the series is constant")
+        return real(series, *rest)
+
+    monkeypatch.setattr(refresh, "forecast_series", cannot_fit_other)
+    assert cli.main([*args, "--force"]) == 1  # a complete run with a failed series
+    assert "failed: other: CannotFit: other: the series is constant" in capsys.readouterr().out
+    with engine.connect() as conn:
+        second = read.latest_run(conn)["id"]
+        statuses = dict(read.run_frames(conn, second)["run_series"][["series_key", "status"]].values)
+    assert second != first and statuses == {"good": "ok", "other": "failed"}
+
+    def buggy(series, *rest):  # stands in for a bug in our own code (a real one would be fixed)
+        return {}["missing"]
+
+    monkeypatch.setattr(refresh, "forecast_series", buggy)
+    assert cli.main([*args, "--force"]) == 70
+    err = capsys.readouterr().err
+    assert err.startswith("error: internal error (a bug in domshare, please report it): fitting series ")
+    assert "KeyError: 'missing'" in err and "run with -v for the traceback" in err
+    with engine.connect() as conn:
+        assert read.latest_run(conn)["id"] == second  # the failed run never became current
+        last = conn.execute(select(schema.forecast_runs).order_by(schema.forecast_runs.c.id.desc())).mappings().first()
+    engine.dispose()
+    assert last["id"] > second and last["status"] == "failed" and "KeyError" in last["error"]
+
+
+def test_the_policies_page_of_a_store_with_feed_items_but_no_targets(server, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    catalogue_store(url).dispose()  # the catalogue only: no curated policies, no targets
+    server.set("/feed.xml", Reply((FIXTURES / "feeds" / "policies_rss_v2.xml").read_bytes()))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[sources]]\nname = "feed"\nkind = "policy_feed"\nurl = "{server.url}/feed.xml"\n')
+    assert cli.main(["pull", "--db", url, "--sources", str(sources), "feed"]) == 0
+    monkeypatch.setenv("DOMSHARE_DB_URL", url)
+    app = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=90)
+    app.run()
+    app.switch_page("views/policies.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    caption = " ".join(str(e.value) for e in app.caption)
+    table = app.dataframe[0].value
+    assert f"{len(table)} of {len(table)} policy events shown" in caption and len(table) > 0
+    assert set(table["review"]) == {"⚠ unreviewed feed item"} and set(table["targets"]) == {""}

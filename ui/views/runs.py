@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from jobs.store.db import shown_url
 from ui import common, periods, queries, style
 
 url = common.db_url()
 st.title("Data and runs")
-st.caption(f"Database: `{common.safe_url(url)}`")
+st.caption(f"Database: `{shown_url(url)}`")
 stamp = common.load_stamp(url)
 common.show_warnings(url, stamp)
 
