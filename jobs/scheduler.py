@@ -11,7 +11,9 @@ behind a long refresh; everything else runs one at a time on the default executo
 that finds the refresh lease held (a `domshare refresh`, another scheduler) is `skipped`.
 Every run is recorded in `job_runs` by listeners (ok | failed | skipped | missed).
 Job functions are module-level and take only plain values (strings, numbers, lists,
-dicts), because the SQLAlchemyJobStore pickles them. Each takes a database lease named
+dicts), because the SQLAlchemyJobStore pickles them into the job table. The database URL
+is never one of them (it may carry a password): a job runs against the database of the
+process that runs it, the one whose job table holds it (`bind`). Each takes a database lease named
 after its job first (jobs.leases), so a second scheduler on the same database never runs
 it at the same time.
 """
@@ -37,7 +39,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError
 
 from jobs import leases
-from jobs.errors import AlreadyRunning
+from jobs.errors import AlreadyRunning, InternalError
 from jobs.sources.config import Config, load_config, make_trigger
 from jobs.store import schema
 from jobs.store.db import make_engine, require_schema, transaction, utcnow
@@ -53,27 +55,37 @@ LEASE_HELD = "lease held by another process (another scheduler, or the same job 
 # The scheduler running in this process (set by `run`), so a pull job can queue a refresh.
 _current: BlockingScheduler | None = None
 _stopping = threading.Event()
-_engines: dict[str, Engine] = {}
+_bound: dict[str, Engine] = {}  # {url: engine} of the one database this process schedules on
 
 
-def _engine(db_url: str) -> Engine:
-    if db_url not in _engines:
-        _engines[db_url] = make_engine(db_url)
-    return _engines[db_url]
+def bind(db_url: str) -> None:
+    """Make `db_url` the database the job functions of this process run against
+    (build_scheduler does it: the database whose job table holds the jobs)."""
+    if db_url not in _bound:
+        for engine in _bound.values():
+            engine.dispose()
+        _bound.clear()
+        _bound[db_url] = make_engine(db_url)
+
+
+def _engine() -> Engine:
+    if not _bound:
+        raise InternalError("a scheduler job ran before jobs.scheduler.bind named its database")
+    return next(iter(_bound.values()))
 
 
 @contextmanager
-def _leased(db_url: str, name: str, hold_seconds: float):
+def _leased(name: str, hold_seconds: float):
     """Yield the engine if this process got the job's lease, else None (skip the run)."""
     with ExitStack() as stack:
         try:
-            stack.enter_context(leases.exclusive(_engine(db_url), name, ttl_seconds=LEASE_TTL_SECONDS,
+            stack.enter_context(leases.exclusive(_engine(), name, ttl_seconds=LEASE_TTL_SECONDS,
                                                  hold_seconds=hold_seconds))
         except AlreadyRunning:
             log.info("%s: another process holds the lease; skipping this run", name)
             yield None
             return
-        yield _engine(db_url)
+        yield _engine()
 
 
 def _data_dir() -> Path:
@@ -97,12 +109,12 @@ def _outcome(started: dt.datetime, outcome: str, error: str | None = None, **ext
 
 # ---- job functions (module-level, picklable arguments) ------------------------------
 
-def pull_job(source_name: str, db_url: str, sources_path: str, refresh_args: list,
+def pull_job(source_name: str, sources_path: str, refresh_args: list,
              hold_seconds: float, contact: str | None = None) -> dict:
     from jobs.pull import lease_name, run_pull
 
     started = utcnow()
-    with _leased(db_url, lease_name(source_name), hold_seconds) as engine:
+    with _leased(lease_name(source_name), hold_seconds) as engine:
         if engine is None:
             return _outcome(started, "skipped", LEASE_HELD)
         source = load_config(Path(sources_path), _data_dir()).source(source_name)
@@ -133,8 +145,7 @@ def queue_refresh(refresh_args: list) -> None:
     log.info("observations changed: forecast refresh queued")
 
 
-def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None,
-                sources_path: str | None = None) -> dict:
+def refresh_job(hold_seconds: float, options: dict | None = None, sources_path: str | None = None) -> dict:
     """`options`: engine settings (specs, seed, horizon, mcmc_samples) and workers;
     `sources_path`: the file whose [alerts] table sets the alert thresholds and webhooks."""
     from forecast.engine import EngineConfig
@@ -148,7 +159,7 @@ def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None,
     alerts = load_config(Path(sources_path), _data_dir()).alerts if sources_path else None
     address = _dask_address()
     try:  # refresh() takes the refresh lease itself and renews it while it runs
-        outcome = refresh(_engine(db_url), EngineConfig(**options), workers=workers, trigger="scheduler",
+        outcome = refresh(_engine(), EngineConfig(**options), workers=workers, trigger="scheduler",
                           progress=False, alerts=alerts, hold_seconds=hold_seconds,
                           backend="dask" if address else "local", scheduler_address=address)
     except AlreadyRunning:
@@ -160,11 +171,11 @@ def refresh_job(db_url: str, hold_seconds: float, options: dict | None = None,
     return _outcome(started, "ok", None, run_id=outcome.run_id, refitted=outcome.refitted)
 
 
-def export_job(db_url: str, export_dir: str, hold_seconds: float) -> dict:
+def export_job(export_dir: str, hold_seconds: float) -> dict:
     from jobs.scheduled_export import export_latest
 
     started = utcnow()
-    with _leased(db_url, "export", hold_seconds) as engine:
+    with _leased("export", hold_seconds) as engine:
         if engine is None:
             return _outcome(started, "skipped", LEASE_HELD)
         folder = export_latest(engine, Path(export_dir))
@@ -173,9 +184,9 @@ def export_job(db_url: str, export_dir: str, hold_seconds: float) -> dict:
 
 # ---- bookkeeping ---------------------------------------------------------------------
 
-def _record_run(db_url: str, job: str, started, outcome: str, error: str | None) -> None:
+def _record_run(job: str, started, outcome: str, error: str | None) -> None:
     try:
-        with transaction(_engine(db_url)) as conn:
+        with transaction(_engine()) as conn:
             conn.execute(insert(schema.job_runs).values(
                 job=job, started_at=started, finished_at=utcnow(), outcome=outcome,
                 error=(error or None) and error[:4000], scheduler=leases.process_owner()))
@@ -183,39 +194,39 @@ def _record_run(db_url: str, job: str, started, outcome: str, error: str | None)
         log.exception("could not record the run of %s in job_runs", job)
 
 
-def _listener(db_url: str):
+def _listener():
     def on_event(event) -> None:
         if event.code == EVENT_JOB_EXECUTED:
             info = event.retval if isinstance(event.retval, dict) else {}
-            _record_run(db_url, event.job_id, info.get("started_at") or event.scheduled_run_time,
+            _record_run(event.job_id, info.get("started_at") or event.scheduled_run_time,
                         info.get("outcome", "ok"), info.get("error"))
         elif event.code == EVENT_JOB_ERROR:
             error = "".join(traceback.format_exception_only(type(event.exception), event.exception)).strip()
             log.error("job %s failed: %s", event.job_id, error)
-            _record_run(db_url, event.job_id, event.scheduled_run_time, "failed", error)
+            _record_run(event.job_id, event.scheduled_run_time, "failed", error)
         elif event.code == EVENT_JOB_MISSED:
             log.warning("job %s missed its run at %s (scheduler down or busy past the grace time)",
                         event.job_id, event.scheduled_run_time)
-            _record_run(db_url, event.job_id, event.scheduled_run_time, "missed",
+            _record_run(event.job_id, event.scheduled_run_time, "missed",
                         f"missed run scheduled at {event.scheduled_run_time}")
         elif event.code == EVENT_JOB_MAX_INSTANCES:
             log.warning("job %s is still running; run at %s skipped", event.job_id, event.scheduled_run_time)
-            _record_run(db_url, event.job_id, event.scheduled_run_time, "skipped", "previous run still running")
+            _record_run(event.job_id, event.scheduled_run_time, "skipped", "previous run still running")
 
     return on_event
 
 
-def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options: dict,
+def desired_jobs(config: Config, export_dir: Path, refresh_options: dict,
                  contact: str | None = None) -> list[dict]:
     """The jobs the config asks for, as add_job keyword arguments (`contact`: settings.contact,
-    for the pulls' User-Agent)."""
+    for the pulls' User-Agent). No database URL among them: see the module's docstring."""
     hold = config.scheduler.lease_hold_seconds
     grace = config.scheduler.misfire_grace_time
-    refresh_args = [db_url, hold, refresh_options, str(config.path.resolve())]
+    refresh_args = [hold, refresh_options, str(config.path.resolve())]
     jobs = [
         dict(func=pull_job, trigger=make_trigger(s.schedule), id=f"pull:{s.name}",
              name=f"pull {s.name} ({s.kind})",
-             args=[s.name, db_url, str(config.path.resolve()), refresh_args, hold, contact],
+             args=[s.name, str(config.path.resolve()), refresh_args, hold, contact],
              misfire_grace_time=grace)
         for s in config.enabled
     ]
@@ -224,7 +235,7 @@ def desired_jobs(config: Config, db_url: str, export_dir: Path, refresh_options:
                      executor=REFRESH_EXECUTOR))
     jobs.append(dict(func=export_job, trigger=make_trigger(config.scheduler.export_schedule),
                      id="export", name=f"export to {export_dir}",
-                     args=[db_url, str(export_dir.resolve()), hold], misfire_grace_time=grace))
+                     args=[str(export_dir.resolve()), hold], misfire_grace_time=grace))
     return jobs
 
 
@@ -266,13 +277,18 @@ def sync_jobs(scheduler, wanted: list[dict], origin: Path) -> None:
             scheduler.add_job(replace_existing=True, **spec)
         elif stored.name != spec["name"]:
             stored.modify(name=spec["name"])
+    pending, refresh_args = scheduler.get_job(REFRESH_AFTER_PULL), next(
+        spec["args"] for spec in wanted if spec["id"] == "refresh")
+    if pending is not None and list(pending.args) != list(refresh_args):  # queued with other (older) args
+        pending.modify(args=refresh_args)
     for job in scheduler.get_jobs():
         log.info("  %-28s %-34s next run %s", job.id, job.trigger, job.next_run_time)
 
 
 def build_scheduler(config: Config, db_url: str, export_dir: Path,
                     refresh_options: dict | None = None, contact: str | None = None) -> BlockingScheduler:
-    engine = _engine(db_url)
+    bind(db_url)
+    engine = _engine()
     scheduler = BlockingScheduler(
         jobstores={"default": _job_store(engine)},
         executors={"default": ThreadPoolExecutor(max_workers=1),  # pulls and exports, one at a time
@@ -282,13 +298,13 @@ def build_scheduler(config: Config, db_url: str, export_dir: Path,
         timezone=dt.timezone.utc,
     )
     refresh_options = {**(refresh_options or {}), **config.scheduler.refresh_options}  # the file wins
-    wanted = desired_jobs(config, db_url, export_dir, refresh_options, contact)
+    wanted = desired_jobs(config, export_dir, refresh_options, contact)
 
     def sync(_event) -> None:
         sync_jobs(scheduler, wanted, config.path)
 
     scheduler.add_listener(sync, EVENT_SCHEDULER_START)
-    scheduler.add_listener(_listener(db_url), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+    scheduler.add_listener(_listener(), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
                            | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     return scheduler
 
@@ -297,7 +313,8 @@ def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict
         contact: str | None = None) -> None:
     """Run the scheduler in the foreground until SIGTERM/SIGINT (then finish the running job)."""
     global _current
-    require_schema(_engine(db_url))
+    bind(db_url)
+    require_schema(_engine())
     config = load_config(sources_path, _data_dir())
     scheduler = build_scheduler(config, db_url, Path(export_dir).resolve(), refresh_options, contact)
     _current = scheduler
@@ -318,6 +335,6 @@ def run(db_url: str, sources_path: Path, export_dir: Path, refresh_options: dict
         scheduler.start()
     finally:
         _current = None
-        for engine in _engines.values():
+        for engine in _bound.values():
             engine.dispose()
         log.info("scheduler stopped")

@@ -127,12 +127,13 @@ def test_the_scheduler_refresh_job_takes_the_same_lease(sqlite_url):
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         assert leases.acquire(engine, LEASE, f"{socket.gethostname()}:{live.pid}", ttl_seconds=60)
-        skipped = scheduler.refresh_job(sqlite_url, 0.0, options)
+        scheduler.bind(sqlite_url)  # the database the scheduler process runs on (no URL in job args)
+        skipped = scheduler.refresh_job(0.0, options)
         assert skipped["outcome"] == "skipped" and run_rows(engine) == []
     finally:
         live.kill()
         live.wait()
-    done = scheduler.refresh_job(sqlite_url, 30.0, options)  # the dead holder is taken over
+    done = scheduler.refresh_job(30.0, options)  # the dead holder is taken over
     assert done["outcome"] == "ok" and run_rows(engine) == [(1, "complete")]
     assert leases.holder(engine, LEASE)[0] == leases.process_owner()  # kept for the hold, as every scheduled job's
     assert not leases.acquire(engine, LEASE, "elsewhere:1", ttl_seconds=60)

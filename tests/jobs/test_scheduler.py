@@ -246,12 +246,50 @@ def test_a_scheduled_pull_skips_while_a_manual_pull_holds_the_source(tmp_path, s
     manual = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])  # a live holder
     try:
         assert leases.acquire(engine, lease_name("sc"), f"{leases.socket.gethostname()}:{manual.pid}", 60)
-        outcome = scheduler.pull_job("sc", db_url, str(sources), [db_url, 0.0, {}], 0.0)
+        scheduler.bind(db_url)
+        outcome = scheduler.pull_job("sc", str(sources), [0.0, {}], 0.0)
         assert (outcome["outcome"], outcome["error"]) == ("skipped", scheduler.LEASE_HELD)
         assert server.requests == []
     finally:
         manual.kill()
         manual.wait()
-    outcome = scheduler.pull_job("sc", db_url, str(sources), [db_url, 0.0, {}], 0.0)
+    outcome = scheduler.pull_job("sc", str(sources), [0.0, {}], 0.0)
     assert (outcome["outcome"], outcome["pull_status"]) == ("ok", "ok")  # the killed holder is taken over
     engine.dispose()
+
+
+def test_the_job_table_holds_no_database_url_or_password(any_db_url, tmp_path, server):
+    """APScheduler pickles job arguments into apscheduler_jobs: no URL, so no password, among them."""
+    import threading
+
+    from sqlalchemy.engine import make_url
+
+    from jobs import scheduler
+    from jobs.sources.config import load_config
+
+    url = any_db_url
+    if url.startswith("postgresql"):  # the test server trusts local connections: any password works
+        url = make_url(url).set(password="hunter2-secret").render_as_string(hide_password=False)
+    engine = catalogue_store(url)
+    sources = write_sources(tmp_path / "sources.toml", server, pull_every="interval:1h", export_every="interval:1h")
+    running = scheduler.build_scheduler(load_config(sources), url, tmp_path / "exports")
+    thread = threading.Thread(target=running.start, kwargs={"paused": True}, daemon=True)
+    thread.start()
+    def stored() -> int:
+        with engine.connect() as conn:
+            return engine.dialect.has_table(conn, "apscheduler_jobs") and len(
+                conn.exec_driver_sql("SELECT id FROM apscheduler_jobs").all())
+
+    try:
+        wait_for(lambda: stored() == 4, 30, "the jobs to be stored")
+    finally:
+        running.shutdown(wait=True)
+        thread.join(10)
+    with engine.connect() as conn:
+        states = [bytes(state) for (state,) in conn.exec_driver_sql("SELECT job_state FROM apscheduler_jobs")]
+    engine.dispose()
+    database = make_url(url).database.encode()
+    assert len(states) == 4
+    for state in states:
+        assert b"hunter2" not in state and database not in state and b"sqlite:" not in state \
+            and b"postgresql" not in state

@@ -77,7 +77,7 @@ def test_ui_constants_match_the_scheduler(tmp_path):
     sources = tmp_path / "sources.toml"
     sources.write_text(f'local_dirs = ["{FEED.parent}"]\n[[sources]]\nname = "feed-gov"\nkind = "policy_feed"\nurl = "{FEED}"\n'
                        'schedule = "17 * * * *"\n')
-    jobs = scheduler.desired_jobs(load_config(sources), "sqlite://", tmp_path, {})
+    jobs = scheduler.desired_jobs(load_config(sources), tmp_path, {})
     assert queries.PULL_JOB_PREFIX + "feed-gov" in {job["id"] for job in jobs}
 
 
