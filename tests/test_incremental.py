@@ -115,3 +115,14 @@ def test_new_engine_parameters_or_a_new_threshold_refit(store):
     moved = refresh(store, replace(FAST, seed=7), workers=1, progress=False)
     assert moved.run_id and moved.refitted_series == 0
     assert assessments(store, moved.run_id).set_index("target_id").loc["T-late", "deadline"] == dt.date(2029, 12, 31)
+
+
+def test_one_series_read_is_that_series_rows_of_the_whole_run(store):
+    run_id = refresh(store, FAST, workers=1, progress=False).run_id
+    with store.connect() as conn:
+        whole, one = read.run_frames(conn, run_id), read.run_frames(conn, run_id, "a")
+    for name, frame in whole.items():
+        key = "series" if "series" in frame.columns else "series_key"
+        mine = frame[frame[key] == "a"].reset_index(drop=True)
+        assert len(mine) > 0
+        pd.testing.assert_frame_equal(one[name].reset_index(drop=True), mine, check_dtype=False)

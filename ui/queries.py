@@ -322,10 +322,29 @@ def export_frames(db_url: str, key: Stamp) -> dict[str, pd.DataFrame]:
 
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
-def run_frames(db_url: str, run_id: int) -> dict[str, pd.DataFrame]:
-    """One run's forecasts, crossings, targets, backtest scores and per-series outcomes."""
+def series_run(db_url: str, series_key: str, run_id: int | None) -> dict[str, pd.DataFrame]:
+    """One series' rows of run `run_id` (read.run_frames' frames; forecasts, crossings and
+    targets rounded as the export rounds them: the same numbers as its CSVs), for the series
+    page and the evidence card, whose cost does not grow with the number of series. Empty
+    frames before the first run."""
     with engine(db_url).connect() as conn:
-        return read.run_frames(conn, run_id)
+        frames = read.run_frames(conn, run_id if run_id is not None else -1, series_key)
+    return {name: export.rounded(frame) if name in ("forecasts", "crossings", "targets") else frame
+            for name, frame in frames.items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def run_outcomes(db_url: str, run_id: int) -> pd.DataFrame:
+    """Each series' outcome in run `run_id` (run_series), without the run's forecasts."""
+    with engine(db_url).connect() as conn:
+        return read.run_series_frame(conn, run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def run_crossings(db_url: str, run_id: int) -> pd.DataFrame:
+    """Run `run_id`'s crossings as crossings.csv has them, without the run's forecasts."""
+    with engine(db_url).connect() as conn:
+        return export.rounded(read.crossings_frame(conn, run_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
@@ -341,9 +360,8 @@ def targets(db_url: str, key: Stamp) -> pd.DataFrame:
             probability_by_deadline=float("nan"), projected_date=None, status=None, basis=None,
             evidence_date=None)
         assessed, run_series = unassessed.iloc[0:0], None
-        if key.run_id is not None:
-            per_run = read.run_frames(conn, key.run_id)
-            assessed, run_series = per_run["targets"], per_run["run_series"]
+        if key.run_id is not None:  # the run's assessments and outcomes, not its forecasts
+            assessed, run_series = read.assessments_frame(conn, key.run_id), read.run_series_frame(conn, key.run_id)
         assessed = pd.concat([assessed, unassessed[~unassessed[TARGET_ID].isin(assessed[TARGET_ID])]],
                              ignore_index=True)
     return export.rounded(evidence.targets_with_evidence(assessed, cards, run_series, observations))

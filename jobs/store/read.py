@@ -151,33 +151,47 @@ def observation_evidence(conn: Connection, series_keys=None) -> pd.DataFrame:
     return frame
 
 
-def run_frames(conn: Connection, run_id: int) -> dict[str, pd.DataFrame]:
-    """forecasts / crossings / targets (export columns) plus backtest and run_series."""
-    f, a = schema.forecasts, schema.target_assessments
-    t, p = schema.targets, schema.policies
-    forecasts = _frame(conn, select(
+def run_frames(conn: Connection, run_id: int, series_key: str | None = None) -> dict[str, pd.DataFrame]:
+    """forecasts / crossings / targets (export columns) plus backtest and run_series, of the
+    whole run or of one series (the series page reads just its own rows)."""
+    f, b = schema.forecasts, schema.backtest_scores
+
+    def of(table, query):
+        query = query.where(table.c.run_id == run_id)
+        return query if series_key is None else query.where(table.c.series_key == series_key)
+
+    forecasts = _frame(conn, of(f, select(
         f.c.run_id, f.c.series_key.label(SERIES), f.c.date.label(DATE), f.c.yhat, f.c.lower_80,
         f.c.upper_80, f.c.lower_95, f.c.upper_95, f.c.model,
-    ).where(f.c.run_id == run_id).order_by(f.c.series_key, f.c.date))
-    crossings = crossings_frame(conn, run_id)
-    targets = _frame(conn, select(
+    ).order_by(f.c.series_key, f.c.date)))
+    return {
+        "forecasts": forecasts[FORECASTS_EXPORT_COLUMNS],
+        "crossings": crossings_frame(conn, run_id, series_key),
+        "targets": assessments_frame(conn, run_id, series_key),
+        "backtest": _frame(conn, of(b, select(b).order_by(b.c.series_key, b.c.model))),
+        "run_series": run_series_frame(conn, run_id, series_key),
+    }
+
+
+def assessments_frame(conn: Connection, run_id: int, series_key: str | None = None) -> pd.DataFrame:
+    """Run `run_id`'s target assessments with their policy (targets.csv's run columns), or
+    those of one measuring series."""
+    a, t, p = schema.target_assessments, schema.targets, schema.policies
+    query = select(
         a.c.run_id, a.c.target_id, t.c.policy_id, p.c.title.label("policy_title"), t.c.sector,
         t.c.technology, a.c.series_key.label(SERIES), a.c.measure, t.c.threshold, t.c.deadline,
         a.c.probability_by_deadline, a.c.projected_date, a.c.status, a.c.basis, a.c.evidence_date,
-    ).join(t, t.c.id == a.c.target_id).join(p, p.c.id == t.c.policy_id)
-        .where(a.c.run_id == run_id).order_by(a.c.target_id))
-    backtest = _frame(conn, select(schema.backtest_scores).where(
-        schema.backtest_scores.c.run_id == run_id).order_by(
-        schema.backtest_scores.c.series_key, schema.backtest_scores.c.model))
-    run_series = _frame(conn, select(schema.run_series).where(
-        schema.run_series.c.run_id == run_id).order_by(schema.run_series.c.series_key))
-    return {
-        "forecasts": forecasts[FORECASTS_EXPORT_COLUMNS],
-        "crossings": crossings,
-        "targets": targets[TARGETS_EXPORT_COLUMNS],
-        "backtest": backtest,
-        "run_series": run_series,
-    }
+    ).join(t, t.c.id == a.c.target_id).join(p, p.c.id == t.c.policy_id).where(a.c.run_id == run_id)
+    if series_key is not None:
+        query = query.where(a.c.series_key == series_key)
+    return _frame(conn, query.order_by(a.c.target_id))[TARGETS_EXPORT_COLUMNS]
+
+
+def run_series_frame(conn: Connection, run_id: int, series_key: str | None = None) -> pd.DataFrame:
+    """Each series' outcome in run `run_id` (status, model, skill, n_obs, ...), or one series'."""
+    rs = schema.run_series
+    query = select(rs).where(rs.c.run_id == run_id).order_by(rs.c.series_key)
+    return _frame(conn, query if series_key is None else query.where(rs.c.series_key == series_key))
 
 
 def series_states(conn: Connection, run_id: int) -> pd.DataFrame:
@@ -362,5 +376,6 @@ __all__ = [
     "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
-    "webhook_deliveries_frame", "series_states", "crossing_cdf", "crossings_frame",
+    "webhook_deliveries_frame", "series_states", "crossing_cdf", "crossings_frame", "run_series_frame",
+    "assessments_frame",
 ]

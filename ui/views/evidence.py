@@ -101,19 +101,15 @@ observations = queries.evidence_observations(url, stamp)
 if isinstance(card[SERIES], str):
     catalogue = queries.series_catalogue(url, stamp).set_index("key")
     meta = {**catalogue.loc[card[SERIES]].to_dict(), "key": card[SERIES]}
-    frames = queries.export_frames(url, stamp)
-
-    def _of_series(name: str) -> pd.DataFrame:
-        frame = frames.get(name, pd.DataFrame())
-        return frame[frame[SERIES] == card[SERIES]] if SERIES in frame.columns else frame.iloc[0:0]
+    frames = queries.series_run(url, card[SERIES], stamp.run_id)  # its rows only
 
     this = cards[cards[TARGET_ID] == pick]
-    crossings = _of_series("crossings.csv")
-    if _of_series("forecasts.csv").empty:
+    crossings = frames["crossings"]
+    if frames["forecasts"].empty:
         st.caption("No forecast of this series in the latest run (too few exact or approximate values, "
                    "or no run yet): the chart shows the evidence only.")
     st.plotly_chart(charts.series_chart(meta, observations[observations[SERIES] == card[SERIES]],
-                                        _of_series("forecasts.csv"), crossings[crossings["threshold"] == card["threshold"]], this),
+                                        frames["forecasts"], crossings[crossings["threshold"] == card["threshold"]], this),
                     width="stretch", key="card-chart")
 history_panels.show_history(url, stamp, [pick], key="card-history")  # P(met) run after run
 rows = evidence.evidence_rows(cards[cards[TARGET_ID] == pick], observations)

@@ -77,7 +77,7 @@ def _measure(row, outcomes: dict) -> str:
 
 outcomes = {}
 if stamp.run_id is not None:
-    outcomes = queries.run_frames(url, stamp.run_id)["run_series"].set_index("series_key").to_dict("index")
+    outcomes = queries.run_outcomes(url, stamp.run_id).set_index("series_key").to_dict("index")
 catalogue = queries.series_catalogue(url, stamp).set_index("key")
 # A projected crossing is a period of the measuring series: "2027" for an annual one.
 period = shown["series"].map(catalogue["frequency"]).map(periods.period_of)
@@ -175,7 +175,7 @@ if stamp.run_id is None:
 else:
     forecast_series = [k for k, o in outcomes.items() if o["status"] == "ok" and k in catalogue.index
                        and catalogue.loc[k, "kind"] == "domestic_share"]
-    heading = milestones.milestone_table(queries.export_frames(url, stamp)["crossings.csv"], catalogue,
+    heading = milestones.milestone_table(queries.run_crossings(url, stamp.run_id), catalogue,
                                          forecast_series, technology_names)
     heading["chart"] = "series?series=" + heading.pop("key")
     with st.container(key="milestones"):

@@ -121,7 +121,7 @@ else:
         )
 
 with st.expander(f"Per-series outcome of run #{run_id}"):
-    outcome = queries.run_frames(url, run_id)["run_series"].drop(columns=["run_id"])
+    outcome = queries.run_outcomes(url, run_id).drop(columns=["run_id"])
     frequency = outcome["series_key"].map(queries.series_catalogue(url, stamp).set_index("key")["frequency"])
     outcome = outcome.assign(last_obs_date=periods.texts(outcome["last_obs_date"], frequency.map(periods.period_of)),
                              seconds=outcome["seconds"].round(2))

@@ -78,17 +78,10 @@ if meta.get("description"):
 
 common.show_warnings(url, stamp)
 
-# --- the run's results for this series (from the export frames: same numbers as the CSVs) ---
+# --- the run's results for this series (its rows only, rounded as the CSVs are) ---
 observations = queries.observations(url, key, stamp)
-frames = queries.export_frames(url, stamp)
-
-
-def _of_series(name: str) -> pd.DataFrame:
-    frame = frames.get(name, pd.DataFrame())
-    return frame[frame[SERIES] == key].copy() if SERIES in frame.columns else frame.iloc[0:0]
-
-
-forecast, crossings = (_of_series(n) for n in ("forecasts.csv", "crossings.csv"))
+frames = queries.series_run(url, key, stamp.run_id)
+forecast, crossings = frames["forecasts"].copy(), frames["crossings"].copy()
 # Targets with the run's assessment, or unassessed before the first run (never "none uses it").
 targets = queries.targets(url, stamp)
 targets = targets[targets[SERIES] == key].copy()
@@ -96,8 +89,7 @@ run_status = None
 if stamp.run_id is None:
     common.no_run_message()
 elif not is_context:
-    outcome = queries.run_frames(url, stamp.run_id)["run_series"]
-    outcome = outcome[outcome["series_key"] == key]
+    outcome = frames["run_series"]
     run_status = outcome.iloc[0].to_dict() if not outcome.empty else None
     if run_status is None:
         st.info(f"Run #{stamp.run_id} did not include this series (added after the run?). "
@@ -168,8 +160,7 @@ if not is_context:
     st.subheader("Backtest: the chosen model against the baselines")
     scores = pd.DataFrame()
     if stamp.run_id is not None:
-        scores = queries.run_frames(url, stamp.run_id)["backtest"]
-        scores = scores[scores["series_key"] == key][
+        scores = frames["backtest"][
             ["model", "chosen", "n_origins", "mae", "mase", "coverage_80", "crossing_error_days"]
         ].sort_values(["chosen", "mase"], ascending=[False, True])
     if scores.empty:
@@ -227,5 +218,6 @@ elif meta.get("source_url"):
 st.subheader("Downloads")
 scope = st.radio("Files", ["this series", "everything"], horizontal=True, key="download-scope",
                  label_visibility="collapsed")
-common.download_buttons(frames, [key] if scope == "this series" else None,
+# The files are the whole export's (cached per store change), filtered: the page above read only this series.
+common.download_buttons(queries.export_frames(url, stamp), [key] if scope == "this series" else None,
                         key if scope == "this series" else "all", "series")
