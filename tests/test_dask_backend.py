@@ -6,6 +6,7 @@ A scheduler address that answers nothing is one clear line, exit 2, the store un
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from jobs import backends
 from jobs.errors import ConfigError
 from jobs.store import db
 from store_contents import table_contents
@@ -111,3 +113,22 @@ def test_a_bad_scheduler_address_is_one_line_exit_2_and_changes_nothing(bundled,
     assert done.stderr.startswith("error: ") and says in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert table_contents(engine) == before
     engine.dispose()
+
+
+@pytest.mark.parametrize("threads, says", [
+    (2, "run more than one thread: start them with `dask worker ADDRESS --nthreads 1`"),
+    (0, "has no workers"),  # 0: a scheduler without workers
+])
+def test_a_cluster_that_cannot_give_identical_results_is_refused(monkeypatch, threads, says):
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "2s")
+    from dask import config
+
+    config.refresh()  # the environment is read at import: read it again
+    with distributed.LocalCluster(n_workers=1 if threads else 0, threads_per_worker=threads or 1, processes=False,
+                                  protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=":0") as local_cluster:
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            with backends.open_backend("dask", 2, local_cluster.scheduler_address):
+                pytest.fail("the backend opened")
+    monkeypatch.undo()
+    config.refresh()
