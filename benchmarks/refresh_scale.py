@@ -48,6 +48,7 @@ PHASES = {  # cProfile function name -> phase of forecast_series
     "backtest": "backtest (model choice at origins)", "fit_weighted": "final fit and paths",
     "crossings_frame": "crossings", "assess_targets": "targets",
 }
+FAMILIES = {"prophet_models.py": "Prophet", "stats_models.py": "statsforecast", "models.py": "naive/drift"}
 
 
 def add_arguments(parser) -> None:
@@ -73,7 +74,8 @@ def synthetic_series(n: int, seed: int = SEED) -> dict[str, tuple[str, pd.DataFr
         offset, low, high, _ = SHAPES[frequency]
         dates = pd.date_range(end="2025-01-01", periods=int(rng.integers(low, high + 1)), freq=offset)
         years = (dates - pd.Timestamp(f"{rng.integers(2012, 2036)}-01-01")).days / 365.25
-        values = np.clip(1 / (1 + np.exp(-rng.uniform(0.15, 0.9) * years)) + rng.normal(0, rng.uniform(0.005, 0.03), len(dates)), 0, 1)
+        level = 1 / (1 + np.exp(-rng.uniform(0.15, 0.9) * years))  # then the noise: the draws' order is the seed's
+        values = np.clip(level + rng.normal(0, rng.uniform(0.005, 0.03), len(dates)), 0, 1)
         keep = np.ones(len(dates), bool)
         if i % 3 == 1:  # random gaps
             keep &= rng.random(len(dates)) > 0.15
@@ -249,18 +251,28 @@ def profile_fits(series: dict, count: int, models: str | None) -> None:
     config = EngineConfig(specs=specs)
     profiler = cProfile.Profile()
     chosen = list(series.items())[:count]
+
+    def fit(key, freq, frame):
+        forecast_series(key, pd.DataFrame({DS: frame["date"], Y: frame["value"]}),
+                        pd.DataFrame(columns=TARGET_INPUT_COLUMNS), config, freq)
+    fit(chosen[0][0], *chosen[0][1])  # imports and JIT compilation (once per worker process) not counted
     started = time.perf_counter()
     profiler.enable()
     for key, (freq, frame) in chosen:
-        forecast_series(key, pd.DataFrame({DS: frame["date"], Y: frame["value"]}),
-                        pd.DataFrame(columns=TARGET_INPUT_COLUMNS), config, freq)
+        fit(key, freq, frame)
     profiler.disable()
     total = time.perf_counter() - started
     stats = pstats.Stats(profiler).stats
     shares = {label: max((v[3] for (f, _, name), v in stats.items() if name == fn and "forecast" in f), default=0.0)
               for fn, label in PHASES.items()}
     shown = ", ".join(f"{label} {t / total:.0%}" for label, t in shares.items())
-    print(f"where a fit's time goes (cProfile, {len(chosen)} series in this process, {total:.1f} s): {shown}")
+    print(f"where a fit's time goes (cProfile, {len(chosen)} series in this process after a warm-up fit, "
+          f"{total:.1f} s): {shown}")
+    families = {label: sum(v[3] for (f, _, name), v in stats.items() if name == "fit_predict"
+                           and Path(f).name == file and Path(f).parent.name == "forecast")
+                for file, label in FAMILIES.items()}
+    print("  in the models' fit_predict, at origins and final: "
+          + ", ".join(f"{label} {t / total:.0%}" for label, t in families.items()))
 
 
 def run(args) -> int:

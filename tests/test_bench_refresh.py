@@ -31,6 +31,7 @@ def test_refresh_benchmark_runs_on_sqlite_with_the_prophet_loop(capsys):
     assert re.search(r"refresh / plain Prophet loop: \d+\.\d+ x sequential, \d+\.\d+ x the 2-process pool", out)
     assert re.search(r"\[sqlite\] .*peak RSS \d+ MB \(refresh process\), \d+ MB with its workers", out)
     assert re.search(r"where a fit's time goes \(cProfile, 1 series .*backtest \(model choice at origins\) \d+%", out)
+    assert re.search(r"in the models' fit_predict, at origins and final: Prophet \d+%, statsforecast \d+%", out)
     assert re.search(r"\[sqlite\] after 1 series \(33%\) got a new observation: \d+\.\d s, refitted 1, carried over 2", out)
 
 
