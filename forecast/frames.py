@@ -12,6 +12,9 @@ SERIES = "series"
 DS = "ds"
 Y = "y"
 HISTORY_COLUMNS = [SERIES, DS, Y]
+# A share is a fraction in this closed range: the rule jobs.validate applies to every stored
+# share observation, and validate_history to every history a model is given.
+SHARE_RANGE = (0.0, 1.0)
 
 # What a stored observation means. Forecasts fit on FIT_KINDS only; bounds and ranges are
 # evidence for crossings and target assessments (and charts), never fitted.
@@ -81,8 +84,9 @@ class InvalidHistory(ValueError):
 def validate_history(history: pd.DataFrame) -> pd.DataFrame:
     """Return a clean, sorted copy of a history frame or raise InvalidHistory.
 
-    Checks: the three columns exist, dates parse, values are finite and in [0, 1],
-    and no series has two values for one date.
+    Checks: the three columns exist, dates parse, values are finite and in SHARE_RANGE,
+    and no series has two values for one date. (What enters the store passed jobs.validate's
+    fuller rules already; this is the contract of the frame a model is given.)
     """
     missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
     if missing:
@@ -92,7 +96,7 @@ def validate_history(history: pd.DataFrame) -> pd.DataFrame:
     if frame[DS].isna().any():
         raise InvalidHistory("history has unparseable or empty dates")
     frame[Y] = pd.to_numeric(frame[Y], errors="coerce").astype(float)
-    bad = frame[~frame[Y].between(0.0, 1.0)]
+    bad = frame[~frame[Y].between(*SHARE_RANGE)]
     if not bad.empty:
         row = bad.iloc[0]
         raise InvalidHistory(

@@ -7,8 +7,8 @@ Every violation is named: (input, row or item, problem), all of them at once.
     series   a sane key (1-120 letters, digits, _ . -; first a letter or digit) of a known series
     date     a date, not before 1950 and not after the period after the current one (the
              first day of next month: a later period cannot have been observed yet)
-    value    a finite number; in [0, 1] for a share (unit `share` or `fraction`), finite
-             for any other declared unit
+    value    a finite number; in forecast.frames.SHARE_RANGE, [0, 1], for a share (unit
+             `share` or `fraction`); finite for any other declared unit
     once     one value per series and date (periods are stored by their first day)
     text     no control characters (NUL ...) in any text cell: PostgreSQL cannot store a
              NUL and exports would carry them
@@ -28,7 +28,7 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from forecast.frames import OBSERVATION_KINDS
+from forecast.frames import OBSERVATION_KINDS, SHARE_RANGE
 from jobs.errors import InvalidData
 from jobs.sources.base import (
     CONTROL_CHARACTERS, OBS_DATE, OBS_KIND, OBS_NOTE, OBS_PERIOD_TYPE, OBS_QUOTE, OBS_RELIABILITY,
@@ -101,11 +101,11 @@ def _value_problem(value, unit: str, label: str, scale: float, percent_column: s
     number = parse_number(value)
     if number is None:
         return f"{label} {value!r} is not a finite number"
-    if unit in SHARE_UNITS and not 0.0 <= number <= 1.0:
-        shown = number * scale
+    low, high = SHARE_RANGE
+    if unit in SHARE_UNITS and not low <= number <= high:
         hint = (f" (percentages go in a '{percent_column}' column)"
-                if percent_column and scale == 1.0 and 1 < number <= 100 else "")
-        return f"{label} {shown:g} is outside 0-{scale:g}{hint}"
+                if percent_column and scale == 1.0 and high < number <= 100 else "")
+        return f"{label} {number * scale:g} is outside {low * scale:g}-{high * scale:g}{hint}"
     return None
 
 
