@@ -175,7 +175,7 @@ def _fail(engine: Engine, result: PullResult, exc: Exception, started) -> PullRe
     # the family, not the subclass (NotFound is reported as SourceChanged); anything else is our bug
     result.error_kind = next((kind.__name__ for kind in ERROR_KINDS if isinstance(exc, kind)),
                              InternalError.__name__)
-    result.error = str(exc)
+    result.error = str(exc) if isinstance(exc, ERROR_KINDS) else f"{type(exc).__name__}: {exc}"  # a bug: say what
     log.warning("pull %s failed (%s): %s", result.source, result.error_kind, result.error)
     _record(engine, None, result, started)
     return result

@@ -83,6 +83,8 @@ def run(args, settings) -> int:
         if failed:
             print(f"\n{len(failed)} of {len(results)} pull(s) failed: they changed no data "
                   "(a payload that did arrive is kept as a snapshot for inspection).")
+    if any(r.error_kind == InternalError.__name__ for r in failed):
+        return InternalError.exit_code  # a bug of ours, even though the other sources were pulled
     if failed:
         return EXIT_FAILED
     return AlreadyRunning.exit_code if skipped else 0

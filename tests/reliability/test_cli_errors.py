@@ -163,3 +163,28 @@ def test_the_policies_page_of_a_store_with_feed_items_but_no_targets(server, tmp
     table = app.dataframe[0].value
     assert f"{len(table)} of {len(table)} policy events shown" in caption and len(table) > 0
     assert set(table["review"]) == {"⚠ unreviewed feed item"} and set(table["targets"]) == {""}
+
+
+def test_a_bug_in_a_parser_fails_that_pull_as_a_bug_and_the_others_still_run(store_url, server, tmp_path,
+                                                                               monkeypatch, capsys):
+    from jobs.sources import policy_feed
+
+    def buggy(raw, options=None):  # stands in for a bug in a parser (a real one would be fixed)
+        return {}["missing"]
+
+    monkeypatch.setattr(policy_feed, "parse", buggy)
+    server.set("/feed.xml", Reply((FIXTURES / "feeds" / "policies_rss_v2.xml").read_bytes()))
+    server.set("/mine.csv", Reply(b"series,date,domestic_share_pct,sector,technology\nmine_x,2021,12,banking,databases\n"))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[sources]]\nname = "feed"\nkind = "policy_feed"\nurl = "{server.url}/feed.xml"\n'
+                       f'[[sources]]\nname = "mine"\nkind = "csv_url"\nurl = "{server.url}/mine.csv"\n')
+    assert cli.main(["pull", "--db", store_url, "--sources", str(sources)]) == 70
+    out = capsys.readouterr().out
+    assert "feed failed (InternalError)" in out and "KeyError: 'missing'" in out and "a bug in domshare" in out
+    from jobs.store import db
+
+    engine = db.make_engine(store_url)
+    with engine.connect() as conn:
+        pulls = dict(conn.execute(select(schema.pulls.c.source, schema.pulls.c.status)).all())
+    engine.dispose()
+    assert pulls["feed"] == "failed" and pulls["mine"] == "ok"  # the other source was pulled
