@@ -198,3 +198,25 @@ def test_every_kind_init_or_pull_names_resolves_through_the_one_table():
         module = module_for(name)
         assert callable(module.parse)
         assert callable(getattr(module, "fetch", None)) == (name in PULL_KINDS), name
+
+
+def test_every_module_that_writes_observations_applies_the_rules():
+    """No entry point around jobs.validate: a module of jobs/ that calls
+    writes.upsert_observations imports jobs.validate (the store's writer itself checks nothing)."""
+    import ast
+    from pathlib import Path
+
+    writers, unchecked = [], []
+    for path in sorted((Path(__file__).resolve().parents[2] / "jobs").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        calls = any(isinstance(n, ast.Attribute) and n.attr == "upsert_observations"
+                    and isinstance(n.ctx, ast.Load) for n in ast.walk(tree))
+        if not calls or path.name == "writes.py":
+            continue
+        writers.append(path.name)
+        uses_rules = any((isinstance(n, ast.ImportFrom) and n.module == "jobs.validate")
+                         or (isinstance(n, ast.ImportFrom) and n.module == "jobs"
+                             and any(a.name == "validate" for a in n.names)) for n in ast.walk(tree))
+        if not uses_rules:
+            unchecked.append(path.name)
+    assert {"bundled.py", "importer.py", "pull.py"} <= set(writers) and unchecked == []
