@@ -159,3 +159,53 @@ def test_bands_too_narrow_in_the_backtest_are_widened_to_cover_80_percent():
     assert 0.7 <= inside <= 0.9 and ((wide > 0) & (wide < 1)).all()
     assert np.allclose(np.median(wide, axis=1), np.median(narrow, axis=1), atol=1e-3)
     assert spread_factor(lambda k: (wide, wide), frame, plan, [0]) == pytest.approx(1.0, abs=0.05)
+
+
+class Shifted:
+    """A share model (not a baseline) whose paths are the drift's, moved and squeezed:
+    `shift` moves the median, `squeeze` < 1 narrows the spread around it."""
+
+    def __init__(self, name, shift=0.0, squeeze=1.0):
+        self.name, self.shift, self.squeeze = name, shift, squeeze
+
+    def fit_predict(self, history, future, n_paths, seed):
+        paths = Drift().fit_predict(history, future, n_paths, seed)
+        mid = np.median(paths.observed, axis=1, keepdims=True)
+        moved = np.clip(mid + self.squeeze * (paths.observed - mid) + self.shift, 0.001, 0.999)
+        return type(paths)(level=moved, observed=moved)
+
+
+def test_models_are_compared_after_recalibration_and_the_forecast_gets_the_same_factor():
+    from forecast.backtest import _mean_crps, plan_origins, run_model, selection_origins, widened
+    from forecast.engine import fit_weighted
+    from forecast.models import logit
+
+    frame = history("MS", 96, slope=0.05)
+    models = {"naive": NaiveLast(), "narrow": Shifted("narrow", squeeze=0.1), "biased": Shifted("biased", shift=0.04)}
+    choice = backtest(frame, models)
+    assert choice.factors["narrow"] > 2 and choice.factors["biased"] == pytest.approx(1.0, abs=0.3)
+    # the score the choice is made on is the CRPS of the widened paths on the latest origins
+    plan = plan_origins(frame["ds"], 3)
+    run = run_model(models["narrow"], frame, plan, 200, 0)
+    recalibrated = _mean_crps(frame, plan, lambda k: widened(run.paths[k], choice.factors["narrow"]),
+                              selection_origins(plan))
+    raw = _mean_crps(frame, plan, lambda k: run.paths[k], selection_origins(plan))
+    scores = choice.scores.set_index("model")
+    assert scores.loc["narrow", "crps_selection"] == pytest.approx(recalibrated, rel=0.05)
+    assert abs(recalibrated - raw) > 1e-4
+    # the forecast's paths of a model get its factor: the 80% band is that much wider (logit)
+    dates = pd.date_range("2018-02-01", periods=24, freq="MS")
+    config = EngineConfig(n_paths=400)
+    plain = fit_weighted(frame, dates, {"drift": 1.0}, config, 1)
+    wider = fit_weighted(frame, dates, {"drift": 1.0}, config, 1, {"drift": 2.0})
+    width = lambda paths: np.subtract(*np.quantile(logit(paths.observed), [0.9, 0.1], axis=1))
+    assert np.allclose(width(wider), 2 * width(plain), rtol=0.02)
+
+
+def test_baselines_are_the_yardstick_and_compete_only_when_no_share_model_ran():
+    frame = history("MS", 96, slope=0.0)  # a flat share: naive is the best forecast here
+    with_share_model = backtest(frame, {"naive": NaiveLast(), "drift": Drift(), "share": Shifted("share", shift=0.03)})
+    assert with_share_model.model == "share" and with_share_model.ranking[0] == "share"
+    assert with_share_model.skill is not None and with_share_model.skill < 0  # reported, not hidden
+    alone = backtest(frame, {"naive": NaiveLast(), "drift": Drift()})
+    assert alone.model in ("naive", "drift", MIXTURE)

@@ -56,3 +56,33 @@ def test_logit_spec_bounds_ordered_reproducible_and_no_temporary_files_left():
     assert ((values >= 0) & (values <= 1)).all() and (np.diff(values, axis=1) >= 0).all()
     # the posterior gives a real spread of trend paths (a MAP fit would collapse it)
     assert np.ptp(np.quantile(a.level[60], [0.1, 0.9])) > 0.01
+
+
+def test_yearly_fourier_order_is_what_the_sampling_frequency_identifies():
+    from forecast.prophet_models import _seasonal
+
+    def frame(freq, periods):
+        return pd.DataFrame({"ds": pd.date_range("2012-01-01", periods=periods, freq=freq)})
+
+    assert _seasonal(frame("MS", 48)) == 5  # 12 a year: orders 1-5 (6 has no sine)
+    assert _seasonal(frame("QS", 16)) == 1  # 4 a year: order 1 only
+    assert _seasonal(frame("6MS", 10)) is False and _seasonal(frame("YS", 10)) is False
+    assert _seasonal(frame("MS", 30)) is False  # under three years
+
+
+def test_the_bfgs_map_fit_reaches_newtons_optimum():
+    """The MAP shortcut at backtest origins: BFGS instead of Prophet's Newton (< 100 points)."""
+    from prophet import Prophet
+
+    from forecast.prophet_models import quiet
+
+    quiet()
+    history, _ = synthetic(3)
+    frame = history.iloc[:60].assign(cap=1.0, floor=0.0)
+    optimum = {}
+    for algorithm in ("Newton", "BFGS"):
+        model = Prophet(growth="logistic", yearly_seasonality=5, weekly_seasonality=False, daily_seasonality=False)
+        np.random.seed(1)
+        model.fit(frame, algorithm=algorithm)
+        optimum[algorithm] = model.stan_backend.stan_fit.optimized_params_dict["lp__"]
+    assert optimum["BFGS"] == pytest.approx(optimum["Newton"], abs=0.1)
