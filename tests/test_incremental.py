@@ -44,11 +44,22 @@ def store(any_db_url):
 
 
 def stored(engine, table, run_id: int) -> pd.DataFrame:
-    """A result table's rows of one run, without the run id, in key order."""
+    """A result table's rows that run `run_id` shows (its own, and those its carried-over
+    series point at), without the run id, in key order."""
+    rs = schema.run_series
     columns = [c for c in table.c if c.name != "run_id"]
+    query = select(*columns).where(rs.c.run_id == run_id).order_by(*columns[:3])
+    if table is not rs:
+        query = query.select_from(table.join(rs, (rs.c.results_run_id == table.c.run_id)
+                                             & (rs.c.series_key == table.c.series_key)))
     with engine.connect() as conn:
-        rows = conn.execute(select(*columns).where(table.c.run_id == run_id).order_by(*columns[:3])).mappings().all()
+        rows = conn.execute(query).mappings().all()
     return pd.DataFrame(rows, columns=[c.name for c in columns])
+
+
+def physical_rows(engine, table, run_id: int) -> int:
+    with engine.connect() as conn:
+        return len(conn.execute(select(table.c.series_key).where(table.c.run_id == run_id)).all())
 
 
 def assessments(engine, run_id: int) -> pd.DataFrame:
@@ -70,6 +81,8 @@ def test_a_new_day_refits_nothing_and_assesses_as_a_fresh_fit_would(store):
         if table is not schema.run_series:  # (fit seconds differ)
             pd.testing.assert_frame_equal(stored(store, table, later.run_id), stored(store, table, fresh.run_id))
     assert len(stored(store, schema.crossing_cdf, later.run_id)) > 0
+    for table in RESULT_TABLES[1:]:  # carried over by reference: the rows stay with the first run
+        assert physical_rows(store, table, later.run_id) == 0 < physical_rows(store, table, first.run_id)
     before, after = assessments(store, first.run_id).set_index("target_id"), assessments(store, later.run_id)
     pd.testing.assert_frame_equal(after, assessments(store, fresh.run_id))
     soon = after.set_index("target_id").loc["T-soon"]

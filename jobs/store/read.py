@@ -151,24 +151,37 @@ def observation_evidence(conn: Connection, series_keys=None) -> pd.DataFrame:
     return frame
 
 
+def _held(table):
+    """`table` (forecasts, crossings, crossing_cdf, backtest_scores) joined to the run_series
+    rows whose results it holds: a carried-over series' rows stay with the run that fitted it
+    (run_series.results_run_id), so select run_series.run_id as the run and filter on it."""
+    rs = schema.run_series
+    return table.join(rs, (rs.c.results_run_id == table.c.run_id) & (rs.c.series_key == table.c.series_key))
+
+
+def _held_columns(table) -> list:
+    """`table`'s columns, its run_id being the run that shows the rows (see _held)."""
+    return [schema.run_series.c.run_id if c.name == "run_id" else c for c in table.c]
+
+
 def run_frames(conn: Connection, run_id: int, series_key: str | None = None) -> dict[str, pd.DataFrame]:
     """forecasts / crossings / targets (export columns) plus backtest and run_series, of the
     whole run or of one series (the series page reads just its own rows)."""
-    f, b = schema.forecasts, schema.backtest_scores
+    f, b, rs = schema.forecasts, schema.backtest_scores, schema.run_series
 
     def of(table, query):
-        query = query.where(table.c.run_id == run_id)
-        return query if series_key is None else query.where(table.c.series_key == series_key)
+        query = query.select_from(_held(table)).where(rs.c.run_id == run_id)
+        return query if series_key is None else query.where(rs.c.series_key == series_key)
 
     forecasts = _frame(conn, of(f, select(
-        f.c.run_id, f.c.series_key.label(SERIES), f.c.date.label(DATE), f.c.yhat, f.c.lower_80,
+        rs.c.run_id, f.c.series_key.label(SERIES), f.c.date.label(DATE), f.c.yhat, f.c.lower_80,
         f.c.upper_80, f.c.lower_95, f.c.upper_95, f.c.model,
     ).order_by(f.c.series_key, f.c.date)))
     return {
         "forecasts": forecasts[FORECASTS_EXPORT_COLUMNS],
         "crossings": crossings_frame(conn, run_id, series_key),
         "targets": assessments_frame(conn, run_id, series_key),
-        "backtest": _frame(conn, of(b, select(b).order_by(b.c.series_key, b.c.model))),
+        "backtest": _frame(conn, of(b, select(*_held_columns(b)).order_by(b.c.series_key, b.c.model))),
         "run_series": run_series_frame(conn, run_id, series_key),
     }
 
@@ -204,23 +217,23 @@ def series_states(conn: Connection, run_id: int) -> pd.DataFrame:
 
 def crossing_cdf(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
     """The stored crossing-date CDFs (forecast.frames.CDF_COLUMNS) of these series in run `run_id`."""
-    c = schema.crossing_cdf
+    c, rs = schema.crossing_cdf, schema.run_series
     frame = _frame(conn, select(c.c.series_key.label(SERIES), c.c.threshold, c.c.date.label(DS), c.c.cdf,
-                                c.c.p_above)
-                   .where(c.c.run_id == run_id, c.c.series_key.in_(list(series_keys)))
+                                c.c.p_above).select_from(_held(c))
+                   .where(rs.c.run_id == run_id, rs.c.series_key.in_(list(series_keys)))
                    .order_by(c.c.series_key, c.c.threshold, c.c.date))
     return frame[CDF_COLUMNS]
 
 
 def crossings_frame(conn: Connection, run_id: int, series_key: str | None = None) -> pd.DataFrame:
     """Run `run_id`'s crossings (export columns), of one series or all."""
-    c = schema.crossings
-    query = select(c.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.status, c.c.observed_date,
+    c, rs = schema.crossings, schema.run_series
+    query = select(rs.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.status, c.c.observed_date,
                    c.c.median_date, c.c.p10_date, c.c.p90_date, c.c.probability_by_horizon,
                    c.c.latest_above, c.c.probability_by_2027, c.c.probability_by_2030,
-                   ).where(c.c.run_id == run_id).order_by(c.c.series_key, c.c.threshold)
+                   ).select_from(_held(c)).where(rs.c.run_id == run_id).order_by(c.c.series_key, c.c.threshold)
     if series_key is not None:
-        query = query.where(c.c.series_key == series_key)
+        query = query.where(rs.c.series_key == series_key)
     return _frame(conn, query)[CROSSINGS_EXPORT_COLUMNS]
 
 
@@ -277,8 +290,9 @@ def target_history(conn: Connection, target_id: str | None = None, up_to: int | 
     if up_to is not None:
         query = query.where(a.c.run_id <= up_to)
     frame = _frame(conn, query)
-    crossings = _frame(conn, select(c.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.p10_date,
-                                    c.c.p90_date).join(r, (r.c.id == c.c.run_id) & (r.c.status == "complete")))
+    crossings = _frame(conn, select(rs.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.p10_date,
+                                    c.c.p90_date).select_from(_held(c))
+                       .join(r, (r.c.id == rs.c.run_id) & (r.c.status == "complete")))
     for part in (frame, crossings):  # thresholds are the same floats; rounded so the join cannot miss
         part["_threshold"] = part[THRESHOLD].astype(float).round(9)
     frame = frame.merge(crossings.drop(columns=THRESHOLD), on=[RUN_ID, SERIES, "_threshold"], how="left")
@@ -291,14 +305,14 @@ def crossing_history(conn: Connection, series_key: str, threshold: float | None 
     n_obs, last_obs_date, new_data), oldest run first."""
     c, r, rs = schema.crossings, schema.forecast_runs, schema.run_series
     query = (
-        select(c.c.run_id, r.c.finished_at.label("run_finished_at"), c.c.series_key.label(SERIES), c.c.threshold,
+        select(rs.c.run_id, r.c.finished_at.label("run_finished_at"), c.c.series_key.label(SERIES), c.c.threshold,
                c.c.status, c.c.observed_date, c.c.median_date, c.c.p10_date, c.c.p90_date,
                c.c.probability_by_horizon, c.c.probability_by_2027, c.c.probability_by_2030, rs.c.n_obs,
                rs.c.last_obs_date)
-        .join(r, (r.c.id == c.c.run_id) & (r.c.status == "complete"))
-        .outerjoin(rs, (rs.c.run_id == c.c.run_id) & (rs.c.series_key == c.c.series_key))
-        .where(c.c.series_key == series_key)
-        .order_by(c.c.threshold, c.c.run_id)
+        .select_from(_held(c))
+        .join(r, (r.c.id == rs.c.run_id) & (r.c.status == "complete"))
+        .where(rs.c.series_key == series_key)
+        .order_by(c.c.threshold, rs.c.run_id)
     )
     frame = _frame(conn, query)
     if threshold is not None:

@@ -1,14 +1,14 @@
 """Writes of forecast runs. A run is inserted as 'running', filled series by series, and
 flipped to 'complete' (or 'failed') last: readers only ever see complete runs
 (jobs.store.read). Results are written in batches as they arrive; a series an incremental
-refresh does not refit is copied from the previous run inside the database. A run whose process died stays 'running' until the next refresh marks
+refresh does not refit points at the run that holds its results (run_series.results_run_id). A run whose process died stays 'running' until the next refresh marks
 it 'abandoned'."""
 from __future__ import annotations
 
 import json
 
 import pandas as pd
-from sqlalchemy import Connection, Integer, insert, literal, select, update
+from sqlalchemy import Connection, Integer, func, insert, literal, select, update
 
 from forecast.engine import SeriesResult
 from forecast.frames import CDF, DS, P_ABOVE, SERIES, THRESHOLD
@@ -79,7 +79,8 @@ def write_results(conn: Connection, run_id: int, results: list[tuple[SeriesResul
             run_id=run_id, series_key=result.series, status=result.status, model=result.model,
             error=result.error, n_obs=result.n_obs, last_obs_date=result.last_obs_date,
             seconds=result.seconds, skill=result.skill, skill_origins=result.skill_origins,
-            weights=json.dumps(result.weights, sort_keys=True) if result.weights else None, input_hash=key))
+            weights=json.dumps(result.weights, sort_keys=True) if result.weights else None, input_hash=key,
+            results_run_id=run_id))
         rows[schema.forecasts] += [{**r, "date": _date(r["date"])} for r in
                                    _records(result.forecast, run_id, {SERIES: "series_key", DS: "date"})]
         rows[schema.crossings] += _records(result.crossings, run_id, {SERIES: "series_key"})
@@ -115,18 +116,20 @@ CARRY_CHUNK = 500  # series per INSERT ... SELECT (bound parameters stay far bel
 
 
 def carry_over(conn: Connection, from_run: int, to_run: int, series: list[str]) -> set[str]:
-    """Copy run `from_run`'s results of these series (those it holds) into run `to_run`,
-    inside the database (INSERT ... SELECT: nothing passes through this process), and return
-    them. Target assessments are not copied: the new run assesses them on its own `as_of`."""
+    """Carry run `from_run`'s results of these series (those it holds) into run `to_run` and
+    return them: only their run_series rows are copied (inside the database), pointing at
+    the run whose rows hold the results (results_run_id); forecasts, crossings, CDFs and
+    backtest scores stay where they are. Target assessments are not carried: the new run
+    assesses them on its own `as_of`."""
     rs = schema.run_series
     carried: set[str] = set()
+    columns = [literal(to_run, Integer).label("run_id") if c.name == "run_id"
+               else func.coalesce(rs.c.results_run_id, rs.c.run_id).label("results_run_id") if c.name == "results_run_id"
+               else c for c in rs.c]
     for start in range(0, len(series), CARRY_CHUNK):
         chunk = series[start:start + CARRY_CHUNK]
         carried |= set(conn.execute(select(rs.c.series_key).where(
             rs.c.run_id == from_run, rs.c.series_key.in_(chunk))).scalars())
-        for table in (schema.run_series, schema.forecasts, schema.crossings, schema.crossing_cdf,
-                      schema.backtest_scores):
-            columns = [literal(to_run, Integer).label("run_id") if c.name == "run_id" else c for c in table.c]
-            conn.execute(insert(table).from_select([c.name for c in table.c], select(*columns).where(
-                table.c.run_id == from_run, table.c.series_key.in_(chunk))))
+        conn.execute(insert(rs).from_select([c.name for c in rs.c], select(*columns).where(
+            rs.c.run_id == from_run, rs.c.series_key.in_(chunk))))
     return carried

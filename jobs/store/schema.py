@@ -184,6 +184,10 @@ run_series = Table(
     # observations and bounds, frequency, thresholds, engine parameters, forecasting code):
     # a later refresh with the same hash carries the result over instead of refitting.
     Column("input_hash", String(64)),
+    # 0005: the run whose forecasts, crossings, crossing_cdf and backtest_scores rows hold
+    # this series' results: this run when it fitted the series, else the run that did (a
+    # carried-over series is a reference, not a copy). Reads go through it (jobs.store.read).
+    Column("results_run_id", Integer),
 )
 
 forecasts = Table(

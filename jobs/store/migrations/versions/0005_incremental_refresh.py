@@ -1,4 +1,4 @@
-"""incremental refresh: per-series input hashes, refit/carry counts, crossing-date CDFs
+"""incremental refresh: per-series input hashes and result runs, refit/carry counts, crossing-date CDFs
 
 Revision ID: 0005
 Revises: 0004
@@ -20,6 +20,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column('series_carried', sa.Integer(), nullable=True))
     with op.batch_alter_table('run_series') as batch:
         batch.add_column(sa.Column('input_hash', sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column('results_run_id', sa.Integer(), nullable=True))
+    op.execute("UPDATE run_series SET results_run_id = run_id")  # every earlier run holds its own rows
     op.create_table(
         'crossing_cdf',
         sa.Column('run_id', sa.Integer(), nullable=False),
@@ -37,6 +39,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('crossing_cdf')
     with op.batch_alter_table('run_series') as batch:
+        batch.drop_column('results_run_id')
         batch.drop_column('input_hash')
     with op.batch_alter_table('forecast_runs') as batch:
         batch.drop_column('series_carried')
