@@ -139,3 +139,28 @@ def test_one_series_read_is_that_series_rows_of_the_whole_run(store):
         mine = frame[frame[key] == "a"].reset_index(drop=True)
         assert len(mine) > 0
         pd.testing.assert_frame_equal(one[name].reset_index(drop=True), mine, check_dtype=False)
+
+
+def test_the_schedulers_refresh_after_new_data_refits_only_the_changed_series(store, any_db_url):
+    from jobs import scheduler
+    from jobs.sources.base import OBSERVATION_COLUMNS
+    from jobs.store import writes
+
+    options = {"specs": ["naive", "drift"], "as_of": "2023-01-01", "workers": 1}
+    scheduler.bind(any_db_url)
+    try:
+        assert scheduler.refresh_job(0.0, options)["outcome"] == "failed"  # 'bad' fails, as it should
+        with db.transaction(store) as conn:  # what a pull writes: one new month of 'a'
+            writes.upsert_observations(conn, pd.DataFrame([{
+                "series_key": "a", "date": dt.date(2022, 1, 1), "value": 0.41, "period_type": "month",
+                "source_url": None, "note": None}])[OBSERVATION_COLUMNS], None)
+        scheduler.refresh_job(0.0, options)
+    finally:
+        for engine in scheduler._bound.values():
+            engine.dispose()
+        scheduler._bound.clear()
+    with store.connect() as conn:
+        run = read.latest_run(conn)
+        refitted = read.run_series_frame(conn, run["id"]).query("results_run_id == @run['id']")["series_key"]
+    assert run["trigger"] == "scheduler" and (run["series_refitted"], run["series_carried"]) == (1, 3)
+    assert refitted.tolist() == ["a"]

@@ -70,14 +70,17 @@ if runs.empty:
     st.stop()
 st.dataframe(
     runs[["id", "status", "started_at", "finished_at", "seconds", "trigger", "series_ok",
-          "series_insufficient", "series_failed", "code_version", "seed"]]
+          "series_insufficient", "series_failed", "series_refitted", "series_carried", "code_version", "seed"]]
     .assign(error=common.text(runs["error"], missing="")),
     hide_index=True, width="stretch",
     column_config={"id": st.column_config.NumberColumn("run", format="#%d"),
                    "started_at": st.column_config.DatetimeColumn("started", **DATETIME),
                    "finished_at": st.column_config.DatetimeColumn("finished", **DATETIME),
                    "series_ok": "series ok", "series_insufficient": "too little data",
-                   "series_failed": "series failed", "code_version": "code version",
+                   "series_failed": "series failed", "series_refitted": "refitted",
+                   "series_carried": st.column_config.NumberColumn("carried over", help="unchanged since the run "
+                                                                   "that fitted them: not refitted, re-assessed"),
+                   "code_version": "code version",
                    "seed": st.column_config.NumberColumn("random seed", format="%d"),
                    "error": st.column_config.TextColumn(width="large")},
 )
@@ -129,4 +132,6 @@ with st.expander(f"Per-series outcome of run #{run_id}"):
     st.dataframe(outcome, hide_index=True, width="stretch",
                  column_config={"series_key": "series", "n_obs": "observations",
                                 "last_obs_date": "last observation",
+                                "results_run_id": "fitted in run",  # an earlier one: carried over unchanged
+                                "input_hash": "input hash",
                                 "error": st.column_config.TextColumn(width="large")})
