@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, and_, case, func, inspect, select
 
-from forecast.frames import TARGET_ID
+from forecast.frames import SERIES, TARGET_ID
 from jobs import evidence, export
 from jobs.bundled import INPUTS_SOURCE
 from jobs.store import db as store_db
@@ -353,8 +353,8 @@ def targets(db_url: str, key: Stamp) -> pd.DataFrame:
     (jobs.evidence.targets_with_evidence); a target the run did not assess (added after it, or
     before any run) has no probability and no status."""
     with engine(db_url).connect() as conn:
-        cards = read.target_evidence(conn)
-        observations = read.observation_evidence(conn)
+        cards = read.target_evidence(conn)  # and the observations of the measuring series only
+        observations = read.observation_evidence(conn, sorted(set(cards[SERIES].dropna())))
         # Targets added after the run (or before any) are listed too, unassessed.
         unassessed = read.targets_frame(conn).assign(
             probability_by_deadline=float("nan"), projected_date=None, status=None, basis=None,

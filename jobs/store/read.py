@@ -290,9 +290,11 @@ def target_history(conn: Connection, target_id: str | None = None, up_to: int | 
     if up_to is not None:
         query = query.where(a.c.run_id <= up_to)
     frame = _frame(conn, query)
-    crossings = _frame(conn, select(rs.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.p10_date,
-                                    c.c.p90_date).select_from(_held(c))
-                       .join(r, (r.c.id == rs.c.run_id) & (r.c.status == "complete")))
+    measuring = sorted(set(frame[SERIES].dropna()))  # only their crossings: the cost follows the targets, not N
+    held = (select(rs.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.p10_date, c.c.p90_date)
+            .select_from(_held(c)).join(r, (r.c.id == rs.c.run_id) & (r.c.status == "complete"))
+            .where(rs.c.series_key.in_(measuring)))
+    crossings = _frame(conn, held if up_to is None else held.where(rs.c.run_id <= up_to))
     for part in (frame, crossings):  # thresholds are the same floats; rounded so the join cannot miss
         part["_threshold"] = part[THRESHOLD].astype(float).round(9)
     frame = frame.merge(crossings.drop(columns=THRESHOLD), on=[RUN_ID, SERIES, "_threshold"], how="left")
