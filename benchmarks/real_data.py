@@ -15,6 +15,11 @@ engine on every domestic-share series that can be forecast. Per series it prints
 Pooled lines: the 80% coverage over every held-out point of every series; the mean CRPS of
 the choice against each single peer's over the series where that peer ran (ratio < 1: the
 choice is better); and how many series with >= 20 observations the choice beats naive on.
+
+Policy dates as changepoints: the same engine again without the curated policy dates of
+each series' sector and technology (which the default offers to Prophet), and per series
+with dates inside its data: how many were offered, for which Prophet models the backtest
+kept them, and the choice's out-of-sample skill and coverage with and without them.
 """
 from __future__ import annotations
 
@@ -40,32 +45,37 @@ MIN_OBS_FOR_MAJORITY = 20
 
 
 def bundled_series(url: str):
-    """(key, history, frequency, bounds) for every domestic-share series with observations."""
+    """(key, history, frequency, bounds, policy dates) for every domestic-share series with
+    observations."""
     engine = db.make_engine(url)
     with engine.connect() as conn:
         catalogue = read.series_catalogue(conn).set_index("key")
         history = validate_history(read.history_frame(conn, validate=False))
         bounds = read.bounds_frame(conn)
+        policies = read.policy_dates(conn)
     engine.dispose()
     for key, group in history.groupby(SERIES):
-        yield key, group, catalogue.loc[key, "frequency"], bounds[bounds[SERIES] == key][BOUNDS_COLUMNS]
+        yield (key, group, catalogue.loc[key, "frequency"], bounds[bounds[SERIES] == key][BOUNDS_COLUMNS],
+               policies.get(key))
 
 
-def report(config: EngineConfig, url: str) -> tuple[pd.DataFrame, dict]:
+def report(config: EngineConfig, url: str, policies: bool = True) -> tuple[pd.DataFrame, dict]:
     rows, pooled_inside, per_point = [], [], []
     targets = pd.DataFrame(columns=TARGET_INPUT_COLUMNS)
-    for key, history, frequency, bounds in bundled_series(url):
+    for key, history, frequency, bounds, policy_dates in bundled_series(url):
         if len(history) < config.min_points:
             continue
         started = time.perf_counter()
-        result = forecast_series(key, history, targets, config, frequency, bounds)
+        result = forecast_series(key, history, targets, config, frequency, bounds, policy_dates if policies else None)
         seconds = time.perf_counter() - started
         scores = result.backtest.set_index("model")
         tested = result.tested
         row = {"series": key, "obs": len(history), "status": result.status, "chosen": result.model,
                "weights": " ".join(f"{m}:{w:.1f}" for m, w in (result.weights or {}).items()),
                "choice_skill": result.skill, "cov80": np.mean(tested.inside_80) if tested and tested.inside_80 else None,
-               "points": len(tested.crps) if tested else 0, "seconds": seconds}
+               "points": len(tested.crps) if tested else 0, "seconds": seconds,
+               "policies_offered": len(result.policy_changepoints),
+               "policies_kept": " ".join(m for m, kept in sorted(result.policy_kept.items()) if kept)}
         for name in config.specs:
             ran = name in scores.index and not isinstance(scores.loc[name, "error"], str)
             row[name] = scores.loc[name, "skill"] if ran else None
@@ -100,6 +110,7 @@ def main(argv=None) -> int:
         url = f"sqlite:///{Path(tmp) / 'bundled.db'}"
         cli(["init", "--db", url])
         frame, pooled = report(config, url)
+        without, pooled_without = report(config, url, policies=False)
     frame.to_csv(args.csv, index=False)
     shown = ["series", "obs", "chosen", "choice_skill", "cov80", *config.specs]
     with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:+.2f}".format):
@@ -110,7 +121,28 @@ def main(argv=None) -> int:
     print(f"the choice beats naive on {pooled['beats_naive']} of {pooled['long_series']} series with "
           f">= {MIN_OBS_FOR_MAJORITY} observations")
     print(f"seconds: {frame['seconds'].sum():.1f} for {len(frame)} series; table written to {args.csv}")
+    print_policy_effect(frame, pooled, without, pooled_without)
     return 0
+
+
+def print_policy_effect(frame, pooled, without, pooled_without) -> None:
+    offered = frame[frame["policies_offered"] > 0].merge(
+        without[["series", "choice_skill", "cov80"]], on="series", suffixes=("", "_without"))
+    print("\npolicy dates as candidate changepoints (the default) against none:")
+    if offered.empty:
+        print("  no series has a curated policy date inside its data")
+        return
+    table = offered[["series", "obs", "policies_offered", "policies_kept", "choice_skill",
+                     "choice_skill_without", "cov80", "cov80_without"]]
+    with pd.option_context("display.width", 250, "display.float_format", "{:+.2f}".format):
+        print(table.rename(columns={"policies_offered": "offered", "policies_kept": "kept for",
+                                    "choice_skill": "skill", "choice_skill_without": "skill without",
+                                    "cov80_without": "cov80 without"}).to_string(index=False, na_rep="-"))
+    print(f"pooled 80% coverage {pooled['coverage_80']:.2f} with, {pooled_without['coverage_80']:.2f} without; "
+          f"choice beats naive on {pooled['beats_naive']} / {pooled_without['beats_naive']} of "
+          f"{pooled['long_series']} long series; pooled CRPS ratio to naive "
+          f"{pooled['crps_ratio_to_peer'].get('naive', float('nan')):.2f} with, "
+          f"{pooled_without['crps_ratio_to_peer'].get('naive', float('nan')):.2f} without")
 
 
 if __name__ == "__main__":

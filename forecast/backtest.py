@@ -90,8 +90,9 @@ class ModelRun:
     error: str | None = None
 
 
-def run_model(model, history: pd.DataFrame, plan: list[Origin], n_paths: int, seed: int) -> ModelRun:
-    run = ModelRun(model.name)
+def run_model(model, history: pd.DataFrame, plan: list[Origin], n_paths: int, seed: int,
+              name: str | None = None) -> ModelRun:
+    run = ModelRun(name or model.name)
     for origin in plan:
         train, test = history.iloc[:origin.cut], history.iloc[origin.cut:origin.end]
         try:
@@ -196,16 +197,23 @@ def calibrated(runs: list[ModelRun], history, plan, origins, limit=None):
     return widened_runs, factors
 
 
-def choose(runs: list[ModelRun], history, plan, origins, limit=None, baselines=()):
+def choose(runs: list[ModelRun], history, plan, origins, limit=None, baselines=(), twins=None):
     """(model or MIXTURE, weights, candidates best first, spread factors) on the given
     origins. The candidates are the share models; the baselines (random walks, which cannot
     know that shares saturate) are the yardstick of skill and compete only when no share
-    model ran at every origin."""
+    model ran at every origin. `twins` (variant -> plain model, e.g. Prophet with and
+    without policy changepoints): of each pair only the better scoring one is a candidate."""
     candidates = [r for r in runs if r.name not in baselines] or runs
     cal, factors = calibrated(candidates, history, plan, origins, limit)
+    scores = {run.name: _mean_crps(history, plan, lambda k, r=run: r.paths[k], origins, limit) for run in cal}
+    losers = set()
+    for variant, plain in (twins or {}).items():
+        if variant in scores and plain in scores:
+            losers.add(plain if _better(scores[variant], scores[plain]) else variant)
+    cal = [run for run in cal if run.name not in losers]
     scored = []
     for order, run in enumerate(cal):
-        score = _mean_crps(history, plan, lambda k, r=run: r.paths[k], origins, limit)
+        score = scores[run.name]
         if score is not None:
             scored.append((score, run.name not in baselines, order, run.name))
     ranking = [name for *_, name in sorted(scored)]
@@ -219,6 +227,11 @@ def choose(runs: list[ModelRun], history, plan, origins, limit=None, baselines=(
             if score < (1 - MIXTURE_MARGIN) * best:
                 return MIXTURE, mixture, ranking, factors
     return ranking[0], {ranking[0]: 1.0}, ranking, factors
+
+
+def _better(score, other) -> bool:
+    """A variant is kept only where it scores strictly better than its plain model."""
+    return score is not None and (other is None or score < other)
 
 
 def _paths_of(runs: list[ModelRun], model: str, weights: dict):
@@ -295,7 +308,7 @@ def selection_origins(plan: list[Origin], before: int | None = None) -> list[int
     return list(range(max(0, end - n), end))
 
 
-def out_of_sample(runs: list[ModelRun], history, plan, baselines) -> OutOfSample:
+def out_of_sample(runs: list[ModelRun], history, plan, baselines, twins=None) -> OutOfSample:
     """At each report origin, choose on the latest earlier origins' values before it (the
     same rule as the final choice, recalibration included), and score that choice there
     (CRPS against naive's, and 80% coverage)."""
@@ -307,7 +320,7 @@ def out_of_sample(runs: list[ModelRun], history, plan, baselines) -> OutOfSample
         if not origin.report:
             continue
         earlier = selection_origins(plan, j)
-        model, weights, _, factors = choose(runs, history, plan, earlier, origin.cut, baselines)
+        model, weights, _, factors = choose(runs, history, plan, earlier, origin.cut, baselines, twins)
         if model is None:
             continue
         cal = [ModelRun(r.name, [widened(p, factors[r.name]) for p in r.paths]) for r in runs if r.name in factors]
@@ -329,6 +342,7 @@ class Choice:
     ranking: list[str]  # single models, best first (fallbacks for the final fit)
     tested: OutOfSample  # the choice procedure, out of sample
     factors: dict[str, float] = field(default_factory=dict)  # per model: its paths' spread factor
+    kept: dict[str, bool] = field(default_factory=dict)  # per plain model with a variant: variant kept
 
     @property
     def skill(self) -> float | None:
@@ -341,12 +355,13 @@ class Choice:
 
 def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int = 3,
              n_paths: int = 200, seed: int = 0, baselines=("naive", "drift"),
-             fallback: str = "drift") -> Choice:
-    """Score every model, choose, and measure the choice's out-of-sample skill."""
+             fallback: str = "drift", twins=None) -> Choice:
+    """Score every model, choose, and measure the choice's out-of-sample skill. `twins`:
+    variant -> plain model pairs of which only the better scoring one competes."""
     plan = plan_origins(history[DS], n_origins)
     runs, rows = [], []
     for name, model in (models.items() if plan else ()):
-        run = run_model(model, history, plan, n_paths, seed)
+        run = run_model(model, history, plan, n_paths, seed, name)
         if run.error:
             rows.append({"model": name, "n_origins": len(run.paths), "error": run.error})
             continue
@@ -356,7 +371,7 @@ def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int 
     for run, recalibrated in zip(runs, cal):
         rows.append(_row(run.name, history, plan, lambda k, r=run: r.paths[k], thresholds,
                          lambda k, r=recalibrated: r.paths[k], chosen_on))
-    model, weights, ranking, _ = choose(runs, history, plan, chosen_on, None, baselines)
+    model, weights, ranking, _ = choose(runs, history, plan, chosen_on, None, baselines, twins)
     if model is None:
         model, weights = fallback, {fallback: 1.0}
     if model == MIXTURE:
@@ -368,5 +383,7 @@ def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int 
     if not naive.empty and naive.iloc[0] > 0:
         scores["skill"] = 1 - scores["crps"] / naive.iloc[0]
     scores["chosen"] = scores["model"] == model
+    kept = {plain: variant in ranking for variant, plain in (twins or {}).items() if variant in models}
     rest = [m for m in models if m not in ranking]
-    return Choice(scores, model, weights, ranking + rest, out_of_sample(runs, history, plan, baselines), factors)
+    return Choice(scores, model, weights, ranking + rest, out_of_sample(runs, history, plan, baselines, twins),
+                  factors, kept)

@@ -53,6 +53,8 @@ class SeriesResult:
     error: str | None = None
     seconds: float = 0.0
     weights: dict[str, float] | None = None  # the chosen model's or mixture's weights
+    policy_changepoints: dict = field(default_factory=dict)  # {policy: date} offered as changepoints
+    policy_kept: dict[str, bool] = field(default_factory=dict)  # per model with a variant: kept
     skill: float | None = None  # out of sample: 1 - CRPS / naive's CRPS on the later origins
     skill_origins: int = 0
     tested: OutOfSample | None = None  # the choice procedure's out-of-sample scores, per point
@@ -69,10 +71,10 @@ def series_seed(series: str, seed: int) -> int:
 
 
 def fit_weighted(history: pd.DataFrame, dates, weights: dict[str, float], config: EngineConfig,
-                 seed: int, factors: dict[str, float] | None = None) -> Paths:
+                 seed: int, factors: dict[str, float] | None = None, changepoints=()) -> Paths:
     """Paths of one model, or a mixture: each model's share of the paths, by weight, each
     widened by its backtest spread factor (as the choice compared them)."""
-    models = registry.build(list(weights), config.mcmc_samples)
+    models = registry.build(list(weights), config.mcmc_samples, changepoints)
     parts = []
     for i, (name, weight) in enumerate(weights.items()):
         n = config.n_paths if len(weights) == 1 else max(1, int(round(weight * config.n_paths)))
@@ -93,14 +95,25 @@ def _thresholds(config: EngineConfig, targets: pd.DataFrame) -> list[float]:
     return sorted({*config.thresholds, *targets[THRESHOLD].astype(float).tolist()})
 
 
+def policy_changepoints(history: pd.DataFrame, policy_dates: dict | None) -> dict[str, dt.date]:
+    """{policy: date} of the policies a model can use as changepoints: strictly inside the history."""
+    if history.empty or not policy_dates:
+        return {}
+    first, last = history[DS].iloc[0], history[DS].iloc[-1]
+    return {policy: pd.Timestamp(d).date() for policy, d in sorted(policy_dates.items())
+            if first < pd.Timestamp(d) < last}
+
+
 def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
                     config: EngineConfig, frequency: str | None = None,
-                    bounds: pd.DataFrame | None = None) -> SeriesResult:
+                    bounds: pd.DataFrame | None = None, policy_dates: dict | None = None) -> SeriesResult:
     """Fit, choose and forecast one series. `history`: its (ds, y) rows of exact and
     approximate values, validated; `targets`: the TARGET_INPUT_COLUMNS rows it measures;
     `frequency` as declared for the series (monthly|quarterly|half_yearly|annual), inferred
     from the dates when None or irregular; `bounds`: its BOUNDS_COLUMNS rows, never fitted,
-    used as evidence in crossings and assessments.
+    used as evidence in crossings and assessments; `policy_dates`: {policy id: date} of the
+    curated policies of the series' sector and technology, offered to the models that take
+    changepoints as a variant each, kept only where the backtest scores it better.
     Model failures fall back to the baselines; only when every model fails is it 'failed'."""
     started = time.perf_counter()
     history = history[[DS, Y]].sort_values(DS).reset_index(drop=True)
@@ -116,9 +129,14 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         result.seconds = time.perf_counter() - started
         return result
     seed = series_seed(series, config.seed)
-    choice = backtest(history, registry.build(config.specs, config.backtest_mcmc_samples), thresholds,
-                      config.n_cutoffs, config.backtest_paths, seed, registry.BASELINES, config.fallback)
+    offered = policy_changepoints(history, policy_dates)
+    changepoints = sorted(set(offered.values()))
+    twins = registry.policy_variants(config.specs) if changepoints else {}
+    models = registry.build([*config.specs, *twins], config.backtest_mcmc_samples, changepoints)
+    choice = backtest(history, models, thresholds, config.n_cutoffs, config.backtest_paths, seed,
+                      registry.BASELINES, config.fallback, twins)
     result.backtest, result.tested = choice.scores, choice.tested
+    result.policy_changepoints, result.policy_kept = (offered, choice.kept) if twins else ({}, {})
     if frequency not in FREQUENCIES:
         frequency = history_frequency(history)
     dates = future_dates(history[DS].iloc[-1], config.horizon, frequency)
@@ -127,7 +145,7 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         [*choice.ranking, config.fallback, "naive"]) if m != choice.model]
     for name, weights in candidates:
         try:
-            paths = fit_weighted(history, dates, weights, config, seed, choice.factors)
+            paths = fit_weighted(history, dates, weights, config, seed, choice.factors, changepoints)
             break
         except CannotFit as exc:  # recorded; the next best model is tried
             errors.append(f"{name}: {exc}")

@@ -23,6 +23,7 @@ import pandas as pd
 from forecast.frames import DS, Y
 from forecast.models import CannotFit, Paths, expit as _expit, logit as _logit
 from forecast.prophet_paths import sample_paths
+from forecast.registry import POLICY_SUFFIX
 
 def quiet() -> None:
     """Silence cmdstanpy/prophet chatter (called at entry points, not at import)."""
@@ -74,6 +75,20 @@ class ProphetModel:
     logit: bool
     mcmc_samples: int = 200
     chains: int = 1
+    extra_changepoints: tuple = ()  # candidate changepoints (policy dates) beside Prophet's own
+
+    def _changepoints(self, ds: pd.Series) -> list | None:
+        """Prophet's automatic changepoints for this history (its own rule: 25 evenly spaced
+        over the first 80% of the points) plus the extra dates strictly inside the history;
+        None (Prophet's default) without extra dates."""
+        if not self.extra_changepoints:
+            return None
+        ds = pd.DatetimeIndex(ds)
+        size = int(np.floor(len(ds) * 0.8))
+        n = min(25, size - 1)
+        automatic = ds[np.linspace(0, size - 1, n + 1).round().astype(int)][1:] if n > 0 else ds[:0]
+        extra = [d for d in pd.DatetimeIndex(self.extra_changepoints) if ds[0] < d < ds[-1]]
+        return sorted(set(automatic) | set(extra)) or None
 
     def _frame(self, dates, y=None) -> pd.DataFrame:
         frame = pd.DataFrame({DS: pd.DatetimeIndex(dates)})
@@ -94,6 +109,7 @@ class ProphetModel:
             daily_seasonality=False,
             mcmc_samples=self.mcmc_samples,
             uncertainty_samples=n_paths,
+            changepoints=self._changepoints(history[DS]),
             interval_width=0.8,
         )
         tmpdir = cmdstan_tmpdir()
@@ -118,12 +134,16 @@ class ProphetModel:
         return Paths(level=np.clip(level, 0.0, 1.0), observed=np.clip(observed, 0.0, 1.0))
 
 
-def prophet_models(mcmc_samples: int = 200) -> dict[str, ProphetModel]:
+def prophet_models(mcmc_samples: int = 200, changepoints=()) -> dict[str, ProphetModel]:
+    """The two specifications; with `changepoints`, named as their policy variants."""
+    suffix = POLICY_SUFFIX if changepoints else ""
     return {
-        "prophet_logistic": ProphetModel("prophet_logistic", logit=False, mcmc_samples=mcmc_samples),
-        "prophet_logit": ProphetModel("prophet_logit", logit=True, mcmc_samples=mcmc_samples),
+        "prophet_logistic": ProphetModel("prophet_logistic" + suffix, logit=False, mcmc_samples=mcmc_samples,
+                                         extra_changepoints=tuple(changepoints)),
+        "prophet_logit": ProphetModel("prophet_logit" + suffix, logit=True, mcmc_samples=mcmc_samples,
+                                      extra_changepoints=tuple(changepoints)),
     }
 
 
-def prophet_model(name: str, mcmc_samples: int) -> ProphetModel:
-    return prophet_models(mcmc_samples)[name]
+def prophet_model(name: str, mcmc_samples: int, changepoints=()) -> ProphetModel:
+    return prophet_models(mcmc_samples, changepoints)[name]

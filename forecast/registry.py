@@ -3,6 +3,9 @@ backtest, `--models`, `--help` and README all read it; a new model is one entry.
 
 A factory takes the number of posterior iterations (`mcmc_samples`; 0 asks for the
 cheap MAP fit used at backtest origins) and returns a model (forecast.models protocol).
+Models that take candidate changepoints (Prophet) also get, when a series has curated
+policy dates, a variant NAME+policies whose changepoints include those dates; the backtest
+keeps whichever of the two scores better (forecast.backtest.choose).
 Prophet and statsforecast are imported when a model fits, not here.
 """
 from __future__ import annotations
@@ -15,9 +18,13 @@ from forecast.models import Drift, NaiveLast
 
 @dataclass(frozen=True)
 class Entry:
-    factory: Callable[[int], object]
+    factory: Callable[..., object]  # (mcmc_samples) or, with changepoints, (mcmc_samples, changepoints)
     description: str
     baseline: bool = False
+    changepoints: bool = False  # takes candidate changepoints (policy dates)
+
+
+POLICY_SUFFIX = "+policies"
 
 
 def _stats(name: str):
@@ -29,10 +36,10 @@ def _stats(name: str):
 
 
 def _prophet(name: str):
-    def factory(mcmc_samples: int):
+    def factory(mcmc_samples: int, changepoints=()):
         from forecast.prophet_models import prophet_model
 
-        return prophet_model(name, mcmc_samples)
+        return prophet_model(name, mcmc_samples, changepoints)
     return factory
 
 
@@ -42,8 +49,10 @@ MODELS: dict[str, Entry] = {
     "ets_damped": Entry(_stats("ets_damped"), "statsforecast ETS(A,Ad,N): damped additive trend, on the logit of the share"),
     "auto_ets": Entry(_stats("auto_ets"), "statsforecast AutoETS (additive errors, trend chosen by AICc), on the logit"),
     "theta": Entry(_stats("theta"), "statsforecast AutoTheta (optimised Theta method), on the logit"),
-    "prophet_logistic": Entry(_prophet("prophet_logistic"), "Prophet logistic growth, floor 0 and cap 1, full posterior"),
-    "prophet_logit": Entry(_prophet("prophet_logit"), "Prophet linear growth on the logit of the share, full posterior"),
+    "prophet_logistic": Entry(_prophet("prophet_logistic"), "Prophet logistic growth, floor 0 and cap 1, full posterior",
+                              changepoints=True),
+    "prophet_logit": Entry(_prophet("prophet_logit"), "Prophet linear growth on the logit of the share, full posterior",
+                           changepoints=True),
 }
 DEFAULT_MODELS = tuple(MODELS)
 BASELINES = tuple(name for name, entry in MODELS.items() if entry.baseline)
@@ -62,9 +71,26 @@ def check_names(names) -> tuple[str, ...]:
     return tuple(names)
 
 
-def build(names, mcmc_samples: int) -> dict:
-    """Models by name, in the given order."""
-    return {name: MODELS[name].factory(mcmc_samples) for name in check_names(names)}
+def base_name(name: str) -> str:
+    """The registry name of a model or of its policy variant."""
+    return name.removesuffix(POLICY_SUFFIX)
+
+
+def policy_variants(names) -> dict[str, str]:
+    """variant name -> its plain model, for the given models that take changepoints."""
+    return {name + POLICY_SUFFIX: name for name in names if MODELS[name].changepoints}
+
+
+def build(names, mcmc_samples: int, changepoints=()) -> dict:
+    """Models by name (registry names or policy variants), in the given order; a variant's
+    changepoints include `changepoints` (dates)."""
+    check_names([base_name(n) for n in names])
+    models = {}
+    for name in names:
+        entry = MODELS[base_name(name)]
+        variant = name.endswith(POLICY_SUFFIX)
+        models[name] = entry.factory(mcmc_samples, tuple(changepoints)) if variant else entry.factory(mcmc_samples)
+    return models
 
 
 def describe() -> str:

@@ -59,10 +59,14 @@ def data_hash(history: pd.DataFrame, bounds: pd.DataFrame | None) -> str:
     return digest.hexdigest()
 
 
-def series_key(data: str, frequency: str | None, thresholds, params: dict, code: str) -> str:
-    """The skip key of one series: its data hash with everything else its result depends on."""
+def series_key(data: str, frequency: str | None, thresholds, params: dict, code: str,
+               policy_dates: dict | None = None) -> str:
+    """The skip key of one series: its data hash with everything else its result depends on
+    (policy dates offered as changepoints included)."""
     parts = {"data": data, "frequency": frequency, "thresholds": sorted({float(t) for t in thresholds}),
              "params": {k: v for k, v in params.items() if k != "as_of"}, "code": code}
+    if policy_dates:
+        parts["policies"] = {policy: str(date) for policy, date in sorted(policy_dates.items())}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 

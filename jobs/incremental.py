@@ -37,16 +37,19 @@ def series_targets(targets: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def plan(groups: dict[str, pd.DataFrame], bounds: dict[str, pd.DataFrame], frequencies: dict[str, str],
          targets: dict[str, pd.DataFrame], config: EngineConfig, previous: pd.DataFrame,
-         only: list[str] | None, force: bool) -> tuple[Plan, dict[str, str]]:
+         only: list[str] | None, force: bool,
+         policy_dates: dict[str, dict] | None = None) -> tuple[Plan, dict[str, str]]:
     """The plan, and each series' data hash (for the run's whole-store input hash).
     `previous`: read.series_states of the latest complete run (empty without one);
-    `only`: `--series` (the others are carried over whatever their key)."""
+    `only`: `--series` (the others are carried over whatever their key); `policy_dates`: per
+    series, {policy: date} offered as changepoints (read.policy_dates)."""
     params, code = config.to_dict(), fingerprints.forecast_code_version()
     data, keys = {}, {}
     for key, group in groups.items():
         data[key] = fingerprints.data_hash(group, bounds.get(key))
         thresholds = [*config.thresholds, *(targets[key][THRESHOLD] if key in targets else ())]
-        keys[key] = fingerprints.series_key(data[key], frequencies.get(key), thresholds, params, code)
+        keys[key] = fingerprints.series_key(data[key], frequencies.get(key), thresholds, params, code,
+                                            (policy_dates or {}).get(key))
     held = dict(zip(previous[SERIES], zip(previous["status"], previous["input_hash"]))) if not previous.empty else {}
     candidates = set(only) if only else set(groups)
     refit = sorted(k for k in candidates if force or k not in held or held[k][1] != keys[k])

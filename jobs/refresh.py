@@ -61,13 +61,13 @@ class RefreshOutcome:
 
 
 def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig,
-            frequency: str | None = None, bounds: pd.DataFrame | None = None):
+            frequency: str | None = None, bounds: pd.DataFrame | None = None, policy_dates: dict | None = None):
     """Pool task (module level, so it pickles under spawn). A documented failure of this
     series is a 'failed' result carrying its error; anything else is our bug and fails the
     run (InternalError, exit 70). Also returns this worker's cmdstanpy temp dir."""
     try:
         clean = validate_history(history.assign(**{SERIES: series}))
-        result = forecast_series(series, clean, targets, config, frequency, bounds)
+        result = forecast_series(series, clean, targets, config, frequency, bounds, policy_dates)
     except (CannotFit, InvalidHistory, UnknownModel) as exc:
         log.debug("series %s failed:\n%s", series, traceback.format_exc())
         result = SeriesResult(series, "failed", n_obs=len(history), error=f"{type(exc).__name__}: {exc}")
@@ -198,6 +198,7 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
         history = read.history_frame(conn, validate=False)
         bounds = read.bounds_frame(conn)
         targets = read.targets_frame(conn)
+        policy_dates = read.policy_dates(conn)
         previous = read.latest_run(conn)
         states = read.series_states(conn, previous["id"] if previous else -1)
     known = set(catalogue["key"]) if not catalogue.empty else set()
@@ -215,7 +216,8 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     del history, bounds  # held per series from here on
     frequencies = dict(zip(catalogue["key"], catalogue["frequency"])) if not catalogue.empty else {}
     measured = incremental.series_targets(targets)
-    work, data = incremental.plan(groups, bounds_by_series, frequencies, measured, config, states, series, force)
+    work, data = incremental.plan(groups, bounds_by_series, frequencies, measured, config, states, series, force,
+                                  policy_dates)
     digest = fingerprints.input_hash(data, targets)
     if previous and not work.refit and previous["input_hash"] == digest \
             and json.loads(previous["params"] or "{}") == json.loads(json.dumps(params, default=str)):
@@ -227,8 +229,8 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     statuses, failures, tmpdirs, forecast_count, carried = {}, {}, set(), 0, set()
     held = dict(zip(states[SERIES], states["status"]))  # the previous run's statuses
     unassessed = targets.iloc[:0][TARGET_INPUT_COLUMNS]
-    tasks = ((key, groups[key], measured.get(key, unassessed), config, frequencies.get(key), bounds_by_series.get(key))
-             for key in work.refit)
+    tasks = ((key, groups[key], measured.get(key, unassessed), config, frequencies.get(key), bounds_by_series.get(key),
+              policy_dates.get(key)) for key in work.refit)
     try:
         if work.carry:  # copied inside the database, then assessed on this run's as_of
             with db.transaction(engine) as conn:

@@ -82,6 +82,30 @@ def bounds_frame(conn: Connection, series_keys=None) -> pd.DataFrame:
     return frame[[SERIES, *BOUNDS_COLUMNS]]
 
 
+POLICY_CHANGEPOINT_REVIEWS = ("curated", "user")  # feed items not yet reviewed are never offered
+
+
+def _codes(text) -> set[str]:
+    return {c.strip() for c in (text or "").split(";") if c.strip()}
+
+
+def policy_dates(conn: Connection) -> dict[str, dict]:
+    """Per series, {policy id: date} of the reviewed policies of its sector and technology
+    (a policy's `all` matches every sector or technology), offered to Prophet as candidate
+    changepoints."""
+    pol = schema.policies
+    policies = conn.execute(select(pol.c.id, pol.c.date, pol.c.sectors, pol.c.technologies).where(
+        pol.c.review_status.in_(POLICY_CHANGEPOINT_REVIEWS), pol.c.date.is_not(None))).all()
+    out: dict[str, dict] = {}
+    for key, sector, technology in conn.execute(select(schema.series.c.key, schema.series.c.sector,
+                                                       schema.series.c.technology)).all():
+        chosen = {pid: date for pid, date, sectors, technologies in policies
+                  if {sector, "all"} & _codes(sectors) and {technology, "all"} & _codes(technologies)}
+        if chosen:
+            out[key] = chosen
+    return out
+
+
 def targets_frame(conn: Connection) -> pd.DataFrame:
     """Targets with their policy and measuring series (TARGET_INPUT_COLUMNS first)."""
     t, p = schema.targets, schema.policies

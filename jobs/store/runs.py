@@ -69,6 +69,13 @@ def _date(value):
     return None if value is None else pd.Timestamp(value).date()
 
 
+def _policy_changepoints(result: SeriesResult) -> str | None:
+    if not result.policy_changepoints:
+        return None
+    dates = {policy: str(date) for policy, date in result.policy_changepoints.items()}
+    return json.dumps({"dates": dates, "kept": result.policy_kept}, sort_keys=True)
+
+
 def write_results(conn: Connection, run_id: int, results: list[tuple[SeriesResult, str | None]]) -> None:
     """Write a batch of (series result, its input hash): one executemany per table."""
     rows = {table: [] for table in (schema.run_series, schema.forecasts, schema.crossings, schema.crossing_cdf,
@@ -80,7 +87,7 @@ def write_results(conn: Connection, run_id: int, results: list[tuple[SeriesResul
             error=result.error, n_obs=result.n_obs, last_obs_date=result.last_obs_date,
             seconds=result.seconds, skill=result.skill, skill_origins=result.skill_origins,
             weights=json.dumps(result.weights, sort_keys=True) if result.weights else None, input_hash=key,
-            results_run_id=run_id))
+            results_run_id=run_id, policy_changepoints=_policy_changepoints(result)))
         rows[schema.forecasts] += [{**r, "date": _date(r["date"])} for r in
                                    _records(result.forecast, run_id, {SERIES: "series_key", DS: "date"})]
         rows[schema.crossings] += _records(result.crossings, run_id, {SERIES: "series_key"})

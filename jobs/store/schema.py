@@ -188,6 +188,10 @@ run_series = Table(
     # this series' results: this run when it fitted the series, else the run that did (a
     # carried-over series is a reference, not a copy). Reads go through it (jobs.store.read).
     Column("results_run_id", Integer),
+    # 0006: JSON {"dates": {policy id: date}, "kept": {model: bool}}: the curated policy dates
+    # offered to the models that take changepoints, and per model whether the backtest kept
+    # them (the variant scored better than the model without them). NULL: none offered.
+    Column("policy_changepoints", Text),
 )
 
 forecasts = Table(

@@ -86,3 +86,42 @@ def test_the_bfgs_map_fit_reaches_newtons_optimum():
         model.fit(frame, algorithm=algorithm)
         optimum[algorithm] = model.stan_backend.stan_fit.optimized_params_dict["lp__"]
     assert optimum["BFGS"] == pytest.approx(optimum["Newton"], abs=0.1)
+
+
+def test_policy_changepoints_are_added_to_prophets_own():
+    from prophet import Prophet
+
+    from forecast.prophet_models import ProphetModel, quiet
+
+    quiet()
+    history, _ = synthetic(4)
+    own = Prophet(growth="linear", weekly_seasonality=False, daily_seasonality=False)
+    own.fit(history.iloc[:60], algorithm="BFGS")
+    policy = pd.Timestamp("2014-03-15")
+    ours = ProphetModel("prophet_logit+policies", logit=True, extra_changepoints=(policy, pd.Timestamp("2030-01-01")))
+    points = ours._changepoints(history["ds"].iloc[:60])
+    assert set(pd.DatetimeIndex(own.changepoints)) <= set(points)  # Prophet's automatic ones
+    assert policy in points and pd.Timestamp("2030-01-01") not in points  # only dates inside the data
+    assert ProphetModel("prophet_logit", logit=True)._changepoints(history["ds"]) is None
+
+
+def test_a_policy_variant_is_kept_only_where_it_scores_better_and_the_offer_is_recorded():
+    from forecast.engine import EngineConfig, forecast_series
+    from forecast.frames import TARGET_INPUT_COLUMNS
+
+    dates = pd.date_range("2012-01-01", "2021-12-01", freq="MS")
+    t = np.asarray((dates - pd.Timestamp("2017-01-01")).days) / 365.25
+    y = 1 / (1 + np.exp(-(np.where(t > 0, 0.9 * t, 0.05 * t) - 1.2)))  # a break at the policy date
+    history = pd.DataFrame({"ds": dates, "y": np.clip(y + np.random.default_rng(2).normal(0, 0.01, len(t)), 0, 1)})
+    config = EngineConfig(specs=("naive", "theta", "prophet_logit"), mcmc_samples=60, as_of="2026-12-01")
+    result = forecast_series("break", history, pd.DataFrame(columns=TARGET_INPUT_COLUMNS), config, "monthly",
+                             policy_dates={"P99": "2017-01-01", "P98": "2030-06-01"})
+    assert result.policy_changepoints == {"P99": pd.Timestamp("2017-01-01").date()}  # P98: after the data
+    scores = result.backtest.set_index("model")
+    assert {"prophet_logit", "prophet_logit+policies"} <= set(scores.index)
+    better = scores.loc["prophet_logit+policies", "crps_selection"] < scores.loc["prophet_logit", "crps_selection"]
+    assert result.policy_kept == {"prophet_logit": bool(better)}
+    used = set(result.weights)
+    assert ("prophet_logit" not in used) if better else ("prophet_logit+policies" not in used)
+    plain = forecast_series("break", history, pd.DataFrame(columns=TARGET_INPUT_COLUMNS), config, "monthly")
+    assert plain.policy_changepoints == {} and "prophet_logit+policies" not in set(plain.backtest["model"])

@@ -143,7 +143,7 @@ def test_series_page_draws_forecast_bands_targets_and_crossings(built_db, monkey
     crossings = at.dataframe[0].value
     assert len(crossings) > 0 and set(crossings["status"]) <= {"crossed", "projected", "not within horizon"}
     assert "Model used for the forecast" in text
-    backtest = next(d.value for d in at.dataframe if "mase" in d.value.columns)
+    backtest = next(d.value for d in at.dataframe if "crps_selection" in d.value.columns)
     assert {"naive", "drift"} <= set(backtest["model"])
     sources = next(d.value for d in at.dataframe if "link" in d.value.columns)
     assert sources["observations"].sum() > 0 and sources["fetched"].notna().all()
@@ -487,3 +487,24 @@ def test_user_supplied_targets_show_beside_the_curated_ones_as_plain_text(built_
     shown = text_of(at)
     assert "user-supplied" in shown and "<b>Bureau</b>" not in shown and "\\<b\\>Bureau\\</b\\>" in shown
     assert md("user-supplied target (from `domshare import-targets`") in shown  # a caveat
+
+
+@pytest.mark.prophet
+def test_series_page_says_which_policy_dates_were_offered_and_kept(tmp_path, monkeypatch):
+    from tests.ui.conftest import domshare
+
+    url = f"sqlite:///{tmp_path / 'policies.db'}"
+    key = "chips_ic_self_sufficiency_ic_insights"  # 2011-2022: the Made in China 2025 dates fall inside
+    domshare("init", "--db", url)
+    domshare("refresh", "--db", url, "--series", key, "--models", "naive,drift,theta,prophet_logit",
+             "--mcmc-samples", "60")
+    with db.make_engine(url).connect() as conn:
+        offered = json.loads(read.run_series_frame(conn, read.latest_run(conn)["id"], key).iloc[0]["policy_changepoints"])
+    assert "P06" in offered["dates"] and set(offered["kept"]) == {"prophet_logit"}
+    at = open_page(url, monkeypatch, "series", {"series": key})
+    text = text_of(at)
+    assert "Offered to Prophet beside its own changepoints" in text and "P06 (2015-05-01)" in text
+    verdict = "kept" if offered["kept"]["prophet_logit"] else "not kept"
+    assert f"{md('prophet_logit')}: {verdict}" in text.replace("*", "")
+    backtest = next(d.value for d in at.dataframe if "crps_selection" in d.value.columns)
+    assert {"prophet_logit", "prophet_logit+policies"} <= set(backtest["model"])

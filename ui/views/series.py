@@ -8,7 +8,7 @@ from forecast.frames import (
     CROSSING_STATUS, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE, PROBABILITY_BY_HORIZON,
     SERIES, THRESHOLD,
 )
-from ui import charts, common, history_panels, periods, queries, style
+from ui import backtest_panel, charts, common, history_panels, periods, queries, style
 from ui.outside_text import http_link, md
 
 url = common.db_url()
@@ -157,39 +157,13 @@ if not is_context:
         st.caption("Policies: " + "; ".join(f"**{md(r.policy_id)}** {md(r.policy_title)}" for r in titles.itertuples()))
         history_panels.show_history(url, stamp, targets["target_id"].tolist(), key="series-history")
 
-    st.subheader("Backtest: the chosen model against the baselines")
-    scores = pd.DataFrame()
-    if stamp.run_id is not None:
-        scores = frames["backtest"][
-            ["model", "chosen", "n_origins", "mae", "mase", "coverage_80", "crossing_error_days"]
-        ].sort_values(["chosen", "mase"], ascending=[False, True])
+    st.subheader("Backtest: how the model was chosen")
+    scores = frames["backtest"] if stamp.run_id is not None else pd.DataFrame()
     if scores.empty:
         st.caption("No forecast run yet: `domshare refresh` scores the models." if stamp.run_id is None
                    else "No backtest scores for this series: too few observations for rolling origins.")
     else:
-        chosen = scores.loc[scores["chosen"].astype(bool), "model"]
-        if not chosen.empty:
-            st.markdown(f"Model used for the forecast: **{chosen.iloc[0]}**")
-        st.dataframe(
-            scores.assign(chosen=scores["chosen"].map(lambda c: "✔ chosen" if c else ""),
-                          crossing_error_days=common.number_text(scores["crossing_error_days"], "{:.0f}"))
-            .style.format({"mae": "{:.3f}", "mase": "{:.2f}", "coverage_80": "{:.2f}"}, na_rep="—"),
-            hide_index=True, width="stretch",
-            column_config={
-                "mae": st.column_config.NumberColumn("MAE", help="mean absolute error, share points"),
-                "mase": st.column_config.NumberColumn(
-                    "MASE", help="MAE relative to the naive last-value forecast: below 1 beats naive"),
-                "coverage_80": st.column_config.NumberColumn(
-                    "80% coverage", help="share of held-out points inside the 80% band (ideal 0.80)"),
-                "crossing_error_days": st.column_config.TextColumn(
-                    "crossing error (days)", alignment="right",
-                    help="days between the predicted and the actual first crossing in the held-out "
-                         "data; a dash where no threshold was crossed there"),
-                "n_origins": st.column_config.NumberColumn("origins"),
-            },
-        )
-        st.caption("Rolling-origin backtest: each model is refitted at several past cutoffs and "
-                   "scored on what came next. MASE below 1 means better than repeating the last value.")
+        backtest_panel.show(scores, run_status)
 
 st.subheader("Sources of the observations")
 sources = queries.observation_sources(observations, period)

@@ -1,0 +1,81 @@
+"""The series page's backtest panel: how the model was chosen, each model's scores, and the
+curated policy dates offered to Prophet as candidate changepoints."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from ui import common
+from ui.outside_text import md
+
+VARIANT = "+policies"
+
+
+def _weights_text(run_status: dict | None) -> str:
+    weights = json.loads(run_status["weights"]) if run_status and run_status.get("weights") else {}
+    return ", ".join(f"{md(m)} {w:.1f}" for m, w in weights.items())
+
+
+def show(scores: pd.DataFrame, run_status: dict | None) -> None:
+    chosen = scores.loc[scores["chosen"].astype(bool), "model"]
+    if not chosen.empty:
+        used = md(chosen.iloc[0]) + (f" ({_weights_text(run_status)})" if chosen.iloc[0] == "mixture" else "")
+        skill = run_status.get("skill") if run_status else None
+        verdict = ("" if skill is None or pd.isna(skill) else
+                   f" — out of sample it {'beats' if skill > 0 else 'does not beat'} the naive forecast "
+                   f"(skill {skill:+.2f} over {int(run_status['skill_origins'])} origins)")
+        st.markdown(f"Model used for the forecast: **{used}**{verdict}")
+    table = scores[["model", "chosen", "weight", "crps_selection", "crps", "skill", "coverage_80", "mae",
+                    "crossing_error_days", "n_origins"]].sort_values(
+        ["chosen", "crps_selection"], ascending=[False, True], na_position="last")
+    st.dataframe(
+        table.assign(chosen=table["chosen"].map(lambda c: "✔ chosen" if c else ""),
+                     crossing_error_days=common.number_text(table["crossing_error_days"], "{:.0f}"))
+        .style.format({"weight": "{:.1f}", "crps_selection": "{:.4f}", "crps": "{:.4f}", "skill": "{:+.2f}",
+                       "coverage_80": "{:.2f}", "mae": "{:.3f}"}, na_rep="—"),
+        hide_index=True, width="stretch",
+        column_config={
+            "crps_selection": st.column_config.NumberColumn(
+                "CRPS (choice)", help="on the latest origins, after each model's bands were widened to "
+                                      "their 80% coverage: the score the choice is made on (lower is better)"),
+            "crps": st.column_config.NumberColumn("CRPS", help="as fitted, on the latest origins"),
+            "skill": st.column_config.NumberColumn("skill", help="1 - CRPS / naive's CRPS: above 0 beats naive"),
+            "mae": st.column_config.NumberColumn("MAE", help="mean absolute error of the median, share points"),
+            "coverage_80": st.column_config.NumberColumn(
+                "80% coverage", help="share of held-out points inside the 80% band (ideal 0.80)"),
+            "crossing_error_days": st.column_config.TextColumn(
+                "crossing error (days)", alignment="right",
+                help="days between the predicted and the actual first crossing in the held-out "
+                     "data; a dash where no threshold was crossed there"),
+            "n_origins": st.column_config.NumberColumn("origins"),
+        },
+    )
+    st.caption("Rolling-origin backtest: each model is refitted at past cutoffs and scored on what "
+               "came next (CRPS: the error of the whole forecast distribution). The random walks "
+               "(naive, drift) are the yardstick; the choice is among the share models.")
+    show_policy_changepoints(scores, run_status)
+
+
+def show_policy_changepoints(scores: pd.DataFrame, run_status: dict | None) -> None:
+    offered = json.loads(run_status["policy_changepoints"]) if run_status and run_status.get(
+        "policy_changepoints") else None
+    st.markdown("**Policy dates as candidate turning points**")
+    if not offered:
+        st.caption("No curated policy of this series' sector and technology falls inside its data, "
+                   "so none was offered to Prophet as a changepoint.")
+        return
+    dates = "; ".join(f"{md(p)} ({md(d)})" for p, d in sorted(offered["dates"].items(), key=lambda x: x[1]))
+    st.markdown(f"Offered to Prophet beside its own changepoints: {dates}.")
+    by_model = scores.set_index("model")["crps_selection"]
+    lines = []
+    for model, kept in sorted(offered["kept"].items()):
+        with_, without = by_model.get(model + VARIANT), by_model.get(model)
+        score = (f"CRPS {with_:.4f} with them, {without:.4f} without"
+                 if with_ is not None and without is not None and pd.notna(with_) and pd.notna(without) else
+                 "one of the two did not fit")
+        lines.append(f"- {md(model)}: **{'kept' if kept else 'not kept'}** ({score})")
+    st.markdown("\n".join(lines))
+    st.caption("A policy date is kept for a model only where the backtest scores that model better "
+               "with it than without it.")
