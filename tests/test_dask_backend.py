@@ -2,13 +2,18 @@
 bundled store refreshed by the Dask workers and by the local process pool, same seed, gives
 the same export files byte for byte. Only the run's start and finish times differ (run.json's
 started_at/finished_at, history.csv's run_finished_at); they are compared without them.
-A scheduler address that answers nothing is one clear line, exit 2, the store unchanged."""
+A scheduler address that answers nothing is one clear line, exit 2, the store unchanged; a
+cluster without workers, with multi-threaded workers or with a worker running other
+forecasting code (a real `dask worker` on a modified copy of the code) is refused."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +23,7 @@ from jobs import backends
 from jobs.errors import ConfigError
 from jobs.store import db
 from store_contents import table_contents
-from test_refresh import cli
+from test_refresh import ROOT, cli
 
 distributed = pytest.importorskip("distributed")
 
@@ -132,3 +137,26 @@ def test_a_cluster_that_cannot_give_identical_results_is_refused(monkeypatch, th
                 pytest.fail("the backend opened")
     monkeypatch.undo()
     config.refresh()
+
+
+def test_workers_running_other_forecasting_code_are_refused(tmp_path):
+    """A real `dask worker` whose forecast/ differs by one comment (an older or newer checkout)."""
+    copy = tmp_path / "other-checkout"
+    for package in ("forecast", "jobs"):
+        shutil.copytree(ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(copy / "forecast" / "engine.py", "a", encoding="utf-8") as handle:
+        handle.write("# another version\n")
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=":0") as local_cluster:
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", local_cluster.scheduler_address,
+                                   "--nthreads", "1", "--no-dashboard"], cwd=tmp_path,
+                                  env={**os.environ, "PYTHONPATH": str(copy)},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with pytest.raises(ConfigError, match=r"1 Dask worker\(s\) at .* run other code than this process, "
+                                                  r"e\.g\. tcp://.*: forecast code [0-9a-f]{12} \(here [0-9a-f]{12}\)"):
+                with backends.open_backend("dask", 2, local_cluster.scheduler_address):
+                    pytest.fail("the backend opened")
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
