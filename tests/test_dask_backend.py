@@ -4,13 +4,15 @@ the same export files byte for byte. Only the run's start and finish times diffe
 started_at/finished_at, history.csv's run_finished_at); they are compared without them.
 A scheduler address that answers nothing is one clear line, exit 2, the store unchanged; a
 cluster without workers, with multi-threaded workers or with a worker running other
-forecasting code (a real `dask worker` on a modified copy of the code) is refused."""
+forecasting code (a real `dask worker` on a modified copy of the code) is refused. A killed
+Dask refresh leaves no task on the cluster, and the next refresh marks its run abandoned."""
 from __future__ import annotations
 
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,12 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from jobs import backends
 from jobs.errors import ConfigError
-from jobs.store import db
+from jobs.store import db, schema
 from store_contents import table_contents
+from synthetic_store import seed_store
 from test_refresh import ROOT, cli
+from test_refresh_lease import many_series, run_rows, wait_for
 
 distributed = pytest.importorskip("distributed")
 
@@ -160,3 +165,36 @@ def test_workers_running_other_forecasting_code_are_refused(tmp_path):
         finally:
             worker.terminate()
             worker.wait(timeout=60)
+
+
+def tasks(client) -> int:
+    """Tasks the Dask scheduler holds (a client that went away has its own forgotten)."""
+    return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+@pytest.mark.slow
+def test_a_killed_dask_refresh_leaves_no_task_on_the_cluster_and_is_abandoned_by_the_next(cluster, sqlite_url):
+    seed_store(sqlite_url, many_series(40))
+    engine = db.make_engine(sqlite_url)
+    args = ["--models", "naive,drift,ets_damped", "--scheduler-address", cluster]
+    proc = subprocess.Popen([sys.executable, "-m", "jobs", "refresh", "--db", sqlite_url, *args],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def written():
+            with engine.connect() as conn:
+                return conn.execute(select(schema.run_series.c.series_key)).first()
+        wait_for(written, 120, "a first batch of results")
+        with distributed.Client(cluster, set_as_default=False) as client:
+            assert tasks(client) > 0  # fits still under way or queued
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            wait_for(lambda: tasks(client) == 0, 60, "the cluster dropping the killed refresh's tasks")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert run_rows(engine) == [(1, "running")]
+    out = cli("refresh", "--db", sqlite_url, *args)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "run 1 marked abandoned" in out.stdout and "run 2 complete" in out.stdout
+    assert run_rows(engine) == [(1, "abandoned"), (2, "complete")]
+    engine.dispose()
