@@ -27,34 +27,44 @@ def show(scores: pd.DataFrame, run_status: dict | None) -> None:
                    f" — out of sample it {'beats' if skill > 0 else 'does not beat'} the naive forecast "
                    f"(skill {skill:+.2f} over {int(run_status['skill_origins'])} origins)")
         st.markdown(f"Model used for the forecast: **{used}**{verdict}")
-    table = scores[["model", "chosen", "weight", "crps_selection", "crps", "skill", "coverage_80", "mae",
-                    "crossing_error_days", "n_origins"]].sort_values(
-        ["chosen", "crps_selection"], ascending=[False, True], na_position="last")
+    formats = {"weight": "{:.1f}", "crps_selection": "{:.4f}", "crps": "{:.4f}", "skill": "{:+.2f}",
+               "coverage_80": "{:.2f}", "mae": "{:.3f}", "crossing_error_days": "{:.0f}"}
+    table = scores[["model", "chosen", *formats, "n_origins", "error"]].copy()
+    table[list(formats)] = table[list(formats)].apply(pd.to_numeric, errors="coerce")
+    table = table.sort_values(["chosen", "crps_selection"], ascending=[False, True], na_position="last")
+    # st.dataframe draws a missing number as "None": every column that can be missing is text
+    shown = table.assign(**{c: common.number_text(table[c], f).to_numpy() for c, f in formats.items()},
+                         chosen=table["chosen"].map(lambda c: "✔" if c else "").to_numpy(),
+                         error=table["error"].fillna("").map(lambda e: f"skipped: {e}" if e else "").to_numpy())
+    right = {"alignment": "right"}
     st.dataframe(
-        table.assign(chosen=table["chosen"].map(lambda c: "✔ chosen" if c else ""),
-                     crossing_error_days=common.number_text(table["crossing_error_days"], "{:.0f}"))
-        .style.format({"weight": "{:.1f}", "crps_selection": "{:.4f}", "crps": "{:.4f}", "skill": "{:+.2f}",
-                       "coverage_80": "{:.2f}", "mae": "{:.3f}"}, na_rep="—"),
-        hide_index=True, width="stretch",
+        shown, hide_index=True, width="stretch",
         column_config={
-            "crps_selection": st.column_config.NumberColumn(
+            "weight": st.column_config.TextColumn("weight", help="share of the chosen mixture's paths", **right),
+            "crps_selection": st.column_config.TextColumn(
                 "CRPS (choice)", help="on the latest origins, after each model's bands were widened to "
-                                      "their 80% coverage: the score the choice is made on (lower is better)"),
-            "crps": st.column_config.NumberColumn("CRPS", help="as fitted, on the latest origins"),
-            "skill": st.column_config.NumberColumn("skill", help="1 - CRPS / naive's CRPS: above 0 beats naive"),
-            "mae": st.column_config.NumberColumn("MAE", help="mean absolute error of the median, share points"),
-            "coverage_80": st.column_config.NumberColumn(
-                "80% coverage", help="share of held-out points inside the 80% band (ideal 0.80)"),
+                                      "their 80% coverage: the score the choice is made on (lower is better)",
+                **right),
+            "crps": st.column_config.TextColumn("CRPS", help="as fitted, on the latest origins", **right),
+            "skill": st.column_config.TextColumn("skill", help="1 - CRPS / naive's CRPS on the latest origins: "
+                                                               "above 0 beats naive", **right),
+            "mae": st.column_config.TextColumn("MAE", help="mean absolute error of the median, share points",
+                                               **right),
+            "coverage_80": st.column_config.TextColumn(
+                "80% coverage", help="share of held-out points inside the 80% band (ideal 0.80)", **right),
             "crossing_error_days": st.column_config.TextColumn(
-                "crossing error (days)", alignment="right",
-                help="days between the predicted and the actual first crossing in the held-out "
-                     "data; a dash where no threshold was crossed there"),
+                "crossing error (days)", help="days between the predicted and the actual first crossing in "
+                                              "the held-out data; a dash where no threshold was crossed there",
+                **right),
             "n_origins": st.column_config.NumberColumn("origins"),
+            "error": st.column_config.TextColumn("note", width="large"),
         },
     )
     st.caption("Rolling-origin backtest: each model is refitted at past cutoffs and scored on what "
                "came next (CRPS: the error of the whole forecast distribution). The random walks "
-               "(naive, drift) are the yardstick; the choice is among the share models.")
+               "(naive, drift) are the yardstick; the choice is among the share models. The table's "
+               "skill is each model's on the latest origins, which the choice saw; the line above "
+               "gives the choice procedure's skill out of sample.")
     show_policy_changepoints(scores, run_status)
 
 
@@ -72,7 +82,7 @@ def show_policy_changepoints(scores: pd.DataFrame, run_status: dict | None) -> N
     lines = []
     for model, kept in sorted(offered["kept"].items()):
         with_, without = by_model.get(model + VARIANT), by_model.get(model)
-        score = (f"CRPS {with_:.4f} with them, {without:.4f} without"
+        score = (f"CRPS {with_:.5f} with them, {without:.5f} without"
                  if with_ is not None and without is not None and pd.notna(with_) and pd.notna(without) else
                  "one of the two did not fit")
         lines.append(f"- {md(model)}: **{'kept' if kept else 'not kept'}** ({score})")
