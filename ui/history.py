@@ -23,14 +23,18 @@ def _run_labels(history: pd.DataFrame) -> list[str]:
 def history_chart(history: pd.DataFrame, title: str = "") -> go.Figure:
     """One target's outlook after each complete run: probability by the deadline (top) and
     the projected crossing with its 10-90 % range (bottom). Runs where new data arrived
-    are filled markers; the others hollow."""
+    are filled markers; the others hollow. Without any projected crossing (no run had half
+    its paths crossing by the horizon, or the target was decided by observations) the
+    bottom panel is left out rather than drawn empty."""
     history = history.sort_values("run_id")
+    dated = history[history["projected_date"].notna()]
+    rows = 2 if not dated.empty else 1
     x = _run_labels(history)
     finished = [f"{pd.Timestamp(v):%Y-%m-%d %H:%M}" if pd.notna(v) else "" for v in history["run_finished_at"]]
     symbols = ["circle" if new else "circle-open" for new in history["new_data"]]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         subplot_titles=("probability of meeting the target by its deadline",
-                                        "projected crossing of the threshold (median, 10–90%)"))
+                                        "projected crossing of the threshold (median, 10–90%)")[:rows])
     statuses = [style.status_label(s) for s in history["status"]]
     fig.add_trace(go.Scatter(
         x=x, y=history["probability_by_deadline"].astype(float).tolist(), mode="lines+markers", name="P(met)",
@@ -40,7 +44,6 @@ def history_chart(history: pd.DataFrame, title: str = "") -> go.Figure:
         customdata=list(zip(statuses, finished, [NEW_DATA if n else SAME_DATA for n in history["new_data"]])),
         hovertemplate="run %{x} (%{customdata[1]}): P(met) %{y:.0%}, %{customdata[0]}<br>%{customdata[2]}"
                       "<extra></extra>"), row=1, col=1)
-    dated = history[history["projected_date"].notna()]
     if not dated.empty:
         low, high = pd.to_datetime(dated["p10_date"]), pd.to_datetime(dated["p90_date"])
         ranged = dated[low.notna() & high.notna()]
@@ -59,10 +62,12 @@ def history_chart(history: pd.DataFrame, title: str = "") -> go.Figure:
             customdata=list(zip(map(_day, dated["p10_date"]), map(_day, dated["p90_date"]))),
             hovertemplate="run %{x}: median %{y|%Y-%m-%d}, 10–90%: %{customdata[0]} – %{customdata[1]}"
                           "<extra></extra>"), row=2, col=1)
-    fig.update_layout(**{**charts.LAYOUT, "height": 560, "title": title or None, "showlegend": True})
+    fig.update_layout(**{**charts.LAYOUT, "height": 560 if rows == 2 else 320, "title": title or None,
+                         "showlegend": True})
     fig.update_yaxes(tickformat=".0%", range=[0, 1.04], title="P(met)", row=1, col=1)
-    fig.update_yaxes(title="projected", row=2, col=1)
-    fig.update_xaxes(type="category", title="forecast run (filled: new data arrived)", row=2, col=1)
+    if rows == 2:
+        fig.update_yaxes(title="projected", row=2, col=1)
+    fig.update_xaxes(type="category", title="forecast run (filled: new data arrived)", row=rows, col=1)
     return fig
 
 

@@ -76,9 +76,12 @@ def show_history(url: str, stamp: queries.Stamp, target_ids: list[str], key: str
         return
     st.plotly_chart(history_chart(history), width="stretch", key=f"{key}-chart")
     new = int(history["new_data"].sum())
+    projected = "" if history["projected_date"].notna().any() else (
+        " No run projected a crossing date for it (fewer than half of the paths cross by the "
+        "horizon, or its observations decided it), so only the probability is drawn.")
     st.caption(f"{len(history)} complete run{'s' if len(history) != 1 else ''}, {new} with new data "
-               "(filled markers): the probability and projected date as each run left them. "
-               f"`domshare history --target {target_id}` prints the same rows.")
+               "(filled markers): the probability and projected date as each run left them."
+               f"{projected} `domshare history --target {target_id}` prints the same rows.")
 
 
 def show_proposals(url: str) -> None:

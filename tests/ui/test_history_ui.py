@@ -95,3 +95,21 @@ def test_policies_page_lists_unreviewed_target_proposals(history_db, monkeypatch
     [table] = [d.value for d in at.dataframe if "sentence" in d.value.columns]
     assert list(table["sentence"]) == [SENTENCE] and list(table["share"]) == [70.0]
     assert list(table["review"]) == ["⚠ unreviewed"]
+
+
+def test_history_chart_leaves_out_the_crossing_panel_when_no_run_projected_one():
+    import pandas as pd
+
+    from ui.history import history_chart
+
+    runs = pd.DataFrame({"run_id": [1, 2], "run_finished_at": pd.to_datetime(["2026-11-01", "2026-11-02"]),
+                         "new_data": [True, False], "status": ["off_track", "off_track"],
+                         "probability_by_deadline": [0.1, 0.12], "projected_date": [None, None],
+                         "p10_date": [None, None], "p90_date": [None, None]})
+    alone = history_chart(runs).to_dict()["layout"]
+    assert "yaxis2" not in alone and len(alone["annotations"]) == 1  # one panel, one title
+    dated = runs.assign(projected_date=pd.to_datetime(["2029-01-01", "2029-06-01"]),
+                        p10_date=pd.to_datetime(["2027-01-01", "2027-06-01"]),
+                        p90_date=pd.to_datetime(["2032-01-01", "2032-06-01"]))
+    both = history_chart(dated).to_dict()
+    assert "yaxis2" in both["layout"] and {t["name"] for t in both["data"]} >= {"projected crossing", "10–90% range"}
