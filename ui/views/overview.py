@@ -192,7 +192,11 @@ pulled, files = queries.source_freshness(url, stamp), queries.file_sources(url, 
 if pulled.empty and files.empty:
     st.caption("No source snapshots recorded yet.")
 else:
-    both = pd.concat([files.assign(how="file"), pulled.assign(how="scheduled pull")], ignore_index=True)
+    # an empty part is left out of the concat (pandas warns it would decide no dtypes) but
+    # its columns are kept
+    columns = list(dict.fromkeys([*files.columns, *pulled.columns, "how"]))
+    parts = [f.assign(how=how) for f, how in ((files, "file"), (pulled, "scheduled pull")) if not f.empty]
+    both = pd.concat(parts, ignore_index=True).reindex(columns=columns)
     shown_sources = common.sources_table(both, ["source", "newest observation", "observations",
                                                 "last pull", "outcome"])
     shown_sources.insert(1, "loaded by", both["how"].map({"file": "domshare init / import",
