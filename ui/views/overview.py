@@ -87,7 +87,10 @@ table = pd.DataFrame({
     "status": shown["status"].map(style.status_label),
     "probability": common.number_text(shown["probability_by_deadline"]),
     "deadline": pd.to_datetime(shown["deadline"]),
-    "policy": shown["policy_id"] + " · " + shown["policy_title"]
+    # sector / technology right after the id: one policy's many targets (P17's fourteen) stay
+    # distinguishable on an 800 px screen, where the full column is off to the side
+    "policy": shown["policy_id"] + " · " + shown["sector"].map(lambda c: sector_names.get(c, c)) + " / "
+              + shown["technology"].map(lambda c: technology_names.get(c, c)) + " · " + shown["policy_title"]
               + shown["origin"].map({"user": " (user-supplied)"}).fillna(""),
     "evidence": "target?target=" + shown["target_id"],
     "threshold": shown["threshold"] * 100,
@@ -122,7 +125,7 @@ selection = st.dataframe(
         "deadline": st.column_config.DateColumn(format="YYYY-MM-DD", width="small"),
         "projected crossing": st.column_config.TextColumn(
             "projected", width="small", help="median period in which the forecast crosses the threshold"),
-        "policy": st.column_config.TextColumn(width=280, help="policy id and title: select the row for the whole title"),
+        "policy": st.column_config.TextColumn(width=280, help="policy id, the target's sector / technology, and the policy's title: select the row for the whole title"),
         "evidence": st.column_config.LinkColumn(
             width=70, display_text="card", help="the target's evidence card: the policy's words, the measure and "
                                                 "why, every observation with its quote, the caveats"),
