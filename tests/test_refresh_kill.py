@@ -40,11 +40,13 @@ def alive(pid: int) -> bool:
 
 
 def test_a_killed_refresh_is_abandoned_by_the_next_and_leaves_no_worker(any_db_url):
-    seed_store(any_db_url, many_series(16))
+    # enough work (60 series, ETS at every origin: several seconds) that fits are still under
+    # way after the first batch is written (results are written every 2 s or 25 series)
+    seed_store(any_db_url, many_series(60))
     engine = db.make_engine(any_db_url)
     first = refresh(engine, FAST, workers=1, progress=False).run_id
     proc = subprocess.Popen([sys.executable, "-m", "jobs", "refresh", "--db", any_db_url, "--force",
-                             "--models", "naive,drift", "--workers", "2"],
+                             "--models", "naive,drift,ets_damped", "--workers", "2"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def written():
