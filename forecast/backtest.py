@@ -193,8 +193,12 @@ def calibrated(runs: list[ModelRun], history, plan, origins, limit=None):
     get the same widening: a model is not ruled out for bands that the rule will widen
     anyway (Prophet's MAP fits at the origins are too narrow by construction)."""
     factors = {r.name: spread_factor(lambda k, r=r: r.paths[k], history, plan, origins, limit) for r in runs}
-    widened_runs = [ModelRun(r.name, [widened(p, factors[r.name]) for p in r.paths]) for r in runs]
-    return widened_runs, factors
+    return with_factors(runs, factors), factors
+
+
+def with_factors(runs: list[ModelRun], factors: dict[str, float]) -> list[ModelRun]:
+    """The runs that have a factor, their paths widened by it at every origin."""
+    return [ModelRun(r.name, [widened(p, factors[r.name]) for p in r.paths]) for r in runs if r.name in factors]
 
 
 def choose(runs: list[ModelRun], history, plan, origins, limit=None, baselines=(), twins=None):
@@ -323,8 +327,7 @@ def out_of_sample(runs: list[ModelRun], history, plan, baselines, twins=None) ->
         model, weights, _, factors = choose(runs, history, plan, earlier, origin.cut, baselines, twins)
         if model is None:
             continue
-        cal = [ModelRun(r.name, [widened(p, factors[r.name]) for p in r.paths]) for r in runs if r.name in factors]
-        observed = _paths_of(cal, model, weights)(j)[0]
+        observed = _paths_of(with_factors(runs, factors), model, weights)(j)[0]
         actual = history[Y].to_numpy(float)[origin.cut:origin.end]
         lower, upper = np.quantile(observed, [0.1, 0.9], axis=1)
         result.crps.extend(crps(observed, actual))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from forecast.frames import DATE, SERIES, TARGET_ID, TARGETS_EXPORT_COLUMNS
+from jobs.store.schema import split_codes
 
 # targets.csv: these follow TARGETS_EXPORT_COLUMNS (users' scripts read the first ones by position).
 TARGETS_EVIDENCE_COLUMNS = [
@@ -56,17 +57,13 @@ def observations_with_evidence(exported: pd.DataFrame, observations: pd.DataFram
     return exported.merge(extra, on=[SERIES, DATE], how="left", validate="one_to_one")
 
 
-def related_keys(text) -> list[str]:
-    return [k.strip() for k in text.split(";") if k.strip()] if isinstance(text, str) else []
-
-
 def evidence_rows(targets: pd.DataFrame, observations: pd.DataFrame) -> pd.DataFrame:
     """evidence.csv: `targets` (read.target_evidence) x `observations`
     (read.observation_evidence), measuring series first, then related ones."""
     links = [(row[TARGET_ID], row["policy_id"], role, key)
              for _, row in targets.iterrows()
              for role, keys in (("measure", [row[SERIES]] if isinstance(row[SERIES], str) else []),
-                                ("related", related_keys(row["related_series"])))
+                                ("related", split_codes(row["related_series"])))
              for key in keys]
     pairs = pd.DataFrame(links, columns=[TARGET_ID, "policy_id", "role", SERIES])
     rows = pairs.merge(observations, on=SERIES, how="inner")

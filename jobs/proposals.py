@@ -18,14 +18,11 @@ from jobs.errors import ConfigError
 from jobs.settings import REPO_DATA_DIR
 from jobs.sources.policy_feed import KEYWORDS_FILE, Rules
 from jobs.store import schema
+from jobs.store.schema import split_codes
 from jobs.store.db import utcnow
 from jobs.target_extraction import extract, guess_codes
 
 MEASURES = ("direct", "proxy")
-
-
-def _split(cell: str | None) -> list[str]:
-    return [part for part in (cell or "").split(";") if part]
 
 
 def scan_policies(conn: Connection, policy_ids: list[str] | None = None, rules: Rules | None = None) -> int:
@@ -47,7 +44,7 @@ def scan_policies(conn: Connection, policy_ids: list[str] | None = None, rules: 
                 continue
             known.add((item.id, candidate.threshold, candidate.deadline))
             sector, technology = guess_codes(candidate.sentence, rules.sectors, rules.technologies,
-                                             _split(item.sectors), _split(item.technologies))
+                                             split_codes(item.sectors), split_codes(item.technologies))
             rows.append({"policy_id": item.id, "sentence": candidate.sentence, "threshold": candidate.threshold,
                          "deadline": candidate.deadline, "sector": sector, "technology": technology,
                          "pattern": candidate.pattern, "status": "unreviewed", "found_at": utcnow()})

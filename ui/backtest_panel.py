@@ -7,10 +7,9 @@ import json
 import pandas as pd
 import streamlit as st
 
+from forecast.registry import POLICY_SUFFIX
 from ui import common
 from ui.outside_text import md
-
-VARIANT = "+policies"
 
 
 def _weights_text(run_status: dict | None) -> str:
@@ -81,7 +80,7 @@ def show_policy_changepoints(scores: pd.DataFrame, run_status: dict | None) -> N
     by_model = scores.set_index("model")["crps_selection"]
     lines = []
     for model, kept in sorted(offered["kept"].items()):
-        with_, without = by_model.get(model + VARIANT), by_model.get(model)
+        with_, without = by_model.get(model + POLICY_SUFFIX), by_model.get(model)
         score = (f"CRPS {with_:.5f} with them, {without:.5f} without"
                  if with_ is not None and without is not None and pd.notna(with_) and pd.notna(without) else
                  "one of the two did not fit")

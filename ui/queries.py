@@ -171,10 +171,6 @@ def policies(db_url: str, key: Stamp) -> pd.DataFrame:
     return frame
 
 
-def split_codes(text: str | None) -> list[str]:
-    return [code.strip() for code in (text or "").split(";") if code.strip()]
-
-
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def codes(db_url: str, key: Stamp) -> tuple[dict[str, str], dict[str, str]]:
     """Sector and technology code -> name."""

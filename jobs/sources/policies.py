@@ -27,6 +27,7 @@ import pandas as pd
 
 from jobs.errors import InvalidData, SourceChanged
 from jobs.sources.base import Parsed
+from jobs.store.schema import split_codes
 
 SOURCE = "policies"
 REQUIRED = ("id", "date", "title", "issuer", "sectors", "technology", "target_share", "deadline", "source", "note")
@@ -42,10 +43,6 @@ def parse_date(label: str) -> tuple[dt.date, str]:
     if re.fullmatch(r"\d{4}-\d{2}", label):
         return dt.date(int(label[:4]), int(label[5:]), 1), "month"
     return dt.date.fromisoformat(label), "day"
-
-
-def _split(cell: str) -> list[str]:
-    return [part.strip() for part in cell.split(";") if part.strip()]
 
 
 def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
@@ -91,8 +88,8 @@ def parse(raw: bytes, options: Mapping | None = None) -> Parsed:
         url = _URL.search(row["source"])
         records.append({
             "id": pid, "date": date, "date_precision": precision, "title": row["title"].strip(),
-            "issuer": row["issuer"].strip() or None, "sectors": ";".join(_split(row["sectors"])),
-            "technologies": ";".join(_split(row["technology"])), "url": url.group(0) if url else None,
+            "issuer": row["issuer"].strip() or None, "sectors": ";".join(split_codes(row["sectors"])),
+            "technologies": ";".join(split_codes(row["technology"])), "url": url.group(0) if url else None,
             "source": row["source"].strip() or None, "summary": row["note"].strip() or None,
             "review_status": "curated", "target_share": share, "deadline": deadline,
         })
@@ -161,8 +158,8 @@ def build_targets(policies: pd.DataFrame, increments: list[dict], measures: list
     targets, warnings = [], []
     for row in with_target.itertuples():
         enc = encoded.get(row.id, {})
-        techs = _split(enc.get("technologies") or row.technologies)
-        for sector in _split(enc.get("sectors") or row.sectors):
+        techs = split_codes(enc.get("technologies") or row.technologies)
+        for sector in split_codes(enc.get("sectors") or row.sectors):
             for tech in techs:
                 tid = f"{row.id}-{sector}" if len(techs) == 1 else f"{row.id}-{sector}-{tech}"
                 threshold, note = threshold_of[row.id]

@@ -85,10 +85,6 @@ def bounds_frame(conn: Connection, series_keys=None) -> pd.DataFrame:
 POLICY_CHANGEPOINT_REVIEWS = ("curated", "user")  # feed items not yet reviewed are never offered
 
 
-def _codes(text) -> set[str]:
-    return {c.strip() for c in (text or "").split(";") if c.strip()}
-
-
 def policy_dates(conn: Connection) -> dict[str, dict]:
     """Per series, {policy id: date} of the reviewed policies of its sector and technology
     (a policy's `all` matches every sector or technology), offered to Prophet as candidate
@@ -100,7 +96,8 @@ def policy_dates(conn: Connection) -> dict[str, dict]:
     for key, sector, technology in conn.execute(select(schema.series.c.key, schema.series.c.sector,
                                                        schema.series.c.technology)).all():
         chosen = {pid: date for pid, date, sectors, technologies in policies
-                  if {sector, "all"} & _codes(sectors) and {technology, "all"} & _codes(technologies)}
+                  if {sector, "all"} & set(schema.split_codes(sectors))
+                  and {technology, "all"} & set(schema.split_codes(technologies))}
         if chosen:
             out[key] = chosen
     return out

@@ -103,6 +103,12 @@ observation_revisions = Table(
     Column("revised_at", DateTime(timezone=True), nullable=False),
 )
 
+def split_codes(cell) -> list[str]:
+    """The codes of a `;`-separated cell (policies.sectors / technologies, targets'
+    related_series); [] for an empty or missing cell."""
+    return [code.strip() for code in cell.split(";") if code.strip()] if isinstance(cell, str) else []
+
+
 policies = Table(
     "policies", metadata,
     Column("id", String(120), primary_key=True),  # P01... for curated; feed:<hash> for feed items

@@ -10,6 +10,7 @@ import streamlit as st
 
 from forecast.frames import SERIES, TARGET_ID
 from jobs import evidence
+from jobs.store.schema import split_codes
 from ui import charts, common, history_panels, periods, queries, style
 from ui.outside_text import http_link, md
 
@@ -76,7 +77,7 @@ with st.container(border=True, key="card-measure"):
     if isinstance(card[SERIES], str):
         st.page_link("views/series.py", label=f"Measuring series: {md(card['series_title'] or card[SERIES])}",
                      icon=":material/show_chart:", query_params={"series": card[SERIES]})
-    related = evidence.related_keys(card["related_series"])
+    related = split_codes(card["related_series"])
     if related:
         st.caption("Related series, shown as context (no verdict):")
         for key in related:

@@ -6,6 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from jobs.store.schema import split_codes
 from ui import charts, common, history_panels, periods, queries
 from ui.outside_text import http_link, md
 
@@ -21,8 +22,8 @@ if policies.empty:
     st.stop()
 
 sector_names, technology_names = queries.codes(url, stamp)
-policies["sector_list"] = policies["sectors"].map(queries.split_codes)
-policies["technology_list"] = policies["technologies"].map(queries.split_codes)
+policies["sector_list"] = policies["sectors"].map(split_codes)
+policies["technology_list"] = policies["technologies"].map(split_codes)
 all_sectors = sorted({c for codes in policies["sector_list"] for c in codes})
 all_techs = sorted({c for codes in policies["technology_list"] for c in codes})
 dated = policies["date"].dropna()
