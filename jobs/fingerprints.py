@@ -21,6 +21,7 @@ import pandas as pd
 
 from forecast.frames import BOUND_LOWER, BOUND_UPPER, DS, TARGET_INPUT_COLUMNS, Y
 from jobs import backends
+from jobs.errors import InternalError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,14 +71,26 @@ def series_key(data: str, frequency: str | None, thresholds, params: dict, code:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def input_hash(data_hashes: dict[str, str], targets: pd.DataFrame) -> str:
-    """sha256 of every series' data hash and every target row: what the whole run reads."""
-    digest = hashlib.sha256()
-    for key in sorted(data_hashes):
-        digest.update(f"{key}|{data_hashes[key]}\n".encode())
-    for row in targets[TARGET_INPUT_COLUMNS].astype(str).sort_values(TARGET_INPUT_COLUMNS[0]).itertuples(index=False):
-        digest.update(("T|" + "|".join(row) + "\n").encode())
-    return digest.hexdigest()
+class InputHash:
+    """sha256 of every series' data hash, in key order, and every target row: what the whole
+    run reads (the run record's `input_hash`). Fed a chunk of series at a time, in key order,
+    so the refresh never holds every series' hash."""
+
+    def __init__(self):
+        self._digest, self._last = hashlib.sha256(), None
+
+    def add(self, data_hashes: dict[str, str]) -> None:
+        for key in sorted(data_hashes):
+            if self._last is not None and key <= self._last:
+                raise InternalError(f"series {key!r} added after {self._last!r}: chunks must come in key order")
+            self._digest.update(f"{key}|{data_hashes[key]}\n".encode())
+            self._last = key
+
+    def hexdigest(self, targets: pd.DataFrame) -> str:
+        digest = self._digest.copy()
+        for row in targets[TARGET_INPUT_COLUMNS].astype(str).sort_values(TARGET_INPUT_COLUMNS[0]).itertuples(index=False):
+            digest.update(("T|" + "|".join(row) + "\n").encode())
+        return digest.hexdigest()
 
 
-__all__ = ["code_version", "forecast_code_version", "data_hash", "series_key", "input_hash"]
+__all__ = ["code_version", "forecast_code_version", "data_hash", "series_key", "InputHash"]

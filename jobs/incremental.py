@@ -10,22 +10,25 @@ are assessed again from the stored crossing CDFs and the stored observations, on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import pandas as pd
 
 from forecast.calendar import FREQUENCIES, history_frequency
 from forecast.engine import EngineConfig
-from forecast.frames import DS, SERIES, TARGET_INPUT_COLUMNS, THRESHOLD, Y, validate_history
+from forecast.frames import BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, THRESHOLD, Y, validate_history
 from forecast.targets import assess_targets
 from jobs import fingerprints
 from jobs.store import read, runs
 
+PLAN_CHUNK = 500  # series whose observations are read, hashed and planned (or carried over) at a time
 REASSESS_CHUNK = 200  # carried series whose stored CDFs are read back at a time
+EMPTY_HISTORY = pd.DataFrame({DS: pd.Series(dtype="datetime64[ns]"), Y: pd.Series(dtype=float)})
 
 
 @dataclass(frozen=True)
 class Plan:
-    keys: dict[str, str]  # series -> its skip key in this run
+    keys: dict[str, str]  # series fitted in this run -> its skip key
     refit: list[str]
     carry: list[str]  # held by the previous run and not refitted
 
@@ -35,14 +38,50 @@ def series_targets(targets: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {key: group[TARGET_INPUT_COLUMNS] for key, group in targets.groupby(SERIES)}
 
 
+def chunks(keys: list[str], size: int | None = None) -> Iterator[list[str]]:
+    """`keys` in runs of `size` (default PLAN_CHUNK, read when called: tests lower it)."""
+    size = size or PLAN_CHUNK
+    for start in range(0, len(keys), size):
+        yield keys[start:start + size]
+
+
+def read_inputs(conn, keys: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """These series' stored inputs: per series its fitted observations (ds, y) as stored,
+    and its bounds (BOUNDS_COLUMNS). A series of bounds only has an empty history (it is
+    still assessed); one with neither is left out."""
+    bounds = {key: group[BOUNDS_COLUMNS] for key, group in read.bounds_frame(conn, keys).groupby(SERIES)}
+    groups = dict.fromkeys(bounds, EMPTY_HISTORY)
+    groups.update({key: group[[DS, Y]] for key, group in
+                   read.history_frame(conn, keys, validate=False).groupby(SERIES)})
+    return groups, bounds
+
+
+def plan_store(conn, keys: list[str], frequencies: dict[str, str], targets: dict[str, pd.DataFrame],
+               config: EngineConfig, previous_run: int | None, only: list[str] | None, force: bool,
+               policy_dates: dict[str, dict], hashed: fingerprints.InputHash) -> Plan:
+    """`plan` over the store, PLAN_CHUNK series at a time (`keys` in key order): each chunk's
+    observations are read, hashed (into `hashed`, the run's input hash) and planned, then
+    dropped; of each chunk only the plan is kept."""
+    keys_fitted, refit, carry = {}, [], []
+    for chunk in chunks(keys):
+        groups, bounds = read_inputs(conn, chunk)
+        states = read.series_states(conn, previous_run if previous_run is not None else -1, chunk)
+        part, data = plan(groups, bounds, frequencies, targets, config, states, only, force, policy_dates)
+        hashed.add(data)
+        keys_fitted.update(part.keys)
+        refit += part.refit
+        carry += part.carry
+    return Plan(keys_fitted, refit, carry)
+
+
 def plan(groups: dict[str, pd.DataFrame], bounds: dict[str, pd.DataFrame], frequencies: dict[str, str],
          targets: dict[str, pd.DataFrame], config: EngineConfig, previous: pd.DataFrame,
          only: list[str] | None, force: bool,
          policy_dates: dict[str, dict] | None = None) -> tuple[Plan, dict[str, str]]:
-    """The plan, and each series' data hash (for the run's whole-store input hash).
-    `previous`: read.series_states of the latest complete run (empty without one);
-    `only`: `--series` (the others are carried over whatever their key); `policy_dates`: per
-    series, {policy: date} offered as changepoints (read.policy_dates)."""
+    """The plan of these series (`groups`: read_inputs), and each one's data hash (for the
+    run's whole-store input hash). `previous`: read.series_states of the latest complete run
+    (empty without one); `only`: `--series` (the others are carried over whatever their
+    key); `policy_dates`: per series, {policy: date} offered as changepoints (read.policy_dates)."""
     params, code = config.to_dict(), fingerprints.forecast_code_version()
     data, keys = {}, {}
     for key, group in groups.items():
@@ -51,24 +90,25 @@ def plan(groups: dict[str, pd.DataFrame], bounds: dict[str, pd.DataFrame], frequ
         keys[key] = fingerprints.series_key(data[key], frequencies.get(key), thresholds, params, code,
                                             (policy_dates or {}).get(key))
     held = dict(zip(previous[SERIES], zip(previous["status"], previous["input_hash"]))) if not previous.empty else {}
-    candidates = set(only) if only else set(groups)
+    candidates = set(groups) & set(only) if only else set(groups)
     refit = sorted(k for k in candidates if force or k not in held or held[k][1] != keys[k])
     carry = sorted(k for k in groups if k in held and k not in set(refit))
-    return Plan(keys, refit, carry), data
+    return Plan({k: keys[k] for k in refit}, refit, carry), data
 
 
-def assess_carried(conn, from_run: int, to_run: int, carried: list[str], status: dict[str, str],
-                   groups: dict[str, pd.DataFrame], bounds: dict[str, pd.DataFrame],
-                   frequencies: dict[str, str], targets: dict[str, pd.DataFrame], as_of) -> None:
-    """Assess and write the targets of carried-over series (those with targets), a chunk
-    of series at a time, from run `from_run`'s stored CDFs."""
-    measured = [k for k in carried if k in targets]
-    for start in range(0, len(measured), REASSESS_CHUNK):
-        chunk = measured[start:start + REASSESS_CHUNK]
+def assess_carried(conn, from_run: int, to_run: int, carried: dict[str, str], frequencies: dict[str, str],
+                   targets: dict[str, pd.DataFrame], as_of) -> None:
+    """Assess and write the targets of carried-over series ({series: status}; those with
+    targets), a chunk of series at a time, from their stored observations and run
+    `from_run`'s stored CDFs."""
+    measured = sorted(k for k in carried if k in targets)
+    for chunk in chunks(measured, REASSESS_CHUNK):
+        groups, bounds = read_inputs(conn, chunk)
         cdf = dict(tuple(read.crossing_cdf(conn, from_run, chunk).groupby(SERIES)))
         for k in chunk:
-            runs.write_assessments(conn, to_run, assess_stored(status[k], groups[k], k, bounds.get(k),
-                                                               frequencies.get(k), targets[k], as_of, cdf.get(k)))
+            runs.write_assessments(conn, to_run, assess_stored(carried[k], groups.get(k, EMPTY_HISTORY), k,
+                                                               bounds.get(k), frequencies.get(k), targets[k],
+                                                               as_of, cdf.get(k)))
 
 
 def assess_stored(status: str, history: pd.DataFrame, key: str, bounds, frequency, targets: pd.DataFrame,
@@ -84,4 +124,4 @@ def assess_stored(status: str, history: pd.DataFrame, key: str, bounds, frequenc
     return assess_targets(targets, clean, as_of, cdf, bounds, frequency)
 
 
-__all__ = ["Plan", "plan", "series_targets", "assess_carried", "assess_stored"]
+__all__ = ["Plan", "plan", "plan_store", "read_inputs", "chunks", "series_targets", "assess_carried", "assess_stored"]

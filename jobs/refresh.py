@@ -14,6 +14,7 @@ refresh, and its pool workers (with their CmdStan children) end when it dies.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 import json
 import logging
 import shutil
@@ -30,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from forecast.engine import EngineConfig, SeriesResult, forecast_series
-from forecast.frames import BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, Y, InvalidHistory, validate_history
+from forecast.frames import SERIES, TARGET_INPUT_COLUMNS, InvalidHistory, validate_history
 from forecast.models import CannotFit
 from forecast.registry import UnknownModel
 from forecast.targets import assess_targets
@@ -193,32 +194,26 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     with db.transaction(engine) as conn:
         abandoned = tuple(runs.abandon_running(conn))
     config = replace(config, as_of=config.as_of or str(pd.Timestamp.today().date()))
-    with engine.connect() as conn:
-        catalogue = read.series_catalogue(conn)
-        history = read.history_frame(conn, validate=False)
-        bounds = read.bounds_frame(conn)
+    with engine.connect() as conn:  # what every series needs; observations are read a chunk of series at a time
+        frequencies = read.domestic_series(conn)
+        last_date = read.last_observation_date(conn)
         targets = read.targets_frame(conn)
         policy_dates = read.policy_dates(conn)
         previous = read.latest_run(conn)
-        states = read.series_states(conn, previous["id"] if previous else -1)
-    known = set(catalogue["key"]) if not catalogue.empty else set()
-    unknown = sorted(set(series or []) - known)
+    unknown = sorted(set(series or []) - set(frequencies))
     if unknown:
-        raise ConfigError(f"unknown series: {', '.join(unknown)} (see `domshare status`)")
-    if not history.empty and pd.Timestamp(config.horizon) <= pd.to_datetime(history[DS]).max():
+        raise ConfigError(f"unknown series: {', '.join(unknown)} (not domestic-share series of the store; "
+                          "see `domshare status`)")
+    if last_date is not None and pd.Timestamp(config.horizon) <= pd.Timestamp(last_date):
         raise ConfigError(f"--horizon {config.horizon} does not lie after the last observation of any "
-                          f"series (the latest is {pd.to_datetime(history[DS]).max():%Y-%m-%d})")
+                          f"series (the latest is {pd.Timestamp(last_date):%Y-%m-%d})")
     params = {**config.to_dict(), "series": sorted(series) if series else None}
-    bounds_by_series = {key: group[BOUNDS_COLUMNS] for key, group in bounds.groupby(SERIES)}
-    empty = pd.DataFrame({DS: pd.Series(dtype="datetime64[ns]"), Y: pd.Series(dtype=float)})
-    groups = {key: empty for key in bounds_by_series}  # a series of bounds only is still assessed
-    groups.update({key: group[[DS, Y]] for key, group in history.groupby(SERIES)})
-    del history, bounds  # held per series from here on
-    frequencies = dict(zip(catalogue["key"], catalogue["frequency"])) if not catalogue.empty else {}
     measured = incremental.series_targets(targets)
-    work, data = incremental.plan(groups, bounds_by_series, frequencies, measured, config, states, series, force,
-                                  policy_dates)
-    digest = fingerprints.input_hash(data, targets)
+    hashed = fingerprints.InputHash()
+    with engine.connect() as conn:
+        work = incremental.plan_store(conn, sorted(frequencies), frequencies, measured, config,
+                                      previous["id"] if previous else None, series, force, policy_dates, hashed)
+    digest = hashed.hexdigest(targets)
     if previous and not work.refit and previous["input_hash"] == digest \
             and json.loads(previous["params"] or "{}") == json.loads(json.dumps(params, default=str)):
         return RefreshOutcome(None, False, {}, {}, time.perf_counter() - started, abandoned=abandoned)
@@ -226,18 +221,17 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     with db.transaction(engine) as conn:
         run_id = runs.start_run(conn, code_version=code_version(), params=params,
                                 input_hash=digest, seed=config.seed, trigger=trigger)
-    statuses, failures, tmpdirs, forecast_count, carried = {}, {}, set(), 0, set()
-    held = dict(zip(states[SERIES], states["status"]))  # the previous run's statuses
-    unassessed = targets.iloc[:0][TARGET_INPUT_COLUMNS]
-    tasks = ((key, groups[key], measured.get(key, unassessed), config, frequencies.get(key), bounds_by_series.get(key),
-              policy_dates.get(key)) for key in work.refit)
+    statuses, failures, tmpdirs, forecast_count = {}, {}, set(), 0
+    carried, in_run = Counter(), set()  # carried-over statuses; measuring series in the run (for no_data)
+    tasks = _fit_tasks(engine, work.refit, measured, config, frequencies, policy_dates,
+                       targets.iloc[:0][TARGET_INPUT_COLUMNS])
     try:
-        if work.carry:  # copied inside the database, then assessed on this run's as_of
+        for chunk in incremental.chunks(work.carry):  # copied inside the database, then assessed on this run's as_of
             with db.transaction(engine) as conn:
-                carried = runs.carry_over(conn, previous["id"], run_id, work.carry)
-                incremental.assess_carried(conn, previous["id"], run_id, sorted(carried),
-                                           held, groups,
-                                           bounds_by_series, frequencies, measured, config.as_of)
+                held = runs.carry_over(conn, previous["id"], run_id, chunk)
+                incremental.assess_carried(conn, previous["id"], run_id, held, frequencies, measured, config.as_of)
+            carried.update(held.values())
+            in_run.update(k for k in held if k in measured)
         # closing(): an error here cancels the queued fits before the run is marked failed
         with closing(_fit_all(pool, tasks, len(work.refit), f"run {run_id}", progress)) as fits:
             batch, flushed = [], time.monotonic()
@@ -255,11 +249,12 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
                     batch, flushed = [], time.monotonic()
             with db.transaction(engine) as conn:
                 runs.write_results(conn, run_id, batch)
+        in_run.update(k for k in statuses if k in measured)
         with db.transaction(engine) as conn:
-            runs.write_assessments(conn, run_id, _unmeasured_targets(targets, set(statuses) | carried, config.as_of))
-            verdict = _run_verdict(statuses, forecast_count, {k: held[k] for k in carried})
+            runs.write_assessments(conn, run_id, _unmeasured_targets(targets, in_run, config.as_of))
+            verdict = _run_verdict(statuses, forecast_count, carried)
             runs.finish_run(conn, run_id, "failed" if verdict else "complete", error=verdict,
-                            refitted=len(statuses), carried=len(carried))
+                            refitted=len(statuses), carried=carried.total())
     except BaseException as exc:
         with db.transaction(engine) as conn:
             runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -272,15 +267,29 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
         alerting.after_run(engine, run_id, alerts)  # never raises: alerting cannot fail a complete run
     return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started,
                           complete=verdict is None, abandoned=abandoned, refitted_series=len(statuses),
-                          carried_series=len(carried))
+                          carried_series=carried.total())
 
 
-def _run_verdict(statuses: dict[str, str], forecast_count: int, carried: dict[str, str]) -> str | None:
+def _fit_tasks(engine, keys: list[str], measured: dict[str, pd.DataFrame], config: EngineConfig,
+               frequencies: dict[str, str], policy_dates: dict[str, dict], unassessed: pd.DataFrame) -> Iterator[tuple]:
+    """fit_one's arguments for each series to refit. Its observations are read again here, a
+    chunk of series at a time as the fit window asks for more (a series whose data changed
+    since the plan is fitted on the new data under the planned key: it is refitted next time)."""
+    for chunk in incremental.chunks(keys):
+        with engine.connect() as conn:
+            groups, bounds = incremental.read_inputs(conn, chunk)
+        for key in chunk:
+            yield (key, groups.get(key, incremental.EMPTY_HISTORY), measured.get(key, unassessed), config,
+                   frequencies.get(key), bounds.get(key), policy_dates.get(key))
+
+
+def _run_verdict(statuses: dict[str, str], forecast_count: int, carried: Counter) -> str | None:
     """Why the run must not become current, or None: every series failed (the refitted ones
-    and those carried over), or refitted series that could be forecast produced no forecast."""
-    every = {**carried, **statuses}
-    if statuses and all(s == "failed" for s in every.values()):
-        return f"every series failed ({len(every)})"
+    and those carried over: `carried` counts their statuses), or refitted series that could
+    be forecast produced no forecast."""
+    every = len(statuses) + carried.total()
+    if statuses and all(s == "failed" for s in statuses.values()) and set(carried) <= {"failed"}:
+        return f"every series failed ({every})"
     if "ok" in statuses.values() and forecast_count == 0:
         return "no forecast was produced although some series could be forecast"
     return None

@@ -8,7 +8,6 @@ forecasting code (a real `dask worker` on a modified copy of the code) is refuse
 Dask refresh leaves no task on the cluster, and the next refresh marks its run abandoned."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -25,14 +24,13 @@ from sqlalchemy import select
 from jobs import backends
 from jobs.errors import ConfigError
 from jobs.store import db, schema
-from store_contents import table_contents
+from store_contents import assert_same_exports, table_contents
 from synthetic_store import seed_store
 from test_refresh import ROOT, cli
 from test_refresh_lease import many_series, run_rows, wait_for
 
 distributed = pytest.importorskip("distributed")
 
-TIMES = {"run.json": ("started_at", "finished_at"), "history.csv": ("run_finished_at",)}
 
 
 @pytest.fixture(scope="module")
@@ -61,22 +59,6 @@ def refreshed_export(bundled: Path, folder: Path, *args: str) -> Path:
     exported = cli("export", "--db", url, "--out", str(folder / "export"))
     assert exported.returncode == 0, exported.stderr
     return folder / "export"
-
-
-def without_times(path: Path) -> str:
-    if path.name == "run.json":
-        return json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k not in TIMES[path.name]})
-    return pd.read_csv(path).drop(columns=list(TIMES[path.name])).to_csv(index=False)
-
-
-def assert_same_exports(local: Path, dask: Path) -> None:
-    names = sorted(p.name for p in local.iterdir())
-    assert names == sorted(p.name for p in dask.iterdir()) and "forecasts.csv" in names
-    for name in names:
-        if name in TIMES:
-            assert without_times(local / name) == without_times(dask / name), name
-        else:
-            assert (local / name).read_bytes() == (dask / name).read_bytes(), name
 
 
 @pytest.mark.slow

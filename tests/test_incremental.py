@@ -12,9 +12,12 @@ import pytest
 from sqlalchemy import select, update
 
 from forecast.engine import EngineConfig
+from jobs import incremental
 from jobs.cli.status import collect_status
+from jobs.export import write_export
 from jobs.refresh import refresh
-from jobs.store import db, read, schema
+from jobs.store import db, read, runs, schema
+from store_contents import assert_same_exports
 from synthetic_store import monthly_logistic, seed_store
 from test_refresh import cli
 
@@ -29,15 +32,19 @@ TARGETS = [
 RESULT_TABLES = (schema.run_series, schema.forecasts, schema.crossings, schema.crossing_cdf, schema.backtest_scores)
 
 
-@pytest.fixture
-def store(any_db_url):
-    seed_store(any_db_url, {
+def seed(url: str) -> None:
+    seed_store(url, {
         "a": monthly_logistic("2012-01-01", "2021-12-01", "2023-06-01", 0.6, 0.01, 1),
         "b": monthly_logistic("2014-01-01", "2021-12-01", "2026-01-01", 0.4, 0.01, 2),
         "short": monthly_logistic("2021-01-01", "2021-03-01", "2024-01-01", 0.5, 0.01, 3),
         "bad": pd.DataFrame({"date": pd.date_range("2015-01-01", periods=6, freq="MS"),
                              "value": [0.1, 0.2, 1.5, 0.3, 0.3, 0.3]}),  # fails alone, on every fit
     }, TARGETS)
+
+
+@pytest.fixture
+def store(any_db_url):
+    seed(any_db_url)
     engine = db.make_engine(any_db_url)
     yield engine
     engine.dispose()
@@ -97,9 +104,7 @@ def test_a_new_day_refits_nothing_and_assesses_as_a_fresh_fit_would(store):
 
 def test_one_revised_observation_refits_exactly_that_series_and_force_refits_all(store, any_db_url):
     first = refresh(store, FAST, workers=1, progress=False)
-    with db.transaction(store) as conn:
-        obs = schema.observations
-        conn.execute(update(obs).where(obs.c.series_key == "b", obs.c.date == dt.date(2021, 12, 1)).values(value=0.3))
+    revise_b(store)
     revised = refresh(store, FAST, workers=1, progress=False)
     assert revised.statuses == {"b": "ok"} and revised.carried_series == 3
     for table in RESULT_TABLES:
@@ -128,6 +133,49 @@ def test_new_engine_parameters_or_a_new_threshold_refit(store):
     moved = refresh(store, replace(FAST, seed=7), workers=1, progress=False)
     assert moved.run_id and moved.refitted_series == 0
     assert assessments(store, moved.run_id).set_index("target_id").loc["T-late", "deadline"] == dt.date(2029, 12, 31)
+
+
+def revise_b(engine) -> None:
+    with db.transaction(engine) as conn:
+        obs = schema.observations
+        conn.execute(update(obs).where(obs.c.series_key == "b", obs.c.date == dt.date(2021, 12, 1)).values(value=0.3))
+
+
+def refreshed_in_chunks(folder, monkeypatch, chunk: int) -> tuple[list[dict], list]:
+    """The store refreshed (all new), after b's revision (b refitted), on a new day
+    (nothing refitted) and once more (no run), planning, carrying and assessing `chunk`
+    series at a time: the run records and each run's export folder."""
+    for module, name in ((incremental, "PLAN_CHUNK"), (incremental, "REASSESS_CHUNK"), (runs, "CARRY_CHUNK")):
+        monkeypatch.setattr(module, name, chunk)
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'store.db'}"
+    seed(url)
+    engine = db.make_engine(url)
+    exports = []
+    for step, config in (("first", FAST), ("revised", FAST), ("new_day", A_YEAR_LATER), ("again", A_YEAR_LATER)):
+        if step == "revised":
+            revise_b(engine)
+        outcome = refresh(engine, config, workers=1, progress=False)
+        assert (outcome.run_id is None) == (step == "again"), step
+        if outcome.run_id:
+            write_export(engine, folder / step)
+            exports.append(folder / step)
+    r = schema.forecast_runs
+    with engine.connect() as conn:
+        records = [dict(row) for row in conn.execute(select(r.c.id, r.c.status, r.c.input_hash, r.c.params,
+                                                            r.c.series_refitted, r.c.series_carried)
+                                                     .order_by(r.c.id)).mappings()]
+    engine.dispose()
+    return records, exports
+
+
+def test_chunks_of_one_series_give_the_same_runs_input_hashes_and_exports(tmp_path, monkeypatch):
+    one, one_exports = refreshed_in_chunks(tmp_path / "one", monkeypatch, 1)
+    whole, whole_exports = refreshed_in_chunks(tmp_path / "whole", monkeypatch, 1000)
+    assert one == whole
+    assert [(r["series_refitted"], r["series_carried"]) for r in one] == [(4, 0), (1, 3), (0, 4)]
+    for ours, theirs in zip(one_exports, whole_exports, strict=True):
+        assert_same_exports(ours, theirs)
 
 
 def test_one_series_read_is_that_series_rows_of_the_whole_run(store):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from forecast.frames import (
     BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, CDF_COLUMNS, CROSSINGS_EXPORT_COLUMNS, DATE, DEADLINE, DS, FIT_KINDS, FORECASTS_EXPORT_COLUMNS, MEASURE,
@@ -53,6 +53,20 @@ def history_frame(conn: Connection, series_keys=None, validate: bool = True) -> 
     obs = schema.observations
     frame = _domestic_observations(conn, series_keys, obs.c.kind.in_(FIT_KINDS), obs.c.value.label(Y))
     return validate_history(frame) if validate else frame
+
+
+def domestic_series(conn: Connection) -> dict[str, str | None]:
+    """The domestic-share series (those a refresh forecasts), in key order: key -> declared frequency."""
+    series = schema.series
+    return dict(conn.execute(select(series.c.key, series.c.frequency).where(series.c.kind == DOMESTIC_SHARE)
+                             .order_by(series.c.key)).all())
+
+
+def last_observation_date(conn: Connection):
+    """The date of the newest observation any forecast fits on (FIT_KINDS), or None."""
+    obs, series = schema.observations, schema.series
+    return conn.execute(select(func.max(obs.c.date)).join(series, series.c.key == obs.c.series_key)
+                        .where(series.c.kind == DOMESTIC_SHARE, obs.c.kind.in_(FIT_KINDS))).scalar()
 
 
 def _domestic_observations(conn: Connection, series_keys, condition, *columns) -> pd.DataFrame:
@@ -228,12 +242,12 @@ def run_series_frame(conn: Connection, run_id: int, series_key: str | None = Non
     return _frame(conn, query if series_key is None else query.where(rs.c.series_key == series_key))
 
 
-def series_states(conn: Connection, run_id: int) -> pd.DataFrame:
-    """Per series of run `run_id`: its status and input hash (what an incremental refresh
-    compares against)."""
+def series_states(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
+    """Per series of run `run_id` among `series_keys`: its status and input hash (what an
+    incremental refresh compares against)."""
     rs = schema.run_series
     return _frame(conn, select(rs.c.series_key.label(SERIES), rs.c.status, rs.c.input_hash)
-                  .where(rs.c.run_id == run_id).order_by(rs.c.series_key))
+                  .where(rs.c.run_id == run_id, rs.c.series_key.in_(list(series_keys))).order_by(rs.c.series_key))
 
 
 def crossing_cdf(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
@@ -410,7 +424,7 @@ def connect(conn_or_engine: Connection | Engine):
 
 __all__ = [
     "observation_evidence", "target_evidence",
-    "latest_run", "get_run", "series_catalogue", "history_frame", "bounds_frame", "targets_frame",
+    "latest_run", "get_run", "series_catalogue", "domestic_series", "last_observation_date", "history_frame", "bounds_frame", "targets_frame",
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
     "webhook_deliveries_frame", "series_states", "crossing_cdf", "crossings_frame", "run_series_frame",

@@ -122,21 +122,21 @@ def write_assessments(conn: Connection, run_id: int, assessments: pd.DataFrame) 
 CARRY_CHUNK = 500  # series per INSERT ... SELECT (bound parameters stay far below any limit)
 
 
-def carry_over(conn: Connection, from_run: int, to_run: int, series: list[str]) -> set[str]:
+def carry_over(conn: Connection, from_run: int, to_run: int, series: list[str]) -> dict[str, str]:
     """Carry run `from_run`'s results of these series (those it holds) into run `to_run` and
-    return them: only their run_series rows are copied (inside the database), pointing at
-    the run whose rows hold the results (results_run_id); forecasts, crossings, CDFs and
-    backtest scores stay where they are. Target assessments are not carried: the new run
-    assesses them on its own `as_of`."""
+    return them with their status: only their run_series rows are copied (inside the
+    database), pointing at the run whose rows hold the results (results_run_id); forecasts,
+    crossings, CDFs and backtest scores stay where they are. Target assessments are not
+    carried: the new run assesses them on its own `as_of`."""
     rs = schema.run_series
-    carried: set[str] = set()
+    carried: dict[str, str] = {}
     columns = [literal(to_run, Integer).label("run_id") if c.name == "run_id"
                else func.coalesce(rs.c.results_run_id, rs.c.run_id).label("results_run_id") if c.name == "results_run_id"
                else c for c in rs.c]
     for start in range(0, len(series), CARRY_CHUNK):
         chunk = series[start:start + CARRY_CHUNK]
-        carried |= set(conn.execute(select(rs.c.series_key).where(
-            rs.c.run_id == from_run, rs.c.series_key.in_(chunk))).scalars())
+        carried.update(conn.execute(select(rs.c.series_key, rs.c.status).where(
+            rs.c.run_id == from_run, rs.c.series_key.in_(chunk))).all())
         conn.execute(insert(rs).from_select([c.name for c in rs.c], select(*columns).where(
             rs.c.run_id == from_run, rs.c.series_key.in_(chunk))))
     return carried
