@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecast.crossings import crossing_row, observed_crossing
+from forecast.crossings import crossing_of, observed_crossing
 from forecast.frames import DS, Y
 from forecast.models import CannotFit, expit, logit
 
@@ -128,21 +128,30 @@ def _mean_crps(history, plan, paths_at, origins, limit: int | None = None) -> fl
     return float(np.mean(values)) if values else None
 
 
-def _crossing_errors(train, test, level, thresholds) -> list[float]:
+def due_crossings(history, plan, thresholds) -> dict[int, list]:
+    """Per report origin (index into plan): (threshold, observed date) of each threshold the
+    training data had not reached and the held-out data did: what crossing errors measure.
+    The same for every model, so found once per series."""
+    due = {}
+    for k, origin in enumerate(plan):
+        if origin.report:
+            train, test = history.iloc[:origin.cut], history.iloc[origin.cut:origin.end]
+            due[k] = [(t, actual) for t in thresholds if observed_crossing(train, t) is None
+                      and (actual := observed_crossing(test, t)) is not None]
+    return due
+
+
+def _crossing_errors(dates: pd.DatetimeIndex, level, due: list) -> list[float]:
+    """|median predicted crossing - observed| in days (the end of the held-out dates when
+    the median does not cross by then: a lower bound)."""
     errors = []
-    for threshold in thresholds:
-        if observed_crossing(train, threshold) is not None:
-            continue
-        actual = observed_crossing(test, threshold)
-        if actual is None:
-            continue
-        row = crossing_row("", threshold, train, pd.DatetimeIndex(test[DS]), level)
-        predicted = row["median_date"] or test[DS].iloc[-1].date()
+    for threshold, actual in due:
+        predicted = crossing_of(dates, level, threshold).quantile_date(0.5) or dates[-1].date()
         errors.append(abs((pd.Timestamp(predicted) - pd.Timestamp(actual)).days))
     return errors
 
 
-def _report_scores(history, plan, paths_at, thresholds) -> dict:
+def _report_scores(history, plan, paths_at, due) -> dict:
     maes, mases, covered, crossing = [], [], [], []
     for k, origin in enumerate(plan):
         if not origin.report:
@@ -156,18 +165,18 @@ def _report_scores(history, plan, paths_at, thresholds) -> dict:
         maes.append(error.mean())
         mases.append(error.mean() / scale)
         covered.extend((actual >= lower - 1e-9) & (actual <= upper + 1e-9))
-        crossing.extend(_crossing_errors(train, test, level, thresholds))
+        crossing.extend(_crossing_errors(pd.DatetimeIndex(test[DS]), level, due[k]))
     return {"mae": float(np.mean(maes)), "mase": float(np.mean(mases)),
             "coverage_80": float(np.mean(covered)),
             "crossing_error_days": float(np.mean(crossing)) if crossing else None}
 
 
-def _row(name, history, plan, paths_at, thresholds, recalibrated_at, chosen_on) -> dict:
+def _row(name, history, plan, paths_at, due, recalibrated_at, chosen_on) -> dict:
     return {"model": name, "n_origins": len(plan), "error": None,
             "crps_selection": _mean_crps(history, plan, recalibrated_at, chosen_on),
             "crps": _mean_crps(history, plan, paths_at, [k for k, o in enumerate(plan) if o.report]),
             "horizon_steps": max(o.end - o.cut for o in plan),
-            **_report_scores(history, plan, paths_at, thresholds)}
+            **_report_scores(history, plan, paths_at, due)}
 
 
 def greedy_weights(runs: list[ModelRun], history, plan, origins, limit=None,
@@ -370,15 +379,16 @@ def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int 
             continue
         runs.append(run)
     chosen_on = selection_origins(plan)
+    due = due_crossings(history, plan, thresholds)
     cal, factors = calibrated(runs, history, plan, chosen_on)
     for run, recalibrated in zip(runs, cal):
-        rows.append(_row(run.name, history, plan, lambda k, r=run: r.paths[k], thresholds,
+        rows.append(_row(run.name, history, plan, lambda k, r=run: r.paths[k], due,
                          lambda k, r=recalibrated: r.paths[k], chosen_on))
     model, weights, ranking, _ = choose(runs, history, plan, chosen_on, None, baselines, twins)
     if model is None:
         model, weights = fallback, {fallback: 1.0}
     if model == MIXTURE:
-        rows.append(_row(MIXTURE, history, plan, _paths_of(runs, model, weights), thresholds,
+        rows.append(_row(MIXTURE, history, plan, _paths_of(runs, model, weights), due,
                          _paths_of(cal, model, weights), chosen_on))
     scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     scores["weight"] = scores["model"].map(weights)

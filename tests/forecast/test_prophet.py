@@ -125,3 +125,23 @@ def test_a_policy_variant_is_kept_only_where_it_scores_better_and_the_offer_is_r
     assert ("prophet_logit" not in used) if better else ("prophet_logit+policies" not in used)
     plain = forecast_series("break", history, pd.DataFrame(columns=TARGET_INPUT_COLUMNS), config, "monthly")
     assert plain.policy_changepoints == {} and "prophet_logit+policies" not in set(plain.backtest["model"])
+
+
+def test_the_memoised_component_matrix_gives_prophets_own_paths(monkeypatch):
+    """MemoProphet only caches what Prophet recomputes from the column names: the paths of
+    a MAP fit and of a posterior fit are identical to those of Prophet itself, monthly
+    (yearly seasonality) and annual (none)."""
+    import forecast.prophet_models as pm
+    from prophet import Prophet
+
+    monthly, _ = synthetic(3)
+    annual = monthly[monthly["ds"].dt.month == 1].reset_index(drop=True)
+    cases = [(monthly, FUTURE[:30], 0), (annual, FUTURE[::12][:5], 0), (monthly.iloc[-40:], FUTURE[:12], 60)]
+    for history, future, mcmc in cases:
+        for name, model in prophet_models(mcmc_samples=mcmc).items():
+            memo = model.fit_predict(history, future, 100, 5)
+            with monkeypatch.context() as patch:
+                patch.setattr(pm, "_prophet_class", lambda: Prophet)
+                plain = model.fit_predict(history, future, 100, 5)
+            assert np.array_equal(memo.observed, plain.observed) and np.array_equal(memo.level, plain.level), name
+    assert pm._COMPONENT_COLUMNS  # the cache was used
