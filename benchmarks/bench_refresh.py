@@ -5,6 +5,9 @@ Prophet loop on the same synthetic series.
     python3 benchmarks/bench_refresh.py [--paths 1000] [--series 10] [--skip-prophet]
     python3 benchmarks/bench_refresh.py --parts refresh --n 1000 [--workers 2]
             [--backend dask --scheduler-address tcp://HOST:PORT] [--pg URL | --no-pg] [--no-sqlite]
+    python3 benchmarks/bench_refresh.py --parts rss [--rss-n 1000,4000] [--cheap-models naive,drift]
+    python3 benchmarks/bench_refresh.py --parts refresh,incremental --n 10000 --refresh-n 20
+            [--cheap-models naive,drift,ets_damped]
 
 The crossing step is what a refresh does per series x threshold: the first date at or
 above the threshold on every sample path. The baseline loops over paths and dates in
@@ -13,7 +16,9 @@ Python; both are checked to give identical answers before their times are compar
 The refresh part (benchmarks/refresh_scale.py): N synthetic shares, fixed seed, loaded into
 a fresh store; `domshare refresh` timed end to end in its own process (peak RSS sampled);
 a plain Prophet loop on the same series, sequential and in a 2-process pool; where a fit's
-time goes; then a second refresh after 1 % of the series got a new observation.
+time goes; then a second refresh after 1 % of the series got a new observation. Its `rss`
+and `incremental` parts measure the refresh at large N (peak RSS at two store sizes; the
+incremental refresh after 1 % changed and on a new day), with cheap models by default.
 """
 from __future__ import annotations
 
@@ -91,7 +96,7 @@ def main(argv=None) -> int:
     parser.add_argument("--series", type=int, default=10)
     parser.add_argument("--mcmc-samples", type=int, default=200)
     parser.add_argument("--skip-prophet", action="store_true")
-    parser.add_argument("--parts", default="crossings,fits,refresh", help="comma-separated: crossings, fits, refresh")
+    parser.add_argument("--parts", default="crossings,fits,refresh", help="comma-separated: crossings, fits, refresh, rss, incremental")
     refresh_scale.add_arguments(parser)
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -100,8 +105,8 @@ def main(argv=None) -> int:
     if "fits" in parts:
         specs = [m for m in registry.MODELS if not (args.skip_prophet and m.startswith("prophet"))]
         bench_fits(specs, args.mcmc_samples)
-    if "refresh" in parts:
-        return refresh_scale.run(args)
+    if parts & {"refresh", "rss", "incremental"}:
+        return refresh_scale.run(args, parts)
     return 0
 
 

@@ -12,12 +12,23 @@ the Prophet loop a user would write, on the same synthetic series in the same ru
    same future dates with the default uncertainty samples; one series after another, then
    in a 2-process pool.
 4. Where a fit's time goes: cProfile of `forecast_series` on a few series in this process.
+
+Large-N parts (--cheap-models, default naive,drift: the aim is the refresh's own cost, not the fits'):
+- rss: per database, a fresh store of each --rss-n size (default 1,000 and 4,000), a full
+  refresh and a new-day refresh (everything carried over), their peak RSS and its ratio
+  between the largest and smallest N (issue 10: at most 1.3 x).
+- incremental: a store of --n series with a target due on the seed refresh's --as-of; the
+  seed refresh, then (a) 1 % of the series get a new observation: seconds, refitted count,
+  and whether the run refitted exactly the changed series; (b) the next day (--as-of + 1,
+  no data change): seconds, refitted count, and whether every target was re-assessed on
+  that day (each due target has left on_track / at_risk / off_track).
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import cProfile
 import datetime as dt
+import json
 import multiprocessing
 import os
 import pstats
@@ -52,15 +63,22 @@ FAMILIES = {"prophet_models.py": "Prophet", "stats_models.py": "statsforecast", 
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--n", type=int, default=100, help="synthetic series for the refresh part (default 100)")
+    parser.add_argument("--n", type=int, default=100, help="synthetic series (default 100)")
+    parser.add_argument("--refresh-n", type=int, default=None, help="series of the refresh part (default: --n)")
     parser.add_argument("--workers", type=int, default=2, help="refresh worker processes (default 2)")
     parser.add_argument("--backend", default="local", choices=("local", "dask"))
     parser.add_argument("--scheduler-address", default=None, help="Dask scheduler for --backend dask")
-    parser.add_argument("--models", default=None, help="refresh --models (default: the refresh's default, all)")
+    parser.add_argument("--models", default=None, help="refresh --models of the refresh part (default: the refresh's default, all)")
+    parser.add_argument("--cheap-models", default="naive,drift",
+                        help="refresh --models of the rss and incremental parts (default naive,drift)")
     parser.add_argument("--profile-series", type=int, default=3, help="series profiled in this process (0: skip)")
     parser.add_argument("--pg", default=os.environ.get("DOMSHARE_TEST_PG_URL"), help="PostgreSQL server URL")
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--rss-n", default="1000,4000", help="store sizes of --parts rss (default 1000,4000)")
+
+
+AHEAD = ("on_track", "at_risk", "off_track")  # a target's statuses while its deadline is ahead
 
 
 # ---- 1. series ---------------------------------------------------------------------------
@@ -95,7 +113,7 @@ def describe(series: dict) -> str:
             f"{sum(sizes):,} observations")
 
 
-def load_store(url: str, series: dict) -> None:
+def load_store(url: str, series: dict, deadline: dt.date = dt.date(2030, 12, 31)) -> None:
     engine = db.make_engine(url)
     db.upgrade(engine)
     with db.transaction(engine) as conn:
@@ -108,7 +126,7 @@ def load_store(url: str, series: dict) -> None:
         writes.upsert_observations(conn, observations(series), snapshot)
         writes.upsert_policies(conn, [{"id": "B1", "title": "Synthetic policy", "date": dt.date(2015, 1, 1)}])
         writes.upsert_targets(conn, [{"id": f"B1-{key}", "policy_id": "B1", "sector": "banking", "technology": "all",
-                                      "threshold": 0.7, "deadline": dt.date(2030, 12, 31), "series_key": key,
+                                      "threshold": 0.7, "deadline": deadline, "series_key": key,
                                       "measure": "direct"} for key in list(series)[::10]])
     engine.dispose()
 
@@ -138,11 +156,12 @@ def one_percent_new(url: str, series: dict) -> list[str]:
 
 # ---- 2. the refresh, in its own process ------------------------------------------------------
 
-def timed_refresh(url: str, args) -> dict:
-    """`domshare refresh` as a user runs it; wall seconds, peak RSS (MB) alone and with workers."""
-    command = [sys.executable, "-m", "jobs", "refresh", "--db", url, "--workers", str(args.workers)]
-    if args.models:
-        command += ["--models", args.models]
+def timed_refresh(url: str, args, models: str | None = None, *extra: str) -> dict:
+    """`domshare refresh` as a user runs it (`models`: default args.models; `extra`: more
+    options); wall seconds, peak RSS (MB) alone and with workers."""
+    command = [sys.executable, "-m", "jobs", "refresh", "--db", url, "--workers", str(args.workers), *extra]
+    if models or args.models:
+        command += ["--models", models or args.models]
     if args.backend == "dask":
         command += ["--backend", "dask", "--scheduler-address", args.scheduler_address or ""]
     started = time.perf_counter()
@@ -175,13 +194,25 @@ def run_summary(url: str) -> dict:
     return {"run": run, "rows": rows}
 
 
+def fitted_in(url: str, run_id: int) -> pd.DataFrame:
+    """The series run `run_id` fitted itself (not carried over), with their fit seconds."""
+    engine = db.make_engine(url)
+    rs = schema.run_series
+    with engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(select(rs.c.series_key, rs.c.seconds).where(
+            rs.c.run_id == run_id, rs.c.results_run_id == run_id)).mappings().all(), columns=["series_key", "seconds"])
+    engine.dispose()
+    return rows
+
+
 def refitted(summary: dict) -> str:
     """How many series the run refitted and carried over, from its record."""
     run = summary["run"]
     return f"refitted {run['series_refitted']}, carried over {run['series_carried']} (run {run['id']})"
 
 
-def bench_database(kind: str, url: str, series: dict, args, loop_rates: tuple[float, float] | None) -> None:
+def bench_database(kind: str, url: str, series: dict, args, loop_rates: tuple[float, float] | None) -> float:
+    """The refresh part on one database; returns the fits' worker-seconds per series."""
     n = len(series)
     seconds_load = _timed(load_store, url, series)
     print(f"[{kind}] store loaded in {seconds_load:.1f} s")
@@ -205,6 +236,7 @@ def bench_database(kind: str, url: str, series: dict, args, loop_rates: tuple[fl
     second = timed_refresh(url, args)
     print(f"[{kind}] after {len(changed)} series ({len(changed) / n:.0%}) got a new observation: "
           f"{second['seconds']:.1f} s, {refitted(run_summary(url))}")
+    return fit / n
 
 
 def _timed(fn, *args) -> float:
@@ -275,15 +307,102 @@ def profile_fits(series: dict, count: int, models: str | None) -> None:
           + ", ".join(f"{label} {t / total:.0%}" for label, t in families.items()))
 
 
-def run(args) -> int:
-    series = synthetic_series(args.n)
-    print(f"refresh benchmark: {args.n} synthetic series (seed {SEED}): {describe(series)}")
-    loop_rates = bench_prophet_loop(series) if not args.skip_prophet else None
-    if args.profile_series:
-        profile_fits(series, args.profile_series, args.models)
+# ---- 5. large N: memory, and the incremental refresh ----------------------------------------
+
+def mb(refresh: dict) -> str:
+    return f"peak RSS {refresh['rss']:.0f} MB (refresh process), {refresh['rss_tree']:.0f} MB with its workers"
+
+
+def bench_rss(kind: str, folder: Path, args) -> None:
+    """Peak RSS of a full and of a new-day refresh at each --rss-n size, and their ratios."""
+    models, today = args.cheap_models, dt.date.today()
+    sizes = sorted(int(n) for n in args.rss_n.split(","))
+    print(f"[{kind}] memory at N = {', '.join(f'{n:,}' for n in sizes)} (models {models}: the refresh's own "
+          f"memory, not the fits'; {args.workers} workers)")
+    peaks = []
+    for n in sizes:
+        with fresh_database(kind, args.pg, folder) as url:
+            load_store(url, synthetic_series(n))
+            full = timed_refresh(url, args, models, "--as-of", str(today))
+            day = timed_refresh(url, args, models, "--as-of", str(today + dt.timedelta(days=1)))
+        print(f"[{kind}]   N = {n:,}: full refresh {full['seconds']:.1f} s, {mb(full)}; new-day refresh "
+              f"(all carried over) {day['seconds']:.1f} s, {mb(day)}")
+        peaks.append((full["rss"], full["rss_tree"], day["rss"]))
+    (f0, t0, d0), (f1, t1, d1) = peaks[0], peaks[-1]
+    print(f"[{kind}]   peak RSS at N = {sizes[-1]:,} over N = {sizes[0]:,}: full refresh {f1 / f0:.2f} x "
+          f"(refresh process), {t1 / t0:.2f} x with its workers; new-day refresh {d1 / d0:.2f} x (aim: at most 1.3 x)")
+
+
+def bench_incremental(kind: str, url: str, series: dict, args, default_cost: float | None) -> bool:
+    """The seed refresh, (a) after 1 % changed, (b) on the next day; False if a check failed."""
+    models, today = args.cheap_models, dt.date.today()
+    tomorrow, n = today + dt.timedelta(days=1), len(series)
+    load_store(url, series, deadline=today)
+    seed = timed_refresh(url, args, models, "--as-of", str(today))
+    print(f"[{kind}] incremental refresh at N = {n:,} (models {models}, {args.workers} workers); seed refresh "
+          f"{seed['seconds']:.1f} s = {n / seed['seconds']:.1f} series/s, {refitted(run_summary(url))}, {mb(seed)}")
+    changed = one_percent_new(url, series)
+    grown = timed_refresh(url, args, models, "--as-of", str(today))
+    run = run_summary(url)["run"]
+    fitted = fitted_in(url, run["id"])
+    exact = sorted(fitted["series_key"]) == sorted(changed)
+    print(f"[{kind}]   (a) {len(changed)} series (1 %) got a new observation: {grown['seconds']:.1f} s (aim: at most "
+          f"120 s), {refitted(run_summary(url))}; refitted exactly the changed series: {'yes' if exact else 'NO'}; "
+          f"{mb(grown)}")
+    if default_cost is not None:  # measured by the refresh part of this same run
+        estimate = grown["seconds"] - fitted["seconds"].fillna(0).sum() / args.workers + len(changed) * default_cost / args.workers
+        print(f"[{kind}]       with the default models (the refresh part above: {default_cost:.2f} worker-s per "
+              f"series), (a) would take about {estimate:.0f} s: its time without its own fits, plus "
+              f"{len(changed)} x {default_cost:.2f} s over {args.workers} workers (an estimate, not a run)")
+    else:
+        print(f"[{kind}]       the default models' cost per refitted series was not measured in this run "
+              "(add --parts refresh, without --models, e.g. with --refresh-n 20)")
+    day = timed_refresh(url, args, models, "--as-of", str(tomorrow))
+    before, after, reassessed = day_checks(url, tomorrow)
+    print(f"[{kind}]   (b) a new day (--as-of {tomorrow}), no data change: {day['seconds']:.1f} s, "
+          f"{refitted(run_summary(url))}; every target re-assessed on {tomorrow}: {'yes' if reassessed else 'NO'} "
+          f"(targets due {today}: {before} the day before, {after} now); {mb(day)}")
+    return exact and reassessed and run_summary(url)["run"]["series_refitted"] == 0
+
+
+def day_checks(url: str, as_of: dt.date) -> tuple[dict, dict, bool]:
+    """The latest run against the one before: statuses of the targets before and after, and
+    whether the latest run holds an assessment of every target, made on `as_of` (it says so
+    in its parameters, and no target due before it is still ahead)."""
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        complete = read.complete_runs(conn)["id"].tolist()
+        run = read.get_run(conn, complete[-1])
+        now, then = (read.assessments_frame(conn, r) for r in complete[-2:][::-1])
+        targets = read.targets_frame(conn)
+    engine.dispose()
+    counts = [frame["status"].value_counts().sort_index().to_dict() for frame in (then, now)]
+    every = sorted(now["target_id"]) == sorted(targets["target_id"])
+    moved = not now[pd.to_datetime(now["deadline"]) < pd.Timestamp(as_of)]["status"].isin(AHEAD).any()
+    return *counts, every and moved and json.loads(run["params"])["as_of"] == str(as_of)
+
+
+def run(args, parts: set[str]) -> int:
+    """The parts `refresh`, `rss` and `incremental` (in that order), SQLite first."""
     kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgresql"] if args.pg and not args.no_pg else [])
+    small = synthetic_series(args.refresh_n or args.n) if "refresh" in parts else {}
+    series = synthetic_series(args.n) if "incremental" in parts else {}
+    ok, default_cost, loop_rates = True, {}, None
+    if "refresh" in parts:
+        print(f"refresh benchmark: {len(small)} synthetic series (seed {SEED}): {describe(small)}")
+        loop_rates = bench_prophet_loop(small) if not args.skip_prophet else None
+        if args.profile_series:
+            profile_fits(small, args.profile_series, args.models)
     with tempfile.TemporaryDirectory() as folder:
         for kind in kinds:
-            with fresh_database(kind, args.pg, Path(folder)) as url:
-                bench_database(kind, url, series, args, loop_rates)
-    return 0
+            if "refresh" in parts:
+                with fresh_database(kind, args.pg, Path(folder)) as url:
+                    cost = bench_database(kind, url, small, args, loop_rates)
+                    default_cost[kind] = cost if args.models is None else None  # the default models
+            if "rss" in parts:
+                bench_rss(kind, Path(folder), args)
+            if "incremental" in parts:
+                print(f"incremental benchmark: {args.n:,} synthetic series (seed {SEED}): {describe(series)}")
+                with fresh_database(kind, args.pg, Path(folder)) as url:
+                    ok &= bench_incremental(kind, url, series, args, default_cost.get(kind))
+    return 0 if ok else 1

@@ -42,3 +42,38 @@ def test_refresh_benchmark_runs_on_postgresql(pg_url, capsys):
     out = capsys.readouterr().out
     assert "[postgresql] default refresh (local, 2 workers)" in out and "[sqlite]" not in out
     assert re.search(r"\[postgresql\] after 1 series \(33%\) got a new observation: \d+\.\d s, refitted 1, carried over 2", out)
+
+
+LARGE_N_TINY = ["--parts", "rss,incremental", "--n", "12", "--rss-n", "3,6", "--workers", "1"]
+
+
+def assert_large_n_parts(out: str, kind: str) -> None:
+    """The rss and incremental parts printed their figures and their checks held."""
+    assert f"[{kind}] memory at N = 3, 6 (models naive,drift: the refresh's own memory" in out
+    assert len(re.findall(rf"\[{kind}\]   N = \d: full refresh \d+\.\d s, peak RSS \d+ MB \(refresh process\), "
+                          r"\d+ MB with its workers; new-day refresh \(all carried over\)", out)) == 2
+    assert re.search(rf"\[{kind}\]   peak RSS at N = 6 over N = 3: full refresh \d\.\d\d x \(refresh process\), "
+                     r"\d\.\d\d x with its workers; new-day refresh \d\.\d\d x", out)
+    assert re.search(rf"\[{kind}\] incremental refresh at N = 12 \(models naive,drift, 1 workers\); seed refresh "
+                     r"\d+\.\d s = .*refitted 12, carried over 0", out)
+    assert re.search(rf"\[{kind}\]   \(a\) 1 series \(1 %\) got a new observation: \d+\.\d s .*refitted 1, carried over 11 "
+                     r".*; refitted exactly the changed series: yes", out)
+    assert re.search(rf"\[{kind}\]   \(b\) a new day .*: \d+\.\d s, refitted 0, carried over 12 .*every target "
+                     r"re-assessed on \S+: yes \(targets due \S+: \{.*\} the day before, \{'unobserved': 2\} now\)", out)
+
+
+@pytest.mark.slow
+def test_large_n_parts_run_on_sqlite_and_their_checks_hold(capsys):
+    assert _bench().main([*LARGE_N_TINY, "--no-pg"]) == 0
+    out = capsys.readouterr().out
+    assert_large_n_parts(out, "sqlite")
+    assert "default models' cost per refitted series was not measured in this run" in out
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_large_n_parts_run_on_postgresql(pg_url, capsys):
+    assert _bench().main([*LARGE_N_TINY, "--pg", pg_url, "--no-sqlite"]) == 0
+    out = capsys.readouterr().out
+    assert_large_n_parts(out, "postgresql")
+    assert "[sqlite]" not in out

@@ -102,6 +102,17 @@ def test_a_new_day_refits_nothing_and_assesses_as_a_fresh_fit_would(store):
     assert (run["series_refitted"], run["series_carried"]) == (0, 4)
 
 
+def test_a_new_as_of_on_the_command_line_refits_nothing(store, any_db_url):
+    args = ["refresh", "--db", any_db_url, "--models", "naive,drift", "--workers", "1"]
+    assert "4 series refitted" in cli(*args, "--as-of", "2023-01-01").stdout
+    later = cli(*args, "--as-of", "2024-01-01")
+    assert "0 series refitted" in later.stdout and "4 carried over" in later.stdout, later.stdout + later.stderr
+    with store.connect() as conn:
+        run = read.latest_run(conn)
+        soon = read.assessments_frame(conn, run["id"]).set_index("target_id").loc["T-soon"]
+    assert json.loads(run["params"])["as_of"] == "2024-01-01" and soon["status"] == "unobserved"
+
+
 def test_one_revised_observation_refits_exactly_that_series_and_force_refits_all(store, any_db_url):
     first = refresh(store, FAST, workers=1, progress=False)
     revise_b(store)

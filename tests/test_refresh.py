@@ -211,7 +211,7 @@ def test_the_registry_drives_models_and_their_help(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--workers", "0"], "--workers 0"), (["--workers", "-2"], "--workers -2"),
     (["--mcmc-samples", "0"], "--mcmc-samples 0"), (["--horizon", "9999-12-31"], "at most 2100"),
-    (["--horizon", "2020-13-01"], "not a date"),
+    (["--horizon", "2020-13-01"], "not a date"), (["--as-of", "tomorrow"], "--as-of 'tomorrow' is not a date"),
 ])
 def test_bad_refresh_flags_are_refused_before_any_run(args, message, tmp_path):
     url = f"sqlite:///{tmp_path / 'flags.db'}"

@@ -21,6 +21,7 @@ EXAMPLES = [
     "domshare refresh --series phones_usage_statcounter_domestic_share --force",
     "domshare refresh --workers 2 --seed 7 --horizon 2030-12-31",
     "domshare refresh --models naive,drift",
+    "domshare refresh --as-of 2027-01-01",
     "domshare refresh --backend dask --scheduler-address tcp://scheduler.example:8786",
 ]
 MIN_MCMC_SAMPLES = 20  # Prophet halves it into warm-up and draws; fewer gives no usable posterior
@@ -33,6 +34,8 @@ def add_arguments(parser) -> None:
                         "forecasting code are unchanged since their latest result (by default those are carried over)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: $DOMSHARE_SEED or 20141217)")
     parser.add_argument("--horizon", default="2035-12-31", metavar="YYYY-MM-DD", help="forecast up to this date (default 2035-12-31)")
+    parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                        help="the 'today' of target deadlines (default: today); a new --as-of alone refits nothing")
     models = "; ".join(f"{name}: {entry.description}" for name, entry in registry.MODELS.items())
     parser.add_argument("--models", default=",".join(registry.DEFAULT_MODELS), metavar="NAME,NAME",
                         help=f"comma-separated models the backtest chooses among (default: all). {models}")
@@ -53,6 +56,11 @@ def config_from_args(args, settings) -> EngineConfig:
         raise ConfigError(f"--horizon {args.horizon!r} is not a date YYYY-MM-DD") from exc
     if horizon.year > 2100:
         raise ConfigError(f"--horizon {args.horizon}: at most 2100-12-31")
+    if args.as_of is not None:
+        try:
+            dt.date.fromisoformat(args.as_of)
+        except ValueError as exc:
+            raise ConfigError(f"--as-of {args.as_of!r} is not a date YYYY-MM-DD") from exc
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers}: give 1 or more worker processes")
     if args.mcmc_samples < MIN_MCMC_SAMPLES:
@@ -63,7 +71,7 @@ def config_from_args(args, settings) -> EngineConfig:
     except registry.UnknownModel as exc:
         raise ConfigError(f"--models: {exc}") from exc
     return EngineConfig(horizon=args.horizon, specs=specs, seed=args.seed if args.seed is not None else settings.seed,
-                        mcmc_samples=args.mcmc_samples)
+                        mcmc_samples=args.mcmc_samples, as_of=args.as_of)
 
 
 def alert_settings(settings) -> AlertSettings:
