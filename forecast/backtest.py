@@ -393,7 +393,7 @@ def backtest(history: pd.DataFrame, models: dict, thresholds=(), n_origins: int 
     scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     scores["weight"] = scores["model"].map(weights)
     naive = scores.loc[scores["model"].eq("naive") & scores["error"].isna(), "crps"]
-    if not naive.empty and naive.iloc[0] > 0:
+    if not naive.empty and pd.notna(naive.iloc[0]) and naive.iloc[0] > 0:  # None: no held-out point to score
         scores["skill"] = 1 - scores["crps"] / naive.iloc[0]
     scores["chosen"] = scores["model"] == model
     kept = {plain: variant in ranking for variant, plain in (twins or {}).items() if variant in models}

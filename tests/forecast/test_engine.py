@@ -45,6 +45,15 @@ def test_irregular_gaps_use_the_typical_step_and_real_elapsed_time():
     assert pd.to_datetime(result.forecast["ds"]).diff().dt.days.dropna().between(365, 366).all()
 
 
+def test_a_gap_longer_than_the_backtest_horizon_before_the_last_points_still_forecasts():
+    frame = history("QS", 72, start="2001-07-01")  # then six years missing, and two last quarters
+    frame = pd.concat([frame.iloc[:70], frame.iloc[70:].assign(ds=pd.to_datetime(["2024-10-01", "2025-01-01"]))])
+    assert [(o.cut, o.end) for o in plan_origins(frame["ds"])] == [(70, 70)]  # nothing held out to score
+    result = forecast_series("s", frame, NO_TARGETS, FAST, "quarterly")
+    assert result.status == "ok"
+    assert_bounded_and_ordered(result.forecast)
+
+
 def test_a_steep_series_is_clamped_to_one():
     result = forecast_series("s", history("YS", 8, slope=0.12), NO_TARGETS, FAST)
     assert_bounded_and_ordered(result.forecast)
