@@ -13,6 +13,7 @@ import pandas as pd
 from forecast import registry
 from forecast.backtest import SCORE_COLUMNS, OutOfSample, backtest, widened
 from forecast.calendar import FREQUENCIES, future_dates, history_frequency
+from forecast.choice import StoredChoice
 from forecast.crossings import cdf_frame, crossings_frame
 from forecast.frames import (
     CDF_COLUMNS, CROSSING_COLUMNS, DS, FORECAST_COLUMNS, LOWER_80, LOWER_95, MODEL, SERIES,
@@ -58,11 +59,17 @@ class SeriesResult:
     skill: float | None = None  # out of sample: 1 - CRPS / naive's CRPS on the later origins
     skill_origins: int = 0
     tested: OutOfSample | None = None  # the choice procedure's out-of-sample scores, per point
+    choice: StoredChoice | None = None  # the model choice made, or reused (then its run_id is set)
     forecast: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORECAST_COLUMNS))
     crossings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CROSSING_COLUMNS))
     targets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TARGET_ASSESSMENT_COLUMNS))
     backtest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_COLUMNS))
     cdf: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CDF_COLUMNS))  # crossing dates' CDFs
+
+    @property
+    def choice_reused_from(self) -> int | None:
+        """The run whose stored model choice this result reused; None when it made its own."""
+        return self.choice.run_id if self.choice is not None else None
 
 
 def series_seed(series: str, seed: int) -> int:
@@ -106,7 +113,8 @@ def policy_changepoints(history: pd.DataFrame, policy_dates: dict | None) -> dic
 
 def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
                     config: EngineConfig, frequency: str | None = None,
-                    bounds: pd.DataFrame | None = None, policy_dates: dict | None = None) -> SeriesResult:
+                    bounds: pd.DataFrame | None = None, policy_dates: dict | None = None,
+                    choice: StoredChoice | None = None) -> SeriesResult:
     """Fit, choose and forecast one series. `history`: its (ds, y) rows of exact and
     approximate values, validated; `targets`: the TARGET_INPUT_COLUMNS rows it measures;
     `frequency` as declared for the series (monthly|quarterly|half_yearly|annual), inferred
@@ -132,10 +140,14 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     offered = policy_changepoints(history, policy_dates)
     changepoints = sorted(set(offered.values()))
     twins = registry.policy_variants(config.specs) if changepoints else {}
-    models = registry.build([*config.specs, *twins], config.backtest_mcmc_samples, changepoints)
-    choice = backtest(history, models, thresholds, config.n_cutoffs, config.backtest_paths, seed,
-                      registry.BASELINES, config.fallback, twins)
-    result.backtest, result.tested = choice.scores, choice.tested
+    if choice is None or not choice.holds_for(offered):  # a new choice (a backtest Choice from here on)
+        models = registry.build([*config.specs, *twins], config.backtest_mcmc_samples, changepoints)
+        choice = backtest(history, models, thresholds, config.n_cutoffs, config.backtest_paths, seed,
+                          registry.BASELINES, config.fallback, twins)
+        result.choice, result.tested = StoredChoice.made(choice, offered, history), choice.tested
+    else:  # the stored one: no scores here, they stay with the run that made it
+        result.choice = choice
+    result.backtest = choice.scores
     result.policy_changepoints, result.policy_kept = (offered, choice.kept) if twins else ({}, {})
     if frequency not in FREQUENCIES:
         frequency = history_frequency(history)

@@ -1,5 +1,6 @@
 """What a refresh's results depend on, as hashes: per series (the skip key of an
-incremental refresh) and for the whole store (the run record's `input_hash`).
+incremental refresh, and its choice key: the same without the data) and for the whole store
+(the run record's `input_hash`).
 
 A series' key covers its observations and bounds (exact values), its declared frequency,
 the thresholds it is assessed against (the engine's and its targets'), the engine
@@ -64,10 +65,24 @@ def series_key(data: str, frequency: str | None, thresholds, params: dict, code:
                policy_dates: dict | None = None) -> str:
     """The skip key of one series: its data hash with everything else its result depends on
     (policy dates offered as changepoints included)."""
-    parts = {"data": data, "frequency": frequency, "thresholds": sorted({float(t) for t in thresholds}),
+    return _sha256({"data": data, **_choice_parts(frequency, thresholds, params, code, policy_dates)})
+
+
+def choice_key(frequency: str | None, thresholds, params: dict, code: str, policy_dates: dict | None = None) -> str:
+    """What a series' model choice depends on besides its data: the skip key without the data
+    part. While it is unchanged, a refit of changed data may reuse the stored choice."""
+    return _sha256(_choice_parts(frequency, thresholds, params, code, policy_dates))
+
+
+def _choice_parts(frequency, thresholds, params, code, policy_dates) -> dict:
+    parts = {"frequency": frequency, "thresholds": sorted({float(t) for t in thresholds}),
              "params": {k: v for k, v in params.items() if k != "as_of"}, "code": code}
     if policy_dates:
         parts["policies"] = {policy: str(date) for policy, date in sorted(policy_dates.items())}
+    return parts
+
+
+def _sha256(parts: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -93,4 +108,4 @@ class InputHash:
         return digest.hexdigest()
 
 
-__all__ = ["code_version", "forecast_code_version", "data_hash", "series_key", "InputHash"]
+__all__ = ["code_version", "forecast_code_version", "data_hash", "series_key", "choice_key", "InputHash"]

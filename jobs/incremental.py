@@ -6,6 +6,13 @@ from the one stored with its latest result (none is stored when its worker died)
 series is carried over: its results are copied from the latest complete run and its targets
 are assessed again from the stored crossing CDFs and the stored observations, on this run's
 `as_of` -- the same assessment a fresh fit with the same seed gives (tests/test_incremental.py).
+
+A refitted series reuses its stored model choice (forecast.choice: no backtest, only the
+final fit) when only its data changed -- its choice key (jobs.fingerprints.choice_key: the
+skip key without the data) is the stored choice's --, its latest result is `ok` with a
+stored choice, and its newest observation lies less than a year after the newest one the
+choice saw (the backtest's origins are a year apart: after a year the choice is made again).
+`--force` and `--reselect` make a new choice for every series they refit.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from typing import Iterator
 import pandas as pd
 
 from forecast.calendar import FREQUENCIES, history_frequency
+from forecast.choice import StoredChoice
 from forecast.engine import EngineConfig
 from forecast.frames import BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, THRESHOLD, Y, validate_history
 from forecast.targets import assess_targets
@@ -31,6 +39,8 @@ class Plan:
     keys: dict[str, str]  # series fitted in this run -> its skip key
     refit: list[str]
     carry: list[str]  # held by the previous run and not refitted
+    choice_keys: dict[str, str]  # series fitted in this run -> its choice key
+    reuse: dict[str, StoredChoice]  # refitted series -> the stored choice its final fit reuses
 
 
 def series_targets(targets: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -58,42 +68,64 @@ def read_inputs(conn, keys: list[str]) -> tuple[dict[str, pd.DataFrame], dict[st
 
 def plan_store(conn, keys: list[str], frequencies: dict[str, str], targets: dict[str, pd.DataFrame],
                config: EngineConfig, previous_run: int | None, only: list[str] | None, force: bool,
-               policy_dates: dict[str, dict], hashed: fingerprints.InputHash) -> Plan:
+               policy_dates: dict[str, dict], hashed: fingerprints.InputHash, reselect: bool = False) -> Plan:
     """`plan` over the store, PLAN_CHUNK series at a time (`keys` in key order): each chunk's
     observations are read, hashed (into `hashed`, the run's input hash) and planned, then
     dropped; of each chunk only the plan is kept."""
-    keys_fitted, refit, carry = {}, [], []
+    keys_fitted, refit, carry, choice_keys, reuse = {}, [], [], {}, {}
     for chunk in chunks(keys):
         groups, bounds = read_inputs(conn, chunk)
         states = read.series_states(conn, previous_run if previous_run is not None else -1, chunk)
-        part, data = plan(groups, bounds, frequencies, targets, config, states, only, force, policy_dates)
+        part, data = plan(groups, bounds, frequencies, targets, config, states, only, force, policy_dates, reselect)
         hashed.add(data)
         keys_fitted.update(part.keys)
         refit += part.refit
         carry += part.carry
-    return Plan(keys_fitted, refit, carry)
+        choice_keys.update(part.choice_keys)
+        reuse.update(part.reuse)
+    return Plan(keys_fitted, refit, carry, choice_keys, reuse)
 
 
 def plan(groups: dict[str, pd.DataFrame], bounds: dict[str, pd.DataFrame], frequencies: dict[str, str],
          targets: dict[str, pd.DataFrame], config: EngineConfig, previous: pd.DataFrame,
          only: list[str] | None, force: bool,
-         policy_dates: dict[str, dict] | None = None) -> tuple[Plan, dict[str, str]]:
+         policy_dates: dict[str, dict] | None = None, reselect: bool = False) -> tuple[Plan, dict[str, str]]:
     """The plan of these series (`groups`: read_inputs), and each one's data hash (for the
     run's whole-store input hash). `previous`: read.series_states of the latest complete run
     (empty without one); `only`: `--series` (the others are carried over whatever their
-    key); `policy_dates`: per series, {policy: date} offered as changepoints (read.policy_dates)."""
+    key); `policy_dates`: per series, {policy: date} offered as changepoints (read.policy_dates);
+    `reselect`: no stored choice is reused."""
     params, code = config.to_dict(), fingerprints.forecast_code_version()
     data, keys = {}, {}
     for key, group in groups.items():
         data[key] = fingerprints.data_hash(group, bounds.get(key))
-        thresholds = [*config.thresholds, *(targets[key][THRESHOLD] if key in targets else ())]
-        keys[key] = fingerprints.series_key(data[key], frequencies.get(key), thresholds, params, code,
-                                            (policy_dates or {}).get(key))
-    held = dict(zip(previous[SERIES], zip(previous["status"], previous["input_hash"]))) if not previous.empty else {}
+        keys[key] = fingerprints.series_key(data[key], frequencies.get(key), _thresholds(config, targets, key),
+                                            params, code, (policy_dates or {}).get(key))
+    held = {row[SERIES]: row for row in previous.to_dict("records")}
     candidates = set(groups) & set(only) if only else set(groups)
-    refit = sorted(k for k in candidates if force or k not in held or held[k][1] != keys[k])
+    refit = sorted(k for k in candidates if force or k not in held or held[k]["input_hash"] != keys[k])
     carry = sorted(k for k in groups if k in held and k not in set(refit))
-    return Plan({k: keys[k] for k in refit}, refit, carry), data
+    choice_keys = {k: fingerprints.choice_key(frequencies.get(k), _thresholds(config, targets, k), params, code,
+                                              (policy_dates or {}).get(k)) for k in refit}
+    reuse = {} if force or reselect else {
+        k: choice for k in refit if k in held and (choice := reusable(held[k], choice_keys[k], groups[k]))}
+    return Plan({k: keys[k] for k in refit}, refit, carry, choice_keys, reuse), data
+
+
+def _thresholds(config: EngineConfig, targets: dict[str, pd.DataFrame], key: str) -> list:
+    return [*config.thresholds, *(targets[key][THRESHOLD] if key in targets else ())]
+
+
+def reusable(state: dict, choice_key: str, history: pd.DataFrame) -> StoredChoice | None:
+    """The stored choice of a series' latest result (a read.series_states row) if the rule
+    lets its refit on `history` reuse it, else None (a new choice is made)."""
+    if state["status"] != "ok" or not isinstance(state["choice"], str):
+        return None
+    choice = StoredChoice.from_json(state["choice"], int(state["choice_run_id"]))
+    newest = pd.to_datetime(history[DS]).max()
+    if choice.key != choice_key or pd.isna(newest) or choice.last_obs_date is None:
+        return None
+    return choice if newest < pd.Timestamp(choice.last_obs_date) + pd.DateOffset(years=1) else None
 
 
 def assess_carried(conn, from_run: int, to_run: int, carried: dict[str, str], frequencies: dict[str, str],
@@ -124,4 +156,4 @@ def assess_stored(status: str, history: pd.DataFrame, key: str, bounds, frequenc
     return assess_targets(targets, clean, as_of, cdf, bounds, frequency)
 
 
-__all__ = ["Plan", "plan", "plan_store", "read_inputs", "chunks", "series_targets", "assess_carried", "assess_stored"]
+__all__ = ["Plan", "plan", "plan_store", "reusable", "read_inputs", "chunks", "series_targets", "assess_carried", "assess_stored"]

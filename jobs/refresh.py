@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+from forecast.choice import StoredChoice
 from forecast.engine import EngineConfig, SeriesResult, forecast_series
 from forecast.frames import SERIES, TARGET_INPUT_COLUMNS, InvalidHistory, validate_history
 from forecast.models import CannotFit
@@ -59,16 +60,18 @@ class RefreshOutcome:
     abandoned: tuple[int, ...] = ()  # runs left 'running' by a dead refresh, marked 'abandoned' now
     refitted_series: int = 0  # fitted in this run
     carried_series: int = 0  # carried over from the previous run without a fit (then re-assessed)
+    choice_reused_series: int = 0  # of the refitted: with their stored model choice (final fit only)
 
 
 def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig,
-            frequency: str | None = None, bounds: pd.DataFrame | None = None, policy_dates: dict | None = None):
+            frequency: str | None = None, bounds: pd.DataFrame | None = None, policy_dates: dict | None = None,
+            choice: StoredChoice | None = None):
     """Pool task (module level, so it pickles under spawn). A documented failure of this
     series is a 'failed' result carrying its error; anything else is our bug and fails the
     run (InternalError, exit 70). Also returns this worker's cmdstanpy temp dir."""
     try:
         clean = validate_history(history.assign(**{SERIES: series}))
-        result = forecast_series(series, clean, targets, config, frequency, bounds, policy_dates)
+        result = forecast_series(series, clean, targets, config, frequency, bounds, policy_dates, choice)
     except (CannotFit, InvalidHistory, UnknownModel) as exc:
         log.debug("series %s failed:\n%s", series, traceback.format_exc())
         result = SeriesResult(series, "failed", n_obs=len(history), error=f"{type(exc).__name__}: {exc}")
@@ -176,20 +179,23 @@ def _held_by(engine) -> str:
 def refresh(engine, config: EngineConfig, *, series: list[str] | None = None, workers: int = 2,
             force: bool = False, trigger: str = "cli", progress: bool = True,
             alerts: alerting.AlertSettings | None = None, hold_seconds: float = 0.0,
-            backend: str = "local", scheduler_address: str | None = None) -> RefreshOutcome:
+            backend: str = "local", scheduler_address: str | None = None,
+            reselect: bool = False) -> RefreshOutcome:
     """Fit and store one run, as the only refresh on this database (AlreadyRunning if another
-    runs). `hold_seconds`: keep the lease that much longer (the scheduler's, see jobs.leases).
+    runs). `reselect`: the refitted series make a new model choice (by default one whose data
+    only changed reuses its stored choice, jobs.incremental); `force` implies it.
+    `hold_seconds`: keep the lease that much longer (the scheduler's, see jobs.leases).
     `backend` (jobs.backends) runs the fits; it is opened before anything is written, so one
     that cannot start (a Dask scheduler out of reach) leaves the store as it was."""
     db.require_schema(engine)
     with refresh_lease(engine, hold_seconds) as lease, \
             backends.open_backend(backend, workers, scheduler_address) as pool:
-        return _refresh(engine, config, series, pool, force, trigger, progress, alerts, lease)
+        return _refresh(engine, config, series, pool, force, trigger, progress, alerts, lease, reselect)
 
 
 def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backends.Backend, force: bool,
              trigger: str, progress: bool, alerts: alerting.AlertSettings | None,
-             lease: _LeaseHeartbeat) -> RefreshOutcome:
+             lease: _LeaseHeartbeat, reselect: bool = False) -> RefreshOutcome:
     started = time.perf_counter()
     with db.transaction(engine) as conn:
         abandoned = tuple(runs.abandon_running(conn))
@@ -212,7 +218,8 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     hashed = fingerprints.InputHash()
     with engine.connect() as conn:
         work = incremental.plan_store(conn, sorted(frequencies), frequencies, measured, config,
-                                      previous["id"] if previous else None, series, force, policy_dates, hashed)
+                                      previous["id"] if previous else None, series, force, policy_dates, hashed,
+                                      reselect)
     digest = hashed.hexdigest(targets)
     if previous and not work.refit and previous["input_hash"] == digest \
             and json.loads(previous["params"] or "{}") == json.loads(json.dumps(params, default=str)):
@@ -221,9 +228,9 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     with db.transaction(engine) as conn:
         run_id = runs.start_run(conn, code_version=code_version(), params=params,
                                 input_hash=digest, seed=config.seed, trigger=trigger)
-    statuses, failures, tmpdirs, forecast_count = {}, {}, set(), 0
+    statuses, failures, tmpdirs, forecast_count, reused = {}, {}, set(), 0, 0
     carried, in_run = Counter(), set()  # carried-over statuses; measuring series in the run (for no_data)
-    tasks = _fit_tasks(engine, work.refit, measured, config, frequencies, policy_dates,
+    tasks = _fit_tasks(engine, work.refit, measured, config, frequencies, policy_dates, work.reuse,
                        targets.iloc[:0][TARGET_INPUT_COLUMNS])
     try:
         for chunk in incremental.chunks(work.carry):  # copied inside the database, then assessed on this run's as_of
@@ -242,19 +249,20 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
                 if result.status == "failed":
                     failures[result.series] = result.error
                 forecast_count += not result.forecast.empty
+                reused += result.choice_reused_from is not None
                 batch.append((result, work.keys[result.series] if returned else None))  # no key: refit next time
                 if len(batch) >= WRITE_BATCH_SERIES or time.monotonic() - flushed >= WRITE_BATCH_SECONDS:
                     with db.transaction(engine) as conn:  # results are kept as they arrive, a batch at a time
-                        runs.write_results(conn, run_id, batch)
+                        runs.write_results(conn, run_id, batch, work.choice_keys)
                     batch, flushed = [], time.monotonic()
             with db.transaction(engine) as conn:
-                runs.write_results(conn, run_id, batch)
+                runs.write_results(conn, run_id, batch, work.choice_keys)
         in_run.update(k for k in statuses if k in measured)
         with db.transaction(engine) as conn:
             runs.write_assessments(conn, run_id, _unmeasured_targets(targets, in_run, config.as_of))
             verdict = _run_verdict(statuses, forecast_count, carried)
             runs.finish_run(conn, run_id, "failed" if verdict else "complete", error=verdict,
-                            refitted=len(statuses), carried=carried.total())
+                            refitted=len(statuses), carried=carried.total(), choice_reused=reused)
     except BaseException as exc:
         with db.transaction(engine) as conn:
             runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -267,12 +275,14 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
         alerting.after_run(engine, run_id, alerts)  # never raises: alerting cannot fail a complete run
     return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started,
                           complete=verdict is None, abandoned=abandoned, refitted_series=len(statuses),
-                          carried_series=carried.total())
+                          carried_series=carried.total(), choice_reused_series=reused)
 
 
 def _fit_tasks(engine, keys: list[str], measured: dict[str, pd.DataFrame], config: EngineConfig,
-               frequencies: dict[str, str], policy_dates: dict[str, dict], unassessed: pd.DataFrame) -> Iterator[tuple]:
-    """fit_one's arguments for each series to refit. Its observations are read again here, a
+               frequencies: dict[str, str], policy_dates: dict[str, dict], reuse: dict[str, StoredChoice],
+               unassessed: pd.DataFrame) -> Iterator[tuple]:
+    """fit_one's arguments for each series to refit (with the stored choice it reuses, if
+    any: incremental.Plan.reuse). Its observations are read again here, a
     chunk of series at a time as the fit window asks for more (a series whose data changed
     since the plan is fitted on the new data under the planned key: it is refitted next time)."""
     for chunk in incremental.chunks(keys):
@@ -280,7 +290,7 @@ def _fit_tasks(engine, keys: list[str], measured: dict[str, pd.DataFrame], confi
             groups, bounds = incremental.read_inputs(conn, chunk)
         for key in chunk:
             yield (key, groups.get(key, incremental.EMPTY_HISTORY), measured.get(key, unassessed), config,
-                   frequencies.get(key), bounds.get(key), policy_dates.get(key))
+                   frequencies.get(key), bounds.get(key), policy_dates.get(key), reuse.get(key))
 
 
 def _run_verdict(statuses: dict[str, str], forecast_count: int, carried: Counter) -> str | None:

@@ -17,15 +17,30 @@ def _weights_text(run_status: dict | None) -> str:
     return ", ".join(f"{md(m)} {w:.1f}" for m, w in weights.items())
 
 
+def reused_choice_text(run_status: dict | None) -> str | None:
+    """'choice made in run N on data to YYYY-MM, reused' when this run's fit reused an earlier
+    run's stored model choice (whose backtest the table shows), else None."""
+    if not run_status or not run_status.get("choice") or pd.isna(run_status.get("choice_run_id")):
+        return None
+    made_in = int(run_status["choice_run_id"])
+    if made_in == run_status.get("results_run_id"):
+        return None
+    data_to = json.loads(run_status["choice"]).get("last_obs_date") or ""
+    return f"choice made in run {made_in} on data to {data_to[:7]}, reused"
+
+
 def show(scores: pd.DataFrame, run_status: dict | None) -> None:
     chosen = scores.loc[scores["chosen"].astype(bool), "model"]
+    reused = reused_choice_text(run_status)
+    if reused:  # the scores are the choosing run's; the model this fit used is the run's own
+        chosen = pd.Series([run_status["model"]]).dropna()
     if not chosen.empty:
         used = md(chosen.iloc[0]) + (f" ({_weights_text(run_status)})" if chosen.iloc[0] == "mixture" else "")
         skill = run_status.get("skill") if run_status else None
         verdict = ("" if skill is None or pd.isna(skill) else
                    f" — out of sample it {'beats' if skill > 0 else 'does not beat'} the naive forecast "
                    f"(skill {skill:+.2f} over {int(run_status['skill_origins'])} origins)")
-        st.markdown(f"Model used for the forecast: **{used}**{verdict}")
+        st.markdown(f"Model used for the forecast: **{used}**{verdict}" + (f" ({reused})" if reused else ""))
     formats = {"weight": "{:.1f}", "crps_selection": "{:.4f}", "crps": "{:.4f}", "skill": "{:+.2f}",
                "coverage_80": "{:.2f}", "mae": "{:.3f}", "crossing_error_days": "{:.0f}"}
     table = scores[["model", "chosen", *formats, "n_origins", "error"]].copy()

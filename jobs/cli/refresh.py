@@ -19,6 +19,7 @@ HELP = ("Fit forecasts for every domestic-share series (process pool), with cros
 EXAMPLES = [
     "domshare refresh",
     "domshare refresh --series phones_usage_statcounter_domestic_share --force",
+    "domshare refresh --reselect",
     "domshare refresh --workers 2 --seed 7 --horizon 2030-12-31",
     "domshare refresh --models naive,drift",
     "domshare refresh --as-of 2027-01-01",
@@ -32,6 +33,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="worker processes; 1 fits in this process (default: $DOMSHARE_WORKERS or CPUs, at most 4)")
     parser.add_argument("--force", action="store_true", help="refit every series, also those whose inputs, parameters and "
                         "forecasting code are unchanged since their latest result (by default those are carried over)")
+    parser.add_argument("--reselect", action="store_true", help="make a new model choice (backtest) for every "
+                        "series refitted because its data changed; by default such a series reuses its stored "
+                        "choice and runs only the final fit, while its newest observation lies within a year of "
+                        "the data the choice saw (--force reselects too)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: $DOMSHARE_SEED or 20141217)")
     parser.add_argument("--horizon", default="2035-12-31", metavar="YYYY-MM-DD", help="forecast up to this date (default 2035-12-31)")
     parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
@@ -98,7 +103,7 @@ def run(args, settings) -> int:
     engine = db.make_engine(settings.db_url)
     outcome = refresh(engine, config, series=args.series, workers=args.workers or settings.workers,
                       force=args.force, alerts=alert_settings(settings), backend=backend,
-                      scheduler_address=address)
+                      scheduler_address=address, reselect=args.reselect)
     for run_id in outcome.abandoned:
         print(f"run {run_id} marked abandoned: its refresh stopped before the end (killed or crashed)")
     if not outcome.refitted:
@@ -107,7 +112,8 @@ def run(args, settings) -> int:
     counts = {s: list(outcome.statuses.values()).count(s) for s in ("ok", "insufficient_data", "failed")}
     state = "complete" if outcome.complete else "failed (the previous complete run stays current)"
     print(f"run {outcome.run_id} {state} in {outcome.seconds:.1f}s: {outcome.refitted_series} series refitted "
-          f"({', '.join(f'{n} {s}' for s, n in counts.items())}), {outcome.carried_series} carried over unchanged")
+          f"({', '.join(f'{n} {s}' for s, n in counts.items())}; {outcome.choice_reused_series} with their stored "
+          f"model choice), {outcome.carried_series} carried over unchanged")
     for key, error in sorted(outcome.failures.items()):
         print(f"  failed: {key}: {error}")
     return 1 if outcome.failures or not outcome.complete else 0

@@ -71,6 +71,8 @@ def collect_status(engine) -> dict:
                 # how many series the run fitted, and carried over unchanged (None before 0005)
                 "series_refitted": latest["series_refitted"],
                 "series_carried": latest["series_carried"],
+                # of the refitted, how many reused their stored model choice (None before 0007)
+                "series_choice_reused": latest["series_choice_reused"],
             },
             "last_pull": None if last_pull is None else {
                 "source": last_pull["source"], "status": last_pull["status"],

@@ -189,9 +189,12 @@ def observation_evidence(conn: Connection, series_keys=None) -> pd.DataFrame:
 def _held(table):
     """`table` (forecasts, crossings, crossing_cdf, backtest_scores) joined to the run_series
     rows whose results it holds: a carried-over series' rows stay with the run that fitted it
-    (run_series.results_run_id), so select run_series.run_id as the run and filter on it."""
+    (run_series.results_run_id), and backtest scores with the run that made the model choice
+    (run_series.choice_run_id: an earlier one when the choice was reused), so select
+    run_series.run_id as the run and filter on it."""
     rs = schema.run_series
-    return table.join(rs, (rs.c.results_run_id == table.c.run_id) & (rs.c.series_key == table.c.series_key))
+    held_by = rs.c.choice_run_id if table is schema.backtest_scores else rs.c.results_run_id
+    return table.join(rs, (held_by == table.c.run_id) & (rs.c.series_key == table.c.series_key))
 
 
 def _held_columns(table) -> list:
@@ -243,10 +246,11 @@ def run_series_frame(conn: Connection, run_id: int, series_key: str | None = Non
 
 
 def series_states(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
-    """Per series of run `run_id` among `series_keys`: its status and input hash (what an
-    incremental refresh compares against)."""
+    """Per series of run `run_id` among `series_keys`: its status, input hash and stored model
+    choice (JSON) with the run that made it (what an incremental refresh compares against)."""
     rs = schema.run_series
-    return _frame(conn, select(rs.c.series_key.label(SERIES), rs.c.status, rs.c.input_hash)
+    return _frame(conn, select(rs.c.series_key.label(SERIES), rs.c.status, rs.c.input_hash, rs.c.choice,
+                               rs.c.choice_run_id)
                   .where(rs.c.run_id == run_id, rs.c.series_key.in_(list(series_keys))).order_by(rs.c.series_key))
 
 

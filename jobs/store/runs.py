@@ -1,8 +1,10 @@
 """Writes of forecast runs. A run is inserted as 'running', filled series by series, and
 flipped to 'complete' (or 'failed') last: readers only ever see complete runs
 (jobs.store.read). Results are written in batches as they arrive; a series an incremental
-refresh does not refit points at the run that holds its results (run_series.results_run_id). A run whose process died stays 'running' until the next refresh marks
-it 'abandoned'."""
+refresh does not refit points at the run that holds its results (run_series.results_run_id),
+and a series refitted with its stored model choice at the run that made the choice, whose
+backtest_scores rows hold its scores (run_series.choice_run_id). A run whose process died
+stays 'running' until the next refresh marks it 'abandoned'."""
 from __future__ import annotations
 
 import json
@@ -47,10 +49,10 @@ def abandon_running(conn: Connection) -> list[int]:
 
 
 def finish_run(conn: Connection, run_id: int, status: str, error: str | None = None,
-               refitted: int | None = None, carried: int | None = None) -> None:
+               refitted: int | None = None, carried: int | None = None, choice_reused: int | None = None) -> None:
     conn.execute(update(schema.forecast_runs).where(schema.forecast_runs.c.id == run_id)
                  .values(status=status, finished_at=utcnow(), error=error, series_refitted=refitted,
-                         series_carried=carried))
+                         series_carried=carried, series_choice_reused=choice_reused))
 
 
 def _records(frame: pd.DataFrame, run_id: int, renames: dict) -> list[dict]:
@@ -76,18 +78,23 @@ def _policy_changepoints(result: SeriesResult) -> str | None:
     return json.dumps({"dates": dates, "kept": result.policy_kept}, sort_keys=True)
 
 
-def write_results(conn: Connection, run_id: int, results: list[tuple[SeriesResult, str | None]]) -> None:
-    """Write a batch of (series result, its input hash): one executemany per table."""
+def write_results(conn: Connection, run_id: int, results: list[tuple[SeriesResult, str | None]],
+                  choice_keys: dict[str, str] | None = None) -> None:
+    """Write a batch of (series result, its input hash): one executemany per table. A choice
+    made in this run is stored with its key from `choice_keys` (jobs.fingerprints.choice_key);
+    a reused one keeps its own, and its backtest scores stay with the run that made it."""
     rows = {table: [] for table in (schema.run_series, schema.forecasts, schema.crossings, schema.crossing_cdf,
                                     schema.backtest_scores, schema.target_assessments)}
     scored = {c.name for c in schema.backtest_scores.c}
     for result, key in results:
+        choice = result.choice.stamped(run_id, (choice_keys or {}).get(result.series)) if result.choice else None
         rows[schema.run_series].append(dict(
             run_id=run_id, series_key=result.series, status=result.status, model=result.model,
             error=result.error, n_obs=result.n_obs, last_obs_date=result.last_obs_date,
             seconds=result.seconds, skill=result.skill, skill_origins=result.skill_origins,
             weights=json.dumps(result.weights, sort_keys=True) if result.weights else None, input_hash=key,
-            results_run_id=run_id, policy_changepoints=_policy_changepoints(result)))
+            results_run_id=run_id, policy_changepoints=_policy_changepoints(result),
+            choice=choice.to_json() if choice else None, choice_run_id=choice.run_id if choice else run_id))
         rows[schema.forecasts] += [{**r, "date": _date(r["date"])} for r in
                                    _records(result.forecast, run_id, {SERIES: "series_key", DS: "date"})]
         rows[schema.crossings] += _records(result.crossings, run_id, {SERIES: "series_key"})
@@ -132,7 +139,8 @@ def carry_over(conn: Connection, from_run: int, to_run: int, series: list[str]) 
     carried: dict[str, str] = {}
     columns = [literal(to_run, Integer).label("run_id") if c.name == "run_id"
                else func.coalesce(rs.c.results_run_id, rs.c.run_id).label("results_run_id") if c.name == "results_run_id"
-               else c for c in rs.c]
+               else func.coalesce(rs.c.choice_run_id, rs.c.results_run_id, rs.c.run_id).label("choice_run_id")
+               if c.name == "choice_run_id" else c for c in rs.c]
     for start in range(0, len(series), CARRY_CHUNK):
         chunk = series[start:start + CARRY_CHUNK]
         carried.update(conn.execute(select(rs.c.series_key, rs.c.status).where(

@@ -168,6 +168,8 @@ forecast_runs = Table(
     # the latest complete run (their per-series input hash matched; see jobs.fingerprints).
     Column("series_refitted", Integer),
     Column("series_carried", Integer),
+    # 0007: how many of the refitted series reused their stored model choice (final fit only)
+    Column("series_choice_reused", Integer),
 )
 
 run_series = Table(
@@ -198,6 +200,15 @@ run_series = Table(
     # offered to the models that take changepoints, and per model whether the backtest kept
     # them (the variant scored better than the model without them). NULL: none offered.
     Column("policy_changepoints", Text),
+    # 0007: JSON of the model choice this result was fitted with (forecast.choice.StoredChoice
+    # without its run: model, weights, spread factors, ranking, kept variants, skill, the last
+    # observation date and count it chose on, and `key`, jobs.fingerprints.choice_key); a later
+    # refit of changed data reuses it while the rule of jobs.incremental allows. NULL: no choice
+    # (insufficient data, failed, or before 0007).
+    Column("choice", Text),
+    # 0007: the run whose backtest_scores rows hold the choice's scores: results_run_id when
+    # this result made its choice, the earlier run that made it when it was reused.
+    Column("choice_run_id", Integer),
 )
 
 forecasts = Table(

@@ -70,7 +70,8 @@ if runs.empty:
     st.stop()
 st.dataframe(
     runs[["id", "status", "started_at", "finished_at", "seconds", "trigger", "series_ok",
-          "series_insufficient", "series_failed", "series_refitted", "series_carried", "code_version", "seed"]]
+          "series_insufficient", "series_failed", "series_refitted", "series_choice_reused", "series_carried", "code_version",
+          "seed"]]
     .assign(error=common.text(runs["error"], missing="")),
     hide_index=True, width="stretch",
     column_config={"id": st.column_config.NumberColumn("run", format="#%d"),
@@ -78,6 +79,9 @@ st.dataframe(
                    "finished_at": st.column_config.DatetimeColumn("finished", **DATETIME),
                    "series_ok": "series ok", "series_insufficient": "too little data",
                    "series_failed": "series failed", "series_refitted": "refitted",
+                   "series_choice_reused": st.column_config.NumberColumn(
+                       "of them choice reused", help="refitted with their stored model choice: the final "
+                                                     "fit only, no new backtest (their data changed)"),
                    "series_carried": st.column_config.NumberColumn("carried over", help="unchanged since the run "
                                                                    "that fitted them: not refitted, re-assessed"),
                    "code_version": "code version",
