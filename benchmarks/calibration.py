@@ -48,6 +48,8 @@ DEFAULT = EngineConfig(horizon=HORIZON, as_of="2026-12-01")
 CONFIGS = {
     "default": DEFAULT,
     "posterior_at_origins": replace(DEFAULT, backtest_mcmc_samples=DEFAULT.mcmc_samples),
+    "map_final": replace(DEFAULT, mcmc_samples=0),  # no posterior: Prophet's MAP fit for the forecast too
+    "short_chain": replace(DEFAULT, mcmc_samples=100),  # 50 warm-up + 50 draws
     "prophet_logistic_only": replace(DEFAULT, specs=("prophet_logistic",)),
     "no_prophet": replace(DEFAULT, specs=("naive", "drift", "ets_damped", "auto_ets", "theta")),
     "baselines": replace(DEFAULT, specs=("naive", "drift")),
