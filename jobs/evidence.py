@@ -57,16 +57,21 @@ def observations_with_evidence(exported: pd.DataFrame, observations: pd.DataFram
     return exported.merge(extra, on=[SERIES, DATE], how="left", validate="one_to_one")
 
 
-def evidence_rows(targets: pd.DataFrame, observations: pd.DataFrame) -> pd.DataFrame:
-    """evidence.csv: `targets` (read.target_evidence) x `observations`
-    (read.observation_evidence), measuring series first, then related ones."""
+def evidence_links(targets: pd.DataFrame) -> pd.DataFrame:
+    """Per target (read.target_evidence), the series evidence.csv lists for it: its measuring
+    series (role `measure`), then its related ones (`related`)."""
     links = [(row[TARGET_ID], row["policy_id"], role, key)
              for _, row in targets.iterrows()
              for role, keys in (("measure", [row[SERIES]] if isinstance(row[SERIES], str) else []),
                                 ("related", split_codes(row["related_series"])))
              for key in keys]
-    pairs = pd.DataFrame(links, columns=[TARGET_ID, "policy_id", "role", SERIES])
-    rows = pairs.merge(observations, on=SERIES, how="inner")
+    return pd.DataFrame(links, columns=[TARGET_ID, "policy_id", "role", SERIES])
+
+
+def evidence_rows(targets: pd.DataFrame, observations: pd.DataFrame) -> pd.DataFrame:
+    """evidence.csv: `targets` (read.target_evidence) x `observations`
+    (read.observation_evidence), measuring series first, then related ones."""
+    rows = evidence_links(targets).merge(observations, on=SERIES, how="inner")
     return rows[EVIDENCE_EXPORT_COLUMNS].reset_index(drop=True)
 
 
@@ -125,7 +130,8 @@ def targets_with_evidence(assessed: pd.DataFrame, evidence: pd.DataFrame, run_se
     frame = assessed.merge(extra, on=TARGET_ID, how="left")
     skill = (run_series.set_index("series_key")[["model", "skill", "skill_origins"]]
              if run_series is not None and not run_series.empty else pd.DataFrame(columns=["model", "skill", "skill_origins"]))
-    frame = frame.join(skill, on=SERIES)
+    # float whichever series are read (a subset without a missing count would print 2, not 2.0)
+    frame = frame.join(skill, on=SERIES).astype({"skill_origins": float})
     # The deciding observation's own period (a TOP500 list reads 2019-11, a year 2019).
     own = pd.DataFrame({SERIES: observations[SERIES], "evidence_date": pd.to_datetime(observations[DATE]),
                         "evidence_period": observations["period"]})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.frames import TARGETS_EXPORT_COLUMNS
+from forecast.frames import SERIES, TARGETS_EXPORT_COLUMNS
 from jobs import evidence
 from jobs.errors import ConfigError
 from jobs.files import give_default_mode
@@ -72,16 +72,18 @@ def run_metadata(run: dict) -> dict:
     return meta
 
 
-def export_frames(conn_or_engine, run_id=None) -> dict[str, pd.DataFrame]:
+def export_frames(conn_or_engine, run_id=None, series_keys=None) -> dict[str, pd.DataFrame]:
     """{file name: frame}: observations.csv and evidence.csv always; the run's files when a
-    run exists."""
+    run exists. With `series_keys`, only the rows of those series (each file's `series`
+    column), and only theirs are read: the UI's downloads of one series cost one series."""
     with read.connect(conn_or_engine) as conn:
-        targets, observations = read.target_evidence(conn), read.observation_evidence(conn)
-        frames = {"observations.csv": evidence.observations_with_evidence(read.observations_export_frame(conn),
-                                                                          observations)}
+        targets = read.target_evidence(conn)
+        observations = read.observation_evidence(conn, series_keys)
+        frames = {"observations.csv": evidence.observations_with_evidence(
+            read.observations_export_frame(conn, series_keys), observations)}
         run = resolve_run(conn, run_id)
         if run is not None:
-            per_run = read.run_frames(conn, run["id"])
+            per_run = read.run_frames(conn, run["id"], series_keys)
             frames.update({name: per_run[name.removesuffix(".csv")] for name in RUN_FILES})
             frames["targets.csv"] = evidence.targets_with_evidence(
                 per_run["targets"], targets, per_run["run_series"], observations,
@@ -89,7 +91,27 @@ def export_frames(conn_or_engine, run_id=None) -> dict[str, pd.DataFrame]:
             frames["history.csv"] = read.target_history(conn, up_to=run["id"])  # every run up to this one
             frames["alerts.csv"] = read.alerts_frame(conn, up_to=run["id"])
         frames["evidence.csv"] = evidence.evidence_rows(targets, observations)
+    if series_keys is not None:
+        keys = [series_keys] if isinstance(series_keys, str) else list(series_keys)
+        frames = {name: frame[frame[SERIES].isin(keys)] if SERIES in frame.columns else frame
+                  for name, frame in frames.items()}
     return {name: rounded(frame) for name, frame in frames.items()}
+
+
+def row_counts(conn_or_engine, run_id=None, series_keys=None) -> dict[str, int]:
+    """{file name: rows} of export_frames(conn, run_id, series_keys), in its order, counted
+    by the database without reading the rows (what the UI's download buttons say)."""
+    with read.connect(conn_or_engine) as conn:
+        per_series = read.observation_counts(conn, series_keys)
+        counts = {"observations.csv": sum(per_series.values())}
+        run = resolve_run(conn, run_id)
+        if run is not None:
+            per_run = read.run_row_counts(conn, run["id"], series_keys)
+            counts.update({name: per_run[name.removesuffix(".csv")]
+                           for name in (*RUN_FILES, "history.csv", "alerts.csv")})
+        links = evidence.evidence_links(read.target_evidence(conn))
+        counts["evidence.csv"] = int(links[SERIES].map(per_series).fillna(0).sum())
+    return counts
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -2,6 +2,8 @@
 the download buttons."""
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -242,18 +244,22 @@ def show_warnings(url: str, stamp: queries.Stamp) -> None:
         st.warning(message, icon=":material/schedule:")
 
 
-def download_buttons(frames: dict[str, pd.DataFrame], series_keys: list[str] | None,
-                     scope: str, key: str) -> None:
-    """Every CSV of `domshare export` (`frames`, in its order), filtered to `series_keys`
-    (None = whole), one button each."""
+def download_buttons(url: str, stamp: queries.Stamp, series_keys: list[str] | None, scope: str, key: str) -> None:
+    """Every CSV of `domshare export`, in its order, of `series_keys` (None = whole), one
+    button each. A file is built only when its button is clicked (Streamlit calls `data`
+    then): a rerun of the page counts the rows and reads none of them."""
+    keys = None if series_keys is None else tuple(series_keys)
     # A wrapping row, not fixed columns: on a narrow screen a button moves to the next line
     # instead of cutting its file name to "foreca…".
     with st.container(horizontal=True, wrap=True, key=f"downloads-{key}"):
-        for name, frame in frames.items():
-            if series_keys is not None and "series" in frame.columns:
-                frame = frame[frame["series"].isin(series_keys)]
+        for name, rows in queries.export_rows(url, stamp, keys).items():
             filename = name if scope == "all" else name.replace(".csv", f"_{scope}.csv")
             st.download_button(
-                f"{name} ({len(frame)} rows)", data=queries.csv_bytes(frame), file_name=filename,
-                mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}", width="content",
+                f"{name} ({rows} rows)", data=functools.partial(_file, url, stamp, keys, name),
+                file_name=filename, mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}",
+                width="content", on_click="ignore",
             )
+
+
+def _file(url: str, stamp: queries.Stamp, keys: tuple[str, ...] | None, name: str) -> bytes:
+    return queries.export_files(url, stamp, keys)[name]

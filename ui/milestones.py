@@ -30,19 +30,39 @@ def cell(row, period: str | None) -> str:
     return (chances or "no forecast") + median
 
 
+def series_order(catalogue: pd.DataFrame, forecast_series: list[str], technology_names: dict[str, str]) -> pd.DataFrame:
+    """The forecast series (catalogue indexed by key) in the table's order: by technology name,
+    then title (key, series, technology)."""
+    meta = catalogue.loc[list(forecast_series)]
+    return pd.DataFrame({"key": meta.index, "series": meta["title"].to_numpy(),
+                         "technology": meta["technology"].map(lambda c: technology_names.get(c, c)).to_numpy()}
+                        ).sort_values(["technology", "series"]).reset_index(drop=True)
+
+
+def matching(ordered: pd.DataFrame, text: str | None) -> pd.DataFrame:
+    """The rows of `series_order` whose title, key or technology contains `text` (any case)."""
+    text = (text or "").strip().casefold()
+    if not text:
+        return ordered
+    found = ordered[["key", "series", "technology"]].apply(lambda c: c.str.casefold().str.contains(text, regex=False))
+    return ordered[found.any(axis=1)].reset_index(drop=True)
+
+
 def milestone_table(crossings: pd.DataFrame, catalogue: pd.DataFrame, forecast_series: list[str],
                     technology_names: dict[str, str]) -> pd.DataFrame:
     """One row per forecast series (`forecast_series`, catalogue indexed by key), a text
     column per milestone; ordered by technology, then series title."""
+    wanted = crossings[crossings[SERIES].isin(forecast_series) & crossings[THRESHOLD].isin(MILESTONES)]
+    found = {(row[SERIES], row[THRESHOLD]): row for row in wanted.to_dict("records")}
     rows = []
     for key in forecast_series:
         meta = catalogue.loc[key]
         period = periods.period_of(meta["frequency"])
-        mine = crossings[crossings[SERIES] == key].set_index(THRESHOLD)
         row = {"technology": technology_names.get(meta["technology"], meta["technology"]),
                "series": meta["title"], "key": key}
         for level in MILESTONES:
-            row[f"{level:.0%}"] = cell(mine.loc[level], period) if level in mine.index else periods.MISSING
+            crossing = found.get((key, level))
+            row[f"{level:.0%}"] = cell(crossing, period) if crossing is not None else periods.MISSING
         rows.append(row)
     # The milestones right after the series' name, so a narrow screen shows them first.
     columns = ["series", *(f"{m:.0%}" for m in MILESTONES), "technology", "key"]

@@ -311,10 +311,19 @@ def job_runs(db_url: str, key: Stamp, limit: int = 200) -> pd.DataFrame:
 # --- the export's frames and the shared run reads: screen and files show the same numbers ---
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
-def export_frames(db_url: str, key: Stamp) -> dict[str, pd.DataFrame]:
-    """`domshare export`'s frames for the latest complete run (observations.csv alone before
-    the first run)."""
-    return export.export_frames(engine(db_url), run_id=key.run_id)
+def export_rows(db_url: str, key: Stamp, series_keys: tuple[str, ...] | None) -> dict[str, int]:
+    """{file name: rows} of `domshare export` for run `key.run_id` (observations.csv and
+    evidence.csv alone before the first run), of these series or whole: counted, not read."""
+    return export.row_counts(engine(db_url), key.run_id, series_keys)
+
+
+# A whole export's files can be tens of MB at thousands of series: keep only a few scopes.
+@st.cache_data(show_spinner=False, max_entries=4)
+def export_files(db_url: str, key: Stamp, series_keys: tuple[str, ...] | None) -> dict[str, bytes]:
+    """The CSV bytes of `domshare export` for run `key.run_id`, of these series (only their
+    rows are read) or whole; built when a download is first asked for."""
+    frames = export.export_frames(engine(db_url), run_id=key.run_id, series_keys=series_keys)
+    return {name: csv_bytes(frame) for name, frame in frames.items()}
 
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)

@@ -58,6 +58,9 @@ UNREVIEWED_COLOUR = "#f59e0b"
 # Freshness: older than this and the page warns.
 STALE_RUN_DAYS = 45
 STALE_PULL_DAYS = 45
+# The overview's tables list at most this many rows (the most urgent targets; the first
+# forecast series by technology) and say so: thousands of rows help no reader and slow every rerun.
+TARGET_ROWS, MILESTONE_ROWS = 200, 100
 
 
 def status_colour(status: str | None) -> str:

@@ -24,6 +24,14 @@ def _frame(conn: Connection, query) -> pd.DataFrame:
     return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
 
 
+def of_series(query, column, series_keys):
+    """`query` limited to the rows whose `column` is one of `series_keys`: one key, several,
+    or None for every series (so a page or a file about a few series reads only theirs)."""
+    if series_keys is None:
+        return query
+    return query.where(column.in_([series_keys] if isinstance(series_keys, str) else list(series_keys)))
+
+
 def latest_run(conn: Connection) -> dict | None:
     """The newest run with status 'complete' (a running or killed run is never shown)."""
     runs = schema.forecast_runs
@@ -152,7 +160,7 @@ def target_evidence(conn: Connection) -> pd.DataFrame:
     return _frame(conn, query)
 
 
-def observations_export_frame(conn: Connection) -> pd.DataFrame:
+def observations_export_frame(conn: Connection, series_keys=None) -> pd.DataFrame:
     obs, series, snap = schema.observations, schema.series, schema.snapshots
     query = (
         select(obs.c.series_key.label(SERIES), series.c.sector, series.c.technology,
@@ -162,7 +170,15 @@ def observations_export_frame(conn: Connection) -> pd.DataFrame:
         .outerjoin(snap, snap.c.id == obs.c.snapshot_id)
         .order_by(obs.c.series_key, obs.c.date)
     )
-    return _frame(conn, query)[OBSERVATIONS_EXPORT_COLUMNS]
+    return _frame(conn, of_series(query, obs.c.series_key, series_keys))[OBSERVATIONS_EXPORT_COLUMNS]
+
+
+def observation_counts(conn: Connection, series_keys=None) -> dict[str, int]:
+    """Observations per series (of `series_keys`), as observations.csv holds them."""
+    obs, series = schema.observations, schema.series
+    query = (select(obs.c.series_key, func.count()).join(series, series.c.key == obs.c.series_key)
+             .group_by(obs.c.series_key))
+    return dict(conn.execute(of_series(query, obs.c.series_key, series_keys)).all())
 
 
 def observation_evidence(conn: Connection, series_keys=None) -> pd.DataFrame:
@@ -178,9 +194,7 @@ def observation_evidence(conn: Connection, series_keys=None) -> pd.DataFrame:
         .outerjoin(snap, snap.c.id == obs.c.snapshot_id)
         .order_by(obs.c.series_key, obs.c.date)
     )
-    if series_keys is not None:
-        query = query.where(obs.c.series_key.in_(list(series_keys)))
-    frame = _frame(conn, query)
+    frame = _frame(conn, of_series(query, obs.c.series_key, series_keys))
     frame.insert(2, "period", [period_label(d, t, f) for d, t, f in
                                zip(frame[DATE], frame["period_type"], frame["frequency"])])
     return frame
@@ -202,14 +216,13 @@ def _held_columns(table) -> list:
     return [schema.run_series.c.run_id if c.name == "run_id" else c for c in table.c]
 
 
-def run_frames(conn: Connection, run_id: int, series_key: str | None = None) -> dict[str, pd.DataFrame]:
+def run_frames(conn: Connection, run_id: int, series_keys=None) -> dict[str, pd.DataFrame]:
     """forecasts / crossings / targets (export columns) plus backtest and run_series, of the
-    whole run or of one series (the series page reads just its own rows)."""
+    whole run or of some series (one key or several: the series page reads just its own rows)."""
     f, b, rs = schema.forecasts, schema.backtest_scores, schema.run_series
 
     def of(table, query):
-        query = query.select_from(_held(table)).where(rs.c.run_id == run_id)
-        return query if series_key is None else query.where(rs.c.series_key == series_key)
+        return of_series(query.select_from(_held(table)).where(rs.c.run_id == run_id), rs.c.series_key, series_keys)
 
     forecasts = _frame(conn, of(f, select(
         rs.c.run_id, f.c.series_key.label(SERIES), f.c.date.label(DATE), f.c.yhat, f.c.lower_80,
@@ -217,32 +230,51 @@ def run_frames(conn: Connection, run_id: int, series_key: str | None = None) -> 
     ).order_by(f.c.series_key, f.c.date)))
     return {
         "forecasts": forecasts[FORECASTS_EXPORT_COLUMNS],
-        "crossings": crossings_frame(conn, run_id, series_key),
-        "targets": assessments_frame(conn, run_id, series_key),
+        "crossings": crossings_frame(conn, run_id, series_keys),
+        "targets": assessments_frame(conn, run_id, series_keys),
         "backtest": _frame(conn, of(b, select(*_held_columns(b)).order_by(b.c.series_key, b.c.model))),
-        "run_series": run_series_frame(conn, run_id, series_key),
+        "run_series": run_series_frame(conn, run_id, series_keys),
     }
 
 
-def assessments_frame(conn: Connection, run_id: int, series_key: str | None = None) -> pd.DataFrame:
+def run_row_counts(conn: Connection, run_id: int, series_keys=None) -> dict[str, int]:
+    """The rows run_frames' forecasts / crossings / targets, target_history(up_to=run_id) and
+    alerts_frame(up_to=run_id) hold (of `series_keys`), counted by the database: the UI labels
+    its downloads with them and reads the rows only when a file is asked for."""
+    rs, a, t, p, r, al = (schema.run_series, schema.target_assessments, schema.targets, schema.policies,
+                          schema.forecast_runs, schema.alerts)
+
+    def count(query, column) -> int:
+        return conn.execute(of_series(query, column, series_keys)).scalar() or 0
+    rows = {name: count(select(func.count()).select_from(_held(table)).where(rs.c.run_id == run_id), rs.c.series_key)
+            for name, table in (("forecasts", schema.forecasts), ("crossings", schema.crossings))}
+    assessed = a.join(t, t.c.id == a.c.target_id)
+    rows["targets"] = count(select(func.count()).select_from(assessed.join(p, p.c.id == t.c.policy_id))
+                            .where(a.c.run_id == run_id), a.c.series_key)
+    rows["history"] = count(select(func.count()).select_from(
+        assessed.join(r, (r.c.id == a.c.run_id) & (r.c.status == "complete"))).where(a.c.run_id <= run_id),
+        a.c.series_key)
+    rows["alerts"] = count(select(func.count()).select_from(al).where(al.c.run_id <= run_id), al.c.series_key)
+    return rows
+
+
+def assessments_frame(conn: Connection, run_id: int, series_keys=None) -> pd.DataFrame:
     """Run `run_id`'s target assessments with their policy (targets.csv's run columns), or
-    those of one measuring series."""
+    those of some measuring series."""
     a, t, p = schema.target_assessments, schema.targets, schema.policies
     query = select(
         a.c.run_id, a.c.target_id, t.c.policy_id, p.c.title.label("policy_title"), t.c.sector,
         t.c.technology, a.c.series_key.label(SERIES), a.c.measure, t.c.threshold, t.c.deadline,
         a.c.probability_by_deadline, a.c.projected_date, a.c.status, a.c.basis, a.c.evidence_date,
     ).join(t, t.c.id == a.c.target_id).join(p, p.c.id == t.c.policy_id).where(a.c.run_id == run_id)
-    if series_key is not None:
-        query = query.where(a.c.series_key == series_key)
-    return _frame(conn, query.order_by(a.c.target_id))[TARGETS_EXPORT_COLUMNS]
+    return _frame(conn, of_series(query, a.c.series_key, series_keys).order_by(a.c.target_id))[TARGETS_EXPORT_COLUMNS]
 
 
-def run_series_frame(conn: Connection, run_id: int, series_key: str | None = None) -> pd.DataFrame:
-    """Each series' outcome in run `run_id` (status, model, skill, n_obs, ...), or one series'."""
+def run_series_frame(conn: Connection, run_id: int, series_keys=None) -> pd.DataFrame:
+    """Each series' outcome in run `run_id` (status, model, skill, n_obs, ...), or some series'."""
     rs = schema.run_series
-    query = select(rs).where(rs.c.run_id == run_id).order_by(rs.c.series_key)
-    return _frame(conn, query if series_key is None else query.where(rs.c.series_key == series_key))
+    return _frame(conn, of_series(select(rs).where(rs.c.run_id == run_id).order_by(rs.c.series_key),
+                                  rs.c.series_key, series_keys))
 
 
 def series_states(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
@@ -264,16 +296,14 @@ def crossing_cdf(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
     return frame[CDF_COLUMNS]
 
 
-def crossings_frame(conn: Connection, run_id: int, series_key: str | None = None) -> pd.DataFrame:
-    """Run `run_id`'s crossings (export columns), of one series or all."""
+def crossings_frame(conn: Connection, run_id: int, series_keys=None) -> pd.DataFrame:
+    """Run `run_id`'s crossings (export columns), of some series or all."""
     c, rs = schema.crossings, schema.run_series
     query = select(rs.c.run_id, c.c.series_key.label(SERIES), c.c.threshold, c.c.status, c.c.observed_date,
                    c.c.median_date, c.c.p10_date, c.c.p90_date, c.c.probability_by_horizon,
                    c.c.latest_above, c.c.probability_by_2027, c.c.probability_by_2030,
                    ).select_from(_held(c)).where(rs.c.run_id == run_id).order_by(c.c.series_key, c.c.threshold)
-    if series_key is not None:
-        query = query.where(rs.c.series_key == series_key)
-    return _frame(conn, query)[CROSSINGS_EXPORT_COLUMNS]
+    return _frame(conn, of_series(query, rs.c.series_key, series_keys))[CROSSINGS_EXPORT_COLUMNS]
 
 
 def target_proposals_frame(conn: Connection, status: str | None = "unreviewed") -> pd.DataFrame:
@@ -432,5 +462,5 @@ __all__ = [
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
     "webhook_deliveries_frame", "series_states", "crossing_cdf", "crossings_frame", "run_series_frame",
-    "assessments_frame",
+    "assessments_frame", "of_series", "observation_counts", "run_row_counts",
 ]

@@ -79,31 +79,34 @@ outcomes = {}
 if stamp.run_id is not None:
     outcomes = queries.run_outcomes(url, stamp.run_id).set_index("series_key").to_dict("index")
 catalogue = queries.series_catalogue(url, stamp).set_index("key")
+listed = shown.head(style.TARGET_ROWS)  # the most urgent; the chart and the downloads keep every one shown
 # A projected crossing is a period of the measuring series: "2027" for an annual one.
-period = shown["series"].map(catalogue["frequency"]).map(periods.period_of)
+period = listed["series"].map(catalogue["frequency"]).map(periods.period_of)
 # The four columns a reader needs first (status, P(met), deadline, policy) come first, so they
 # fit an 800 px screen; the rest scroll sideways.
 table = pd.DataFrame({
-    "status": shown["status"].map(style.status_label),
-    "probability": common.number_text(shown["probability_by_deadline"]),
-    "deadline": pd.to_datetime(shown["deadline"]),
+    "status": listed["status"].map(style.status_label),
+    "probability": common.number_text(listed["probability_by_deadline"]),
+    "deadline": pd.to_datetime(listed["deadline"]),
     # sector / technology right after the id: one policy's many targets (P17's fourteen) stay
     # distinguishable on an 800 px screen, where the full column is off to the side
-    "policy": shown["policy_id"] + " · " + shown["sector"].map(lambda c: sector_names.get(c, c)) + " / "
-              + shown["technology"].map(lambda c: technology_names.get(c, c)) + " · " + shown["policy_title"]
-              + shown["origin"].map({"user": " (user-supplied)"}).fillna(""),
-    "evidence": "target?target=" + shown["target_id"],
-    "threshold": shown["threshold"] * 100,
-    "projected crossing": periods.texts(shown["projected_date"], period),
-    "sector / technology": shown["sector"].map(lambda c: sector_names.get(c, c)) + " / "
-                           + shown["technology"].map(lambda c: technology_names.get(c, c)),
-    "measure": pd.Series([_measure(row, outcomes) for _, row in shown.iterrows()],
-                         index=shown.index, dtype=object),
-    "series": shown["series"].fillna(""),
-    "target": shown["target_id"],
+    "policy": listed["policy_id"] + " · " + listed["sector"].map(lambda c: sector_names.get(c, c)) + " / "
+              + listed["technology"].map(lambda c: technology_names.get(c, c)) + " · " + listed["policy_title"]
+              + listed["origin"].map({"user": " (user-supplied)"}).fillna(""),
+    "evidence": "target?target=" + listed["target_id"],
+    "threshold": listed["threshold"] * 100,
+    "projected crossing": periods.texts(listed["projected_date"], period),
+    "sector / technology": listed["sector"].map(lambda c: sector_names.get(c, c)) + " / "
+                           + listed["technology"].map(lambda c: technology_names.get(c, c)),
+    "measure": pd.Series([_measure(row, outcomes) for _, row in listed.iterrows()],
+                         index=listed.index, dtype=object),
+    "series": listed["series"].fillna(""),
+    "target": listed["target_id"],
 })
-table = history_panels.with_changes(table, shown, url, stamp)  # Δ last run, Δ 30 days
-st.caption(f"**{len(table)} target{'s' if len(table) != 1 else ''}**"
+table = history_panels.with_changes(table, listed, url, stamp)  # Δ last run, Δ 30 days
+st.caption(f"**{len(shown):,} target{'s' if len(shown) != 1 else ''}**"
+           + (f" — **showing the {len(table):,} most urgent: filter by sector or status to narrow**"
+              if len(table) < len(shown) else "")
            + (f" (the table scrolls after {VISIBLE_ROWS})" if len(table) > VISIBLE_ROWS else "") + ". "
            "Most urgent first: targets whose deadline is still ahead (off track, at risk, on "
            "track), then the open ones nothing forecasts, then those whose deadline has passed. "
@@ -139,7 +142,7 @@ selection = st.dataframe(
 rows = selection.selection.rows if selection else []
 if rows:
     picked = table.iloc[rows[0]]
-    target = shown.loc[picked.name]
+    target = listed.loc[picked.name]
     with st.container(border=True, key="target-details"):
         st.markdown(f"{style.badge(target['status'])} **{md(target['target_id'])}** · "
                     f"{md(picked['sector / technology'])}", unsafe_allow_html=True)
@@ -178,13 +181,23 @@ if stamp.run_id is None:
 else:
     forecast_series = [k for k, o in outcomes.items() if o["status"] == "ok" and k in catalogue.index
                        and catalogue.loc[k, "kind"] == "domestic_share"]
+    ordered, find = milestones.series_order(catalogue, forecast_series, technology_names), ""
+    if len(ordered) > style.MILESTONE_ROWS:
+        find = st.text_input("Find a series", key="milestones-find", width=320,
+                             placeholder="part of a title, key or technology")
+        ordered = milestones.matching(ordered, find)
     heading = milestones.milestone_table(queries.run_crossings(url, stamp.run_id), catalogue,
-                                         forecast_series, technology_names)
+                                         list(ordered["key"][:style.MILESTONE_ROWS]), technology_names)
     heading["chart"] = "series?series=" + heading.pop("key")
     with st.container(key="milestones"):
         st.dataframe(heading, hide_index=True, width="stretch",
                      column_config={"series": st.column_config.TextColumn(width=240),
                                     "chart": st.column_config.LinkColumn(width=60, display_text="chart")})
+    if len(heading) < len(forecast_series):
+        st.caption(f"**Showing {len(heading):,} of {len(ordered):,} forecast series"
+                   + (f" matching “{md(find)}” ({len(forecast_series):,} in all)" if find.strip() else "")
+                   + "**, by technology then title: type part of a title, key "
+                   "or technology in *Find a series* to narrow; every series' numbers are in `crossings.csv`.")
     st.caption("Every forecast domestic-share series, with or without an official target: for each "
                "milestone share, when it was first reached, or the probability that the forecast "
                "reaches it by the end of 2027 and of 2030 and the median period it does (*now below*: "
@@ -213,7 +226,6 @@ else:
 st.subheader("Downloads")
 if stamp.run_id is None:
     st.caption("The forecast files appear after the first `domshare refresh`.")
-frames = queries.export_frames(url, stamp)
 filtered = len(shown) < len(targets)
 if filtered:
     scope = st.radio("Files", ["the series of the targets shown", "everything"], horizontal=True,
@@ -222,4 +234,4 @@ if filtered:
 keys = sorted(shown["series"].dropna().unique()) if filtered else None
 st.caption("The same files `domshare export` writes" +
            (", filtered to the series of the targets shown above." if filtered else ", whole."))
-common.download_buttons(frames, keys, "filtered" if filtered else "all", "overview")
+common.download_buttons(url, stamp, keys, "filtered" if filtered else "all", "overview")

@@ -192,6 +192,5 @@ elif meta.get("source_url"):
 st.subheader("Downloads")
 scope = st.radio("Files", ["this series", "everything"], horizontal=True, key="download-scope",
                  label_visibility="collapsed")
-# The files are the whole export's (cached per store change), filtered: the page above read only this series.
-common.download_buttons(queries.export_frames(url, stamp), [key] if scope == "this series" else None,
+common.download_buttons(url, stamp, [key] if scope == "this series" else None,
                         key if scope == "this series" else "all", "series")
