@@ -5,9 +5,12 @@ started_at/finished_at, history.csv's run_finished_at); they are compared withou
 A scheduler address that answers nothing is one clear line, exit 2, the store unchanged; a
 cluster without workers, with multi-threaded workers or with a worker running other
 forecasting code (a real `dask worker` on a modified copy of the code) is refused. A killed
-Dask refresh leaves no task on the cluster, and the next refresh marks its run abandoned."""
+Dask refresh leaves no task on the cluster, and the next refresh marks its run abandoned.
+On PostgreSQL (DOMSHARE_TEST_PG_URL) the same: a few synthetic series refreshed by both
+backends give the same export files."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from jobs import backends
 from jobs.errors import ConfigError
@@ -69,6 +72,33 @@ def test_dask_and_local_refresh_give_identical_exports(cluster, bundled, tmp_pat
     assert_same_exports(local, dask)
     forecasts = pd.read_csv(dask / "forecasts.csv")
     assert forecasts["series"].nunique() >= 5  # the series the bundled data can forecast
+
+
+def refreshed_pg_export(pg_url: str, folder: Path, *args: str) -> Path:
+    """The same few synthetic series and targets written to an emptied PostgreSQL database
+    (so the run is run 1 again), refreshed with `args` and exported."""
+    engine = db.make_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    seed_store(pg_url, many_series(6), [{"id": f"T{i}", "series_key": f"s{i:02d}", "threshold": 0.8,
+                                          "deadline": dt.date(2027 + i, 12, 31), "measure": "direct"}
+                                         for i in range(3)])
+    done = cli("refresh", "--db", pg_url, "--seed", "7", "--models", "naive,drift,ets_damped", *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    exported = cli("export", "--db", pg_url, "--out", str(folder))
+    assert exported.returncode == 0, exported.stderr
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_dask_and_local_refresh_give_identical_exports_on_postgresql(cluster, pg_url, tmp_path):
+    local = refreshed_pg_export(pg_url, tmp_path / "local", "--workers", "2")
+    dask = refreshed_pg_export(pg_url, tmp_path / "dask", "--backend", "dask", "--scheduler-address", cluster)
+    assert_same_exports(local, dask)
+    assert pd.read_csv(dask / "forecasts.csv")["series"].nunique() == 6
+    assert pd.read_csv(dask / "targets.csv")["probability_by_deadline"].notna().all()
 
 
 @pytest.mark.slow
