@@ -16,7 +16,8 @@ Python; both are checked to give identical answers before their times are compar
 The refresh part (benchmarks/refresh_scale.py): N synthetic shares, fixed seed, loaded into
 a fresh store; `domshare refresh` timed end to end in its own process (peak RSS sampled);
 a plain Prophet loop on the same series, sequential and in a 2-process pool; where a fit's
-time goes; then a second refresh after 1 % of the series got a new observation. Its `rss`
+time goes; then a second refresh after 1 % of the series got a new observation, and a third
+after every series got one (the refits reusing their stored model choice). Its `rss`
 and `incremental` parts measure the refresh at large N (peak RSS at two store sizes; the
 incremental refresh after 1 % changed and on a new day), with cheap models by default.
 """

@@ -7,7 +7,9 @@ the Prophet loop a user would write, on the same synthetic series in the same ru
    store, `domshare refresh` in its own process timed end to end (fit, backtest, paths,
    crossings, targets, writes; Python start-up included), its peak RSS and that of it with
    its workers (sampled every 0.2 s); where the time went (the run's per-series fit seconds);
-   then 1 % of the series get a new observation and a second refresh is timed.
+   then 1 % of the series get a new observation and a second refresh is timed; then every
+   series gets one and a third refresh is timed, whose refits reuse their stored model
+   choice where the rule allows (bench_choice_reused).
 3. The plain loop: `Prophet(growth="logistic")`, cap 1, floor 0, `fit`, `predict` over the
    same future dates with the default uncertainty samples; one series after another, then
    in a 2-process pool.
@@ -140,15 +142,22 @@ def observations(series: dict) -> pd.DataFrame:
 
 def one_percent_new(url: str, series: dict) -> list[str]:
     """A new observation (the next period, the last value) for 1 % of the series (at least one)."""
-    keys = list(series)[::100]  # ceil(N / 100) of them
+    return new_observations(url, series, list(series)[::100])  # ceil(N / 100) of them
+
+
+def new_observations(url: str, series: dict, keys: list[str]) -> list[str]:
+    """The next period after each series' newest stored observation, with its last value."""
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        newest = read.history_frame(conn, keys, validate=False).groupby("series")[DS].max()
     grown = {}
     for key in keys:
         freq, frame = series[key]
         step = pd.tseries.frequencies.to_offset(SHAPES[freq][0])
-        grown[key] = (freq, pd.DataFrame({"date": [frame["date"].iloc[-1] + step], "value": [frame["value"].iloc[-1]]}))
-    engine = db.make_engine(url)
+        grown[key] = (freq, pd.DataFrame({"date": [pd.Timestamp(newest[key]) + step], "value": [frame["value"].iloc[-1]]}))
     with db.transaction(engine) as conn:
-        snapshot = writes.save_snapshot(conn, source="synthetic", url="file:synthetic-2", content=b"synthetic 2")
+        snapshot = writes.save_snapshot(conn, source="synthetic", url=f"file:synthetic-{dt.datetime.now():%H%M%S%f}",
+                                        content=repr(sorted(grown)).encode())
         writes.upsert_observations(conn, observations(grown), snapshot)
     engine.dispose()
     return keys
@@ -183,13 +192,15 @@ def timed_refresh(url: str, args, models: str | None = None, *extra: str) -> dic
 
 
 def run_summary(url: str) -> dict:
-    """The latest run's record: per-series fit seconds, statuses and models, and its counts."""
+    """The latest run's record: per series its fit seconds, status, model, last observation,
+    the runs holding its results and its model choice, the choice (JSON); and its counts."""
     engine = db.make_engine(url)
     with engine.connect() as conn:
         run = read.latest_run(conn)
         rs = schema.run_series
-        rows = pd.DataFrame(conn.execute(select(rs.c.status, rs.c.model, rs.c.seconds)
-                                         .where(rs.c.run_id == run["id"])).mappings().all())
+        rows = pd.DataFrame(conn.execute(select(rs.c.series_key, rs.c.status, rs.c.model, rs.c.seconds,
+                                                rs.c.results_run_id, rs.c.choice_run_id, rs.c.choice,
+                                                rs.c.last_obs_date).where(rs.c.run_id == run["id"])).mappings().all())
     engine.dispose()
     return {"run": run, "rows": rows}
 
@@ -211,8 +222,10 @@ def refitted(summary: dict) -> str:
     return f"refitted {run['series_refitted']}, carried over {run['series_carried']} (run {run['id']})"
 
 
-def bench_database(kind: str, url: str, series: dict, args, loop_rates: tuple[float, float] | None) -> float:
-    """The refresh part on one database; returns the fits' worker-seconds per series."""
+def bench_database(kind: str, url: str, series: dict, args,
+                   loop_rates: tuple[float, float] | None) -> tuple[float, bool]:
+    """The refresh part on one database; returns the fits' worker-seconds per series, and
+    whether the choice-reused refresh reused the choice of exactly the expected series."""
     n = len(series)
     seconds_load = _timed(load_store, url, series)
     print(f"[{kind}] store loaded in {seconds_load:.1f} s")
@@ -236,7 +249,43 @@ def bench_database(kind: str, url: str, series: dict, args, loop_rates: tuple[fl
     second = timed_refresh(url, args)
     print(f"[{kind}] after {len(changed)} series ({len(changed) / n:.0%}) got a new observation: "
           f"{second['seconds']:.1f} s, {refitted(run_summary(url))}")
-    return fit / n
+    return fit / n, bench_choice_reused(kind, url, series, args, loop_rates)
+
+
+def bench_choice_reused(kind: str, url: str, series: dict, args, loop_rates: tuple[float, float] | None) -> bool:
+    """Every series gets one new observation, then `domshare refresh`: the refits whose rule
+    allows it reuse their stored model choice (final fit only). Series/s, the ratio to the
+    plain loop, and the count of reused choices against the series the rule lets reuse:
+    those `ok` in the previous run whose new point lies less than a year after the data
+    their choice saw (annual series' next point is a year later: they choose again)."""
+    n = len(series)
+    expected = sum(_may_reuse(state, series[state["series_key"]][0]) for state in run_summary(url)["rows"].to_dict("records"))
+    new_observations(url, series, list(series))
+    timed = timed_refresh(url, args)
+    summary = run_summary(url)
+    run, rows, rate = summary["run"], summary["rows"], n / timed["seconds"]
+    fits = rows[rows["results_run_id"] == run["id"]]
+    reused = fits["choice_run_id"] != run["id"]
+    versus = f" = {rate / loop_rates[0]:.3f} x the plain Prophet loop's sequential rate (aim: at least 4 x)" \
+        if loop_rates else ""
+    print(f"[{kind}] choice reused: after every series ({n}) got one new observation: {timed['seconds']:.1f} s = "
+          f"{rate:.3f} series/s{versus}; {refitted(summary)}, choice reused by {run['series_choice_reused']} "
+          f"(expected {expected}; the other {n - expected} choose again); fits "
+          f"{_per_series(fits[reused])} reused, {_per_series(fits[~reused])} reselected")
+    return run["series_choice_reused"] == expected == int(reused.sum())
+
+
+def _may_reuse(state: dict, frequency: str) -> bool:
+    """Whether the rule lets this series (its row in the latest run) reuse its choice after
+    one new observation: ok, and the next period before a year past the choice's data."""
+    if state["status"] != "ok" or not isinstance(state["choice"], str):
+        return False
+    following = pd.Timestamp(state["last_obs_date"]) + pd.tseries.frequencies.to_offset(SHAPES[frequency][0])
+    return following < pd.Timestamp(json.loads(state["choice"])["last_obs_date"]) + pd.DateOffset(years=1)
+
+
+def _per_series(fits: pd.DataFrame) -> str:
+    return f"{fits['seconds'].fillna(0).mean():.2f} s/series x {len(fits)}" if len(fits) else "none"
 
 
 def _timed(fn, *args) -> float:
@@ -397,7 +446,8 @@ def run(args, parts: set[str]) -> int:
         for kind in kinds:
             if "refresh" in parts:
                 with fresh_database(kind, args.pg, Path(folder)) as url:
-                    cost = bench_database(kind, url, small, args, loop_rates)
+                    cost, reused_ok = bench_database(kind, url, small, args, loop_rates)
+                    ok &= reused_ok
                     default_cost[kind] = cost if args.models is None else None  # the default models
             if "rss" in parts:
                 bench_rss(kind, Path(folder), args)

@@ -1,5 +1,6 @@
 """benchmarks/bench_refresh.py runs end to end at a tiny N (its refresh part: a synthetic
-store, `domshare refresh` twice, the plain Prophet loop, the profile) and prints every
+store, `domshare refresh` three times -- the third reusing model choices --, the plain
+Prophet loop, the profile) and prints every
 figure it promises. Times are not asserted."""
 from __future__ import annotations
 
@@ -27,12 +28,22 @@ def test_refresh_benchmark_runs_on_sqlite_with_the_prophet_loop(capsys):
     assert _bench().main([*TINY, "--no-pg"]) == 0
     out = capsys.readouterr().out
     assert "refresh benchmark: 3 synthetic series (seed 0)" in out and "speed-up" in out
-    assert len(re.findall(r"= \d+\.\d+ series/s", out)) == 2 + 1  # loop sequential and pooled, the refresh
+    assert len(re.findall(r"= \d+\.\d+ series/s", out)) == 2 + 2  # loop sequential and pooled, two refreshes
     assert re.search(r"refresh / plain Prophet loop: \d+\.\d+ x sequential, \d+\.\d+ x the 2-process pool", out)
     assert re.search(r"\[sqlite\] .*peak RSS \d+ MB \(refresh process\), \d+ MB with its workers", out)
     assert re.search(r"where a fit's time goes \(cProfile, 1 series .*backtest \(model choice at origins\) \d+%", out)
     assert re.search(r"in the models' fit_predict, at origins and final: Prophet \d+%, statsforecast \d+%", out)
     assert re.search(r"\[sqlite\] after 1 series \(33%\) got a new observation: \d+\.\d s, refitted 1, carried over 2", out)
+    assert_choice_reused(out, "sqlite")
+    assert re.search(r"choice reused: .* series/s = \d+\.\d+ x the plain Prophet loop's sequential rate", out)
+
+
+def assert_choice_reused(out: str, kind: str) -> None:
+    """Every series got a new point: the quarterly and the monthly one reuse their choice,
+    the annual one (its new point a year after the choice's data) chooses again."""
+    assert re.search(rf"\[{kind}\] choice reused: after every series \(3\) got one new observation: \d+\.\d s = "
+                     r"\d+\.\d+ series/s.*; refitted 3, carried over 0 \(run 3\), choice reused by 2 \(expected 2; "
+                     r"the other 1 choose again\); fits \d+\.\d\d s/series x 2 reused, \d+\.\d\d s/series x 1 reselected", out)
 
 
 @pytest.mark.slow
@@ -42,6 +53,7 @@ def test_refresh_benchmark_runs_on_postgresql(pg_url, capsys):
     out = capsys.readouterr().out
     assert "[postgresql] default refresh (local, 2 workers)" in out and "[sqlite]" not in out
     assert re.search(r"\[postgresql\] after 1 series \(33%\) got a new observation: \d+\.\d s, refitted 1, carried over 2", out)
+    assert_choice_reused(out, "postgresql")
 
 
 LARGE_N_TINY = ["--parts", "rss,incremental", "--n", "12", "--rss-n", "3,6", "--workers", "1"]

@@ -138,12 +138,15 @@ def test_the_choice_key_is_the_skip_key_without_the_data():
 
 
 def test_series_reselect_and_force_on_the_command_line(store, any_db_url):
-    refresh(store, FAST, workers=1, progress=False)
+    first = refresh(store, FAST, workers=1, progress=False)
     new_months(store, "a", "2022-01-01", 1)
     new_months(store, "b", "2022-01-01", 1)
     out = cli("refresh", "--db", any_db_url, *CLI_FAST, "--series", "a")
     assert "1 series refitted (1 ok, 0 insufficient_data, 0 failed; 1 with their stored model choice), " \
            "2 carried over" in out.stdout, out.stdout + out.stderr
+    out = cli("backtest", "--db", any_db_url, *CLI_FAST, "--series", "a")  # the choosing run's scores
+    assert f"(choice made in run {first.run_id} on data to 2021-12, reused); out-of-sample skill" in out.stdout
+    assert "<- chosen" in out.stdout
     out = cli("refresh", "--db", any_db_url, *CLI_FAST, "--reselect")  # b's data changed: a new choice
     assert "1 series refitted (1 ok, 0 insufficient_data, 0 failed; 0 with their stored model choice)" in out.stdout
     latest = collect_status(store)["latest_run"]

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from forecast.registry import POLICY_SUFFIX
+from jobs.store import read
 from ui import common
 from ui.outside_text import md
 
@@ -17,21 +18,9 @@ def _weights_text(run_status: dict | None) -> str:
     return ", ".join(f"{md(m)} {w:.1f}" for m, w in weights.items())
 
 
-def reused_choice_text(run_status: dict | None) -> str | None:
-    """'choice made in run N on data to YYYY-MM, reused' when this run's fit reused an earlier
-    run's stored model choice (whose backtest the table shows), else None."""
-    if not run_status or not run_status.get("choice") or pd.isna(run_status.get("choice_run_id")):
-        return None
-    made_in = int(run_status["choice_run_id"])
-    if made_in == run_status.get("results_run_id"):
-        return None
-    data_to = json.loads(run_status["choice"]).get("last_obs_date") or ""
-    return f"choice made in run {made_in} on data to {data_to[:7]}, reused"
-
-
 def show(scores: pd.DataFrame, run_status: dict | None) -> None:
     chosen = scores.loc[scores["chosen"].astype(bool), "model"]
-    reused = reused_choice_text(run_status)
+    reused = read.reused_choice(run_status) if run_status else None
     if reused:  # the scores are the choosing run's; the model this fit used is the run's own
         chosen = pd.Series([run_status["model"]]).dropna()
     if not chosen.empty:

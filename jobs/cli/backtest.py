@@ -36,6 +36,9 @@ def _choice(rs) -> str:
     chosen = rs["model"] or "-"
     if weights and len(weights) > 1:
         chosen += " (" + ", ".join(f"{m} {w:.1f}" for m, w in weights.items()) + ")"
+    reused = read.reused_choice(rs.to_dict())
+    if reused:  # the scores below are the choosing run's
+        chosen += f" ({reused})"
     skill = rs.get("skill")
     if skill is None or (isinstance(skill, float) and math.isnan(skill)):
         return f"chosen: {chosen}; no out-of-sample skill (too few origins)"
@@ -72,7 +75,7 @@ def backtest_table(backtest, run_series, only=None) -> str:
 def run(args, settings) -> int:
     engine = db.make_engine(settings.db_url)
     outcome = refresh(engine, config_from_args(args, settings), series=args.series,
-                      workers=args.workers or settings.workers, force=args.force)
+                      workers=args.workers or settings.workers, force=args.force, reselect=args.reselect)
     with engine.connect() as conn:
         run_row = read.latest_run(conn)
         frames = read.run_frames(conn, run_row["id"])

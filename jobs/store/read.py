@@ -3,6 +3,7 @@ on screen and in a file are the same number. Only complete runs are ever "latest
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
@@ -277,6 +278,15 @@ def run_series_frame(conn: Connection, run_id: int, series_keys=None) -> pd.Data
                                   rs.c.series_key, series_keys))
 
 
+def reused_choice(run_series_row: dict) -> str | None:
+    """'choice made in run N on data to YYYY-MM, reused' when this run_series row's fit
+    reused an earlier run's stored model choice (whose backtest scores it shows), else None."""
+    made_in, choice = run_series_row.get("choice_run_id"), run_series_row.get("choice")
+    if not isinstance(choice, str) or pd.isna(made_in) or int(made_in) == run_series_row.get("results_run_id"):
+        return None
+    return f"choice made in run {int(made_in)} on data to {(json.loads(choice).get('last_obs_date') or '')[:7]}, reused"
+
+
 def series_states(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
     """Per series of run `run_id` among `series_keys`: its status, input hash and stored model
     choice (JSON) with the run that made it (what an incremental refresh compares against)."""
@@ -462,5 +472,5 @@ __all__ = [
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
     "webhook_deliveries_frame", "series_states", "crossing_cdf", "crossings_frame", "run_series_frame",
-    "assessments_frame", "of_series", "observation_counts", "run_row_counts",
+    "assessments_frame", "of_series", "observation_counts", "run_row_counts", "reused_choice",
 ]
