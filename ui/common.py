@@ -152,7 +152,8 @@ def observation_table(obs: pd.DataFrame) -> pd.DataFrame:
         "reliability": obs["reliability"].map(lambda r: RELIABILITY_LABELS.get(r, "")),
         "kind": obs["kind"].fillna("exact").map(lambda k: KIND_LABELS.get(k, k)),
         "publisher": text(obs["publisher"]) if "publisher" in obs.columns else None,
-        "link": obs["source_url"].map(http_link),  # never a javascript: or file: link
+        # never a javascript: or file: link; "" where there is none (st.dataframe would write "None")
+        "link": obs["source_url"].map(http_link).fillna(""),
         "note": text(obs["note"], missing=""),
     }
     return pd.DataFrame({k: v for k, v in columns.items() if v is not None}, index=obs.index)
@@ -255,7 +256,7 @@ def download_buttons(url: str, stamp: queries.Stamp, series_keys: list[str] | No
         for name, rows in queries.export_rows(url, stamp, keys).items():
             filename = name if scope == "all" else name.replace(".csv", f"_{scope}.csv")
             st.download_button(
-                f"{name} ({rows} rows)", data=functools.partial(_file, url, stamp, keys, name),
+                f"{name} ({rows:,} rows)", data=functools.partial(_file, url, stamp, keys, name),
                 file_name=filename, mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}",
                 width="content", on_click="ignore",
             )

@@ -66,9 +66,20 @@ def history_chart(history: pd.DataFrame, title: str = "") -> go.Figure:
                          "showlegend": True})
     fig.update_yaxes(tickformat=".0%", range=[0, 1.04], title="P(met)", row=1, col=1)
     if rows == 2:
-        fig.update_yaxes(title="projected", row=2, col=1)
+        fig.update_yaxes(title="projected", row=2, col=1, **_date_range(dated))
     fig.update_xaxes(type="category", title="forecast run (filled: new data arrived)", row=rows, col=1)
     return fig
+
+
+def _date_range(dated: pd.DataFrame) -> dict:
+    """The projected panel's axis when its dates (medians, 10-90 % ends) span less than half a
+    year (one run, or runs that agree): a year either side, in months; Plotly would zoom to
+    milliseconds around a single date."""
+    dates = pd.concat([pd.to_datetime(dated[c]) for c in ("projected_date", "p10_date", "p90_date")]).dropna()
+    if dates.max() - dates.min() >= pd.Timedelta(days=183):
+        return {}
+    return {"range": [dates.min() - pd.Timedelta(days=365), dates.max() + pd.Timedelta(days=365)],
+            "tickformat": "%Y-%m"}
 
 
 def change_text(changes: pd.Series) -> pd.Series:

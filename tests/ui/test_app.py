@@ -107,7 +107,7 @@ def test_overview_filter_narrows_targets_and_downloads(built_db, monkeypatch):
     assert "filtered to the series of the targets shown" in text_of(at)
 
     def rows(at) -> dict[str, int]:
-        return {b.label.split(" (")[0]: int(b.label.split("(")[1].split()[0]) for b in at.download_button}
+        return {b.label.split(" (")[0]: int(b.label.split("(")[1].split()[0].replace(",", "")) for b in at.download_button}
 
     expected = export.export_frames(db.make_engine(built_db))
     keys = set(narrowed["series"]) - {""}

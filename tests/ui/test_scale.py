@@ -131,5 +131,5 @@ def test_overview_tables_cap_their_rows_and_say_how_to_narrow(many, monkeypatch)
     assert sorted(shown["chart"].str.removeprefix("series?series=")) == [f"s001{i}" for i in range(10)]
     assert f"Showing 10 of 10 forecast series matching “S001” ({n_series} in all)" in caption_text(at)
     # The download buttons count every row, capped tables or not.
-    labels = {b.label.split(" (")[0]: int(b.label.split("(")[1].split()[0]) for b in at.download_button}
+    labels = {b.label.split(" (")[0]: int(b.label.split("(")[1].split()[0].replace(",", "")) for b in at.download_button}
     assert labels["targets.csv"] == n_targets
