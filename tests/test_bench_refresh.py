@@ -4,22 +4,18 @@ Prophet loop, the profile) and prints every
 figure it promises. Times are not asserted."""
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_refresh.py"
+import benchmark_scripts
+
 TINY = ["--parts", "crossings,refresh", "--series", "2", "--paths", "50", "--n", "3",
         "--models", "naive,drift", "--profile-series", "1"]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_refresh", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_scripts.load("bench_refresh")
 
 
 @pytest.mark.slow

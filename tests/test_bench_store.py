@@ -2,20 +2,15 @@
 identical tables, a warm init changes nothing, a bad import is rejected. Times are not asserted."""
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_store.py"
+import benchmark_scripts
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_store", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_scripts.load("bench_store")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -3,20 +3,15 @@ synthetic series beside it, each built by the real commands and timed under AppT
 child process) and prints every figure it promises. Times are not asserted."""
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_ui.py"
+import benchmark_scripts
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_ui", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_scripts.load("bench_ui")
 
 
 @pytest.mark.slow
