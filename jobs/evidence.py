@@ -139,5 +139,9 @@ def targets_with_evidence(assessed: pd.DataFrame, evidence: pd.DataFrame, run_se
         own, on=[SERIES, "evidence_date"], how="left")
     frame["evidence_date"] = frame["evidence_date"].dt.date
     frame["probability_basis"] = [probability_basis(row) for _, row in frame.iterrows()]
-    frame["caveats"] = ["; ".join(caveats(row, observations)) for _, row in frame.iterrows()]
+    # each target's caveats from its own series' rows: one filter of every observation per
+    # target took 2 s at 242 targets
+    by_series = dict(tuple(observations.groupby(SERIES))) if not observations.empty else {}
+    frame["caveats"] = ["; ".join(caveats(row, by_series.get(row[SERIES], observations.iloc[0:0])))
+                        for _, row in frame.iterrows()]
     return frame
