@@ -157,7 +157,7 @@ def test_series_reselect_and_force_on_the_command_line(store, any_db_url):
     assert all(row(store, forced.run_id, k)["choice_run_id"] == forced.run_id for k in ("a", "b"))
 
 
-def test_the_series_page_says_the_choice_was_reused(sqlite_url, monkeypatch):
+def test_the_series_page_says_the_choice_was_reused_and_the_runs_page_counts_it(sqlite_url, monkeypatch):
     seed_store(sqlite_url, {"a": monthly_logistic("2012-01-01", "2021-12-01", "2023-06-01", 0.6, 0.01, 1)})
     engine = db.make_engine(sqlite_url)
     first = refresh(engine, FAST, workers=1, progress=False)
@@ -173,6 +173,9 @@ def test_the_series_page_says_the_choice_was_reused(sqlite_url, monkeypatch):
     line = next(m.value for m in at.markdown if "Model used for the forecast" in m.value)
     assert f"choice made in run {first.run_id} on data to 2021-12, reused" in line
     assert any("crps_selection" in d.value.columns for d in at.dataframe)  # the choosing run's table
+    at.switch_page("views/runs.py").run()
+    runs = next(d.value for d in at.dataframe if "series_ok" in d.value.columns)  # newest first
+    assert runs["series_choice_reused"].tolist() == [1, 0] and runs["series_refitted"].tolist() == [1, 1]
 
 
 def test_0007_upgrades_a_store_of_schema_0006(any_db_url):
