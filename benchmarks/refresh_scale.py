@@ -173,22 +173,30 @@ def timed_refresh(url: str, args, models: str | None = None, *extra: str) -> dic
         command += ["--models", models or args.models]
     if args.backend == "dask":
         command += ["--backend", "dask", "--scheduler-address", args.scheduler_address or ""]
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watched, peak, peak_tree = psutil.Process(proc.pid), 0, 0
-    while proc.poll() is None:
-        try:
-            own = watched.memory_info().rss
-            tree = own + sum(c.memory_info().rss for c in watched.children(recursive=True))
-            peak, peak_tree = max(peak, own), max(peak_tree, tree)
-        except psutil.Error:  # a worker ended between the listing and the reading
-            pass
-        time.sleep(0.2)
-    seconds = time.perf_counter() - started
-    out, err = proc.communicate()
+    # output to files, not pipes: a pipe nobody reads while we poll fills up (64 KB of the
+    # workers' warnings at N = 10,000) and blocks the refresh and its workers for good
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=stdout, stderr=stderr, text=True)
+        watched, peak, peak_tree = psutil.Process(proc.pid), 0, 0
+        while proc.poll() is None:
+            try:
+                own = watched.memory_info().rss
+                tree = own + sum(c.memory_info().rss for c in watched.children(recursive=True))
+                peak, peak_tree = max(peak, own), max(peak_tree, tree)
+            except psutil.Error:  # a worker ended between the listing and the reading
+                pass
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        out, err = (_read_back(f) for f in (stdout, stderr))
     if proc.returncode != 0:
         raise SystemExit(f"domshare refresh failed (exit {proc.returncode}):\n{out}\n{err[-3000:]}")
     return {"seconds": seconds, "rss": peak / 2**20, "rss_tree": peak_tree / 2**20, "out": out.strip()}
+
+
+def _read_back(file) -> str:
+    file.seek(0)
+    return file.read()
 
 
 def run_summary(url: str) -> dict:

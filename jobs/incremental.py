@@ -104,7 +104,8 @@ def plan(groups: dict[str, pd.DataFrame], bounds: dict[str, pd.DataFrame], frequ
     held = {row[SERIES]: row for row in previous.to_dict("records")}
     candidates = set(groups) & set(only) if only else set(groups)
     refit = sorted(k for k in candidates if force or k not in held or held[k]["input_hash"] != keys[k])
-    carry = sorted(k for k in groups if k in held and k not in set(refit))
+    refitted = set(refit)
+    carry = sorted(k for k in groups if k in held and k not in refitted)
     choice_keys = {k: fingerprints.choice_key(frequencies.get(k), _thresholds(config, targets, k), params, code,
                                               (policy_dates or {}).get(k)) for k in refit}
     reuse = {} if force or reselect else {
