@@ -410,7 +410,8 @@ def bench_incremental(kind: str, url: str, series: dict, args, default_cost: flo
         estimate = grown["seconds"] - fitted["seconds"].fillna(0).sum() / args.workers + len(changed) * default_cost / args.workers
         print(f"[{kind}]       with the default models (the refresh part above: {default_cost:.2f} worker-s per "
               f"series), (a) would take about {estimate:.0f} s: its time without its own fits, plus "
-              f"{len(changed)} x {default_cost:.2f} s over {args.workers} workers (an estimate, not a run)")
+              f"{len(changed)} x {default_cost:.2f} s over {args.workers} workers (an estimate, not a run; an upper "
+              "one: those are full fits, and a refit that reuses its stored model choice runs only the final fit)")
     else:
         print(f"[{kind}]       the default models' cost per refitted series was not measured in this run "
               "(add --parts refresh, without --models, e.g. with --refresh-n 20)")
