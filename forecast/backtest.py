@@ -154,7 +154,7 @@ def _crossing_errors(dates: pd.DatetimeIndex, level, due: list) -> list[float]:
 def _report_scores(history, plan, paths_at, due) -> dict:
     maes, mases, covered, crossing = [], [], [], []
     for k, origin in enumerate(plan):
-        if not origin.report:
+        if not origin.report or origin.end <= origin.cut:  # nothing held out there to score
             continue
         train, test = history.iloc[:origin.cut], history.iloc[origin.cut:origin.end]
         observed, level = paths_at(k)
@@ -166,6 +166,8 @@ def _report_scores(history, plan, paths_at, due) -> dict:
         mases.append(error.mean() / scale)
         covered.extend((actual >= lower - 1e-9) & (actual <= upper + 1e-9))
         crossing.extend(_crossing_errors(pd.DatetimeIndex(test[DS]), level, due[k]))
+    if not maes:
+        return {"mae": None, "mase": None, "coverage_80": None, "crossing_error_days": None}
     return {"mae": float(np.mean(maes)), "mase": float(np.mean(mases)),
             "coverage_80": float(np.mean(covered)),
             "crossing_error_days": float(np.mean(crossing)) if crossing else None}

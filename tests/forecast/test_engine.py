@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -49,8 +51,11 @@ def test_a_gap_longer_than_the_backtest_horizon_before_the_last_points_still_for
     frame = history("QS", 72, start="2001-07-01")  # then six years missing, and two last quarters
     frame = pd.concat([frame.iloc[:70], frame.iloc[70:].assign(ds=pd.to_datetime(["2024-10-01", "2025-01-01"]))])
     assert [(o.cut, o.end) for o in plan_origins(frame["ds"])] == [(70, 70)]  # nothing held out to score
-    result = forecast_series("s", frame, NO_TARGETS, FAST, "quarterly")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Mean of empty slice")  # no score from nothing
+        result = forecast_series("s", frame, NO_TARGETS, FAST, "quarterly")
     assert result.status == "ok"
+    assert result.backtest[["mae", "coverage_80"]].isna().all().all()
     assert_bounded_and_ordered(result.forecast)
 
 
