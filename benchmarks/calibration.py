@@ -52,6 +52,7 @@ CONFIGS = {
     "short_chain": replace(DEFAULT, mcmc_samples=100),  # 50 warm-up + 50 draws
     "prophet_logistic_only": replace(DEFAULT, specs=("prophet_logistic",)),
     "no_prophet": replace(DEFAULT, specs=("naive", "drift", "ets_damped", "auto_ets", "theta")),
+    "with_arima": replace(DEFAULT, specs=(*DEFAULT.specs, "auto_arima")),  # the optional AutoARIMA competing too
     "baselines": replace(DEFAULT, specs=("naive", "drift")),
 }
 

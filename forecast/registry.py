@@ -22,6 +22,7 @@ class Entry:
     description: str
     baseline: bool = False
     changepoints: bool = False  # takes candidate changepoints (policy dates)
+    default: bool = True  # in the default set; False: offered through --models only
 
 
 POLICY_SUFFIX = "+policies"
@@ -49,12 +50,16 @@ MODELS: dict[str, Entry] = {
     "ets_damped": Entry(_stats("ets_damped"), "statsforecast ETS(A,Ad,N): damped additive trend, on the logit of the share"),
     "auto_ets": Entry(_stats("auto_ets"), "statsforecast AutoETS (additive errors, trend chosen by AICc), on the logit"),
     "theta": Entry(_stats("theta"), "statsforecast AutoTheta (optimised Theta method), on the logit"),
+    # Measured and left out of the default set: it moved the logistic calibration series'
+    # median crossing error from 3 to 5 months (README, Models)
+    "auto_arima": Entry(_stats("auto_arima"), "statsforecast AutoARIMA (orders and drift chosen by AICc, no season), "
+                        "on the logit; not in the default set", default=False),
     "prophet_logistic": Entry(_prophet("prophet_logistic"), "Prophet logistic growth, floor 0 and cap 1, full posterior",
                               changepoints=True),
     "prophet_logit": Entry(_prophet("prophet_logit"), "Prophet linear growth on the logit of the share, full posterior",
                            changepoints=True),
 }
-DEFAULT_MODELS = tuple(MODELS)
+DEFAULT_MODELS = tuple(name for name, entry in MODELS.items() if entry.default)
 BASELINES = tuple(name for name, entry in MODELS.items() if entry.baseline)
 
 

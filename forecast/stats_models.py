@@ -8,8 +8,8 @@ and a future date is the step nearest its elapsed time at that spacing.
 ETS: statsforecast fits the model (parameters and final states); the paths come from our
 own simulation of the same additive-error state-space equations, which gives both the
 observed paths and the level paths (the filtered level, without the observation noise)
-and reproduces the library's prediction intervals. Theta: the library's own simulated
-paths, which carry the observation noise; its level paths are the same paths.
+and reproduces the library's prediction intervals. Theta and ARIMA: the library's own
+simulated paths, which carry the observation noise; their level paths are the same paths.
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _fit(factory, y: np.ndarray, name: str):
 
 @dataclass(frozen=True)
 class StatsForecastModel:
-    """One statsforecast model on the logit scale; `kind` is "ets" or "theta"."""
+    """One statsforecast model on the logit scale; `kind` is "ets", "theta" or "arima"."""
 
     name: str
     kind: str
@@ -78,9 +78,9 @@ class StatsForecastModel:
     options: tuple = ()
 
     def _factory(self):
-        from statsforecast.models import AutoETS, AutoTheta
+        from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-        cls = AutoETS if self.kind == "ets" else AutoTheta
+        cls = {"ets": AutoETS, "theta": AutoTheta, "arima": AutoARIMA}[self.kind]
         return lambda: cls(**dict(self.options))
 
     def fit_predict(self, history, future, n_paths, seed) -> Paths:
@@ -110,4 +110,5 @@ STATS_MODELS = {
     "ets_damped": StatsForecastModel("ets_damped", "ets", 10, (("model", "AAN"), ("damped", True))),
     "auto_ets": StatsForecastModel("auto_ets", "ets", 8, (("model", "AZN"),)),
     "theta": StatsForecastModel("theta", "theta", 4),
+    "auto_arima": StatsForecastModel("auto_arima", "arima", 8, (("seasonal", False),)),
 }
