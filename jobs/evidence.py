@@ -75,6 +75,22 @@ def evidence_rows(targets: pd.DataFrame, observations: pd.DataFrame) -> pd.DataF
     return rows[EVIDENCE_EXPORT_COLUMNS].reset_index(drop=True)
 
 
+def _percent(value) -> str:
+    return f"{value * 100:.4g} %"
+
+
+def evidence_value(row) -> str | None:
+    """The deciding observation as the source gave it (`9 %`, `~70 %`, `at least 30 %`,
+    `16-19 %`), or None when the row has none."""
+    value, kind = row.get("evidence_value"), row.get("evidence_kind")
+    if value is None or pd.isna(value):
+        return None
+    if kind == "range" and pd.notna(row.get("evidence_value_high")):
+        return f"{value * 100:.4g}-{_percent(row['evidence_value_high'])}"
+    prefix = {"approximate": "~", "lower_bound": "at least ", "upper_bound": "at most "}.get(kind, "")
+    return prefix + _percent(value)
+
+
 def probability_basis(row) -> str:
     """How the status and probability were reached, in one sentence."""
     basis, status = row.get("basis"), row.get("status")
@@ -85,13 +101,22 @@ def probability_basis(row) -> str:
         if not isinstance(row.get(SERIES), str):
             return "no probability: no series measures this target"
         return "no probability: the measuring series has too few points to forecast and no observation decides it"
+    model = row.get("model") if isinstance(row.get("model"), str) else None
     if basis == "forecast" or basis is None or pd.isna(basis):
-        model = row.get("model") if isinstance(row.get("model"), str) else "the chosen model"
-        return (f"the share of the {model} forecast's sample paths at or above the threshold in the "
-                "deadline's period" + (" (the deadline passed without a deciding observation)"
-                                       if status == "unobserved" else ""))
-    kind = EVIDENCE_KINDS.get(basis, str(basis).replace("_", " "))
-    return f"decided by {kind}{' of ' + when if when else ''}, not by a forecast"
+        passed = " (the deadline passed without a deciding observation)" if status == "unobserved" else ""
+        if pd.isna(row.get("probability_by_deadline")):
+            why = ("the measuring series has too few points to forecast" if model is None
+                   else "the forecast does not cover the deadline's period")
+            return f"no probability: {why}{passed}"
+        return (f"the share of the {model + ' ' if model else ''}forecast's sample paths at or above the "
+                f"threshold in the deadline's period{passed}")
+    own_kind = row.get("evidence_kind")  # the deciding row's kind: an "observation" may be approximate
+    kind = EVIDENCE_KINDS.get(own_kind if own_kind in EVIDENCE_KINDS else basis, str(basis).replace("_", " "))
+    value = evidence_value(row)
+    side = "at or above" if status == "met" else "below"
+    compared = (f" ({value}: {side} the {_percent(row['threshold'])} threshold)"
+                if value and pd.notna(row.get("threshold")) else "")
+    return f"decided by {kind}{' of ' + when if when else ''}{compared}, not by a forecast"
 
 
 def caveats(row, observations: pd.DataFrame) -> list[str]:
@@ -134,7 +159,8 @@ def targets_with_evidence(assessed: pd.DataFrame, evidence: pd.DataFrame, run_se
     frame = frame.join(skill, on=SERIES).astype({"skill_origins": float})
     # The deciding observation's own period (a TOP500 list reads 2019-11, a year 2019).
     own = pd.DataFrame({SERIES: observations[SERIES], "evidence_date": pd.to_datetime(observations[DATE]),
-                        "evidence_period": observations["period"]})
+                        "evidence_period": observations["period"], "evidence_value": observations["value"],
+                        "evidence_value_high": observations["value_high"], "evidence_kind": observations["kind"]})
     frame = frame.assign(evidence_date=pd.to_datetime(frame["evidence_date"])).merge(
         own, on=[SERIES, "evidence_date"], how="left")
     frame["evidence_date"] = frame["evidence_date"].dt.date

@@ -29,7 +29,10 @@ DECIMALS = {
     "yhat": 4, "lower_80": 4, "upper_80": 4, "lower_95": 4, "upper_95": 4,
     "probability_by_horizon": 3, "probability_by_deadline": 3,
     "probability_by_2027": 3, "probability_by_2030": 3,
+    "skill": 3,  # 1 - CRPS / naive's: a difference of 0.001 in it means nothing
 }
+# Counts a missing value made float (8.0): written as whole numbers, empty when missing.
+COUNTS = ("n_obs", "skill_origins")
 
 
 def neutralise(value):
@@ -45,9 +48,11 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with each numeric column of DECIMALS rounded to its decimals."""
+    """The frame with each numeric column of DECIMALS rounded to its decimals, and COUNTS whole."""
     columns = {c: d for c, d in DECIMALS.items() if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])}
-    return frame.round(columns) if columns else frame
+    frame = frame.round(columns) if columns else frame
+    counts = {c: "Int64" for c in COUNTS if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])}
+    return frame.astype(counts) if counts else frame
 
 
 def csv_text(frame: pd.DataFrame) -> str:

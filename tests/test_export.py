@@ -132,12 +132,13 @@ def test_numbers_are_rounded_to_what_they_know(tmp_path):
     seed_store(url, {"noisy": noisy}, [{"id": "T1", "threshold": 0.7, "deadline": dt.date(2026, 12, 31),
                                         "series_key": "noisy", "measure": "direct"}])
     engine = db.make_engine(url)
-    refresh(engine, EngineConfig(specs=("drift",)), workers=1, progress=False)
+    refresh(engine, EngineConfig(specs=("naive", "drift")), workers=1, progress=False)
     write_export(engine, tmp_path / "out")
     text = (tmp_path / "out" / "observations.csv").read_text()
     assert ",0.059," in text and "0.0590000" not in text
     decimals = {"observations.csv": {"value": 6}, "forecasts.csv": {"yhat": 4, "lower_95": 4},
-                "crossings.csv": {"probability_by_horizon": 3}, "targets.csv": {"probability_by_deadline": 3}}
+                "crossings.csv": {"probability_by_horizon": 3},
+                "targets.csv": {"probability_by_deadline": 3, "skill": 3}}
     frames = export_frames(engine)
     for name, columns in decimals.items():
         written = pd.read_csv(tmp_path / "out" / name, dtype=str, keep_default_na=False)
@@ -146,4 +147,8 @@ def test_numbers_are_rounded_to_what_they_know(tmp_path):
             assert cells and all(len(c.partition(".")[2]) <= places for c in cells), (name, column)
             shown = frames[name][column].dropna()
             assert (shown == shown.round(places)).all(), (name, column)
+    # counts are whole numbers, not 8.0; the skill to 3 decimals like a probability
+    for name, column in (("history.csv", "n_obs"), ("targets.csv", "skill_origins")):
+        cells = [c for c in pd.read_csv(tmp_path / "out" / name, dtype=str, keep_default_na=False)[column] if c]
+        assert cells and all(c.isdigit() for c in cells), (name, column, cells)
     engine.dispose()

@@ -409,6 +409,27 @@ def test_series_before_any_run_lists_its_targets_as_not_assessed(initialised_db,
 
 # --- the evidence card and the milestones ---------------------------------------------------
 
+def test_probability_basis_names_the_deciding_value_or_why_there_is_no_probability(built_sqlite):
+    """An analyst reads how each verdict was reached: a decided target names the deciding
+    value against its threshold; a passed deadline with nothing to forecast says there is no
+    probability instead of pointing at sample paths that do not exist."""
+    frames = export.export_frames(db.make_engine(built_sqlite))
+    targets, observations = frames["targets.csv"], frames["observations.csv"]
+    decided = targets[targets["basis"].isin(["observation", "lower_bound", "upper_bound"])]
+    assert not decided.empty
+    for row in decided.itertuples():
+        deciding = observations[(observations["series"] == row.series)
+                                & (pd.to_datetime(observations["date"]) == pd.Timestamp(row.evidence_date))]
+        value = f"{deciding['value'].iloc[0] * 100:.4g} %"
+        side = "at or above" if row.status == "met" else "below"
+        assert value in row.probability_basis and f"{side} the {row.threshold * 100:.4g} % threshold" \
+            in row.probability_basis, row.probability_basis
+    unforecast = targets[(targets["status"] == "unobserved") & targets["probability_by_deadline"].isna()]
+    assert not unforecast.empty
+    assert all(b.startswith("no probability: ") for b in unforecast["probability_basis"])
+    assert not targets["probability_basis"].str.contains("the the ").any()
+
+
 def test_evidence_card_shows_the_policy_measure_reason_and_every_quote(built_db, monkeypatch):
     frames = export.export_frames(db.make_engine(built_db))
     targets, rows = frames["targets.csv"].set_index("target_id"), frames["evidence.csv"]
