@@ -9,13 +9,23 @@ import streamlit as st
 
 from forecast.registry import POLICY_SUFFIX
 from jobs.store import read
-from ui import common
+from ui import common, periods
 from ui.outside_text import md
 
 
 def _weights_text(run_status: dict | None) -> str:
     weights = json.loads(run_status["weights"]) if run_status and run_status.get("weights") else {}
     return ", ".join(f"{md(m)} {w:.1f}" for m, w in weights.items())
+
+
+def skill_text(skill, model: str) -> str:
+    """A skill with what it means: below 0 the model is worse than the naive forecast."""
+    if skill is None or pd.isna(skill):
+        return periods.MISSING
+    if model == "naive":
+        return f"{skill:+.2f} (the yardstick)"
+    verdict = "beats naive" if skill > 0 else "worse than naive" if skill < 0 else "ties naive"
+    return f"{skill:+.2f} ({verdict})"
 
 
 def show(scores: pd.DataFrame, run_status: dict | None) -> None:
@@ -26,17 +36,21 @@ def show(scores: pd.DataFrame, run_status: dict | None) -> None:
     if not chosen.empty:
         used = md(chosen.iloc[0]) + (f" ({_weights_text(run_status)})" if chosen.iloc[0] == "mixture" else "")
         skill = run_status.get("skill") if run_status else None
-        verdict = ("" if skill is None or pd.isna(skill) else
-                   f" — out of sample it {'beats' if skill > 0 else 'does not beat'} the naive forecast "
-                   f"(skill {skill:+.2f} over {int(run_status['skill_origins'])} origins)")
+        verdict = ""
+        if skill is not None and pd.notna(skill):
+            origins = int(run_status["skill_origins"])
+            verdict = (f" — out of sample it {'beats' if skill > 0 else 'does not beat'} the naive forecast "
+                       f"(skill {skill:+.2f} over {origins} origin{'' if origins == 1 else 's'})")
         st.markdown(f"Model used for the forecast: **{used}**{verdict}" + (f" ({reused})" if reused else ""))
-    formats = {"weight": "{:.1f}", "crps_selection": "{:.4f}", "crps": "{:.4f}", "skill": "{:+.2f}",
+    formats = {"weight": "{:.1f}", "crps_selection": "{:.4f}", "crps": "{:.4f}",
                "coverage_80": "{:.2f}", "mae": "{:.3f}", "crossing_error_days": "{:.0f}"}
-    table = scores[["model", "chosen", *formats, "n_origins", "error"]].copy()
-    table[list(formats)] = table[list(formats)].apply(pd.to_numeric, errors="coerce")
+    numbers = ["weight", "crps_selection", "crps", "skill", "coverage_80", "mae", "crossing_error_days"]
+    table = scores[["model", "chosen", *numbers, "n_origins", "error"]].copy()
+    table[numbers] = table[numbers].apply(pd.to_numeric, errors="coerce")
     table = table.sort_values(["chosen", "crps_selection"], ascending=[False, True], na_position="last")
     # st.dataframe draws a missing number as "None": every column that can be missing is text
     shown = table.assign(**{c: common.number_text(table[c], f).to_numpy() for c, f in formats.items()},
+                         skill=[skill_text(v, m) for v, m in zip(table["skill"], table["model"])],
                          chosen=table["chosen"].map(lambda c: "✔" if c else "").to_numpy(),
                          error=table["error"].fillna("").map(lambda e: f"skipped: {e}" if e else "").to_numpy())
     right = {"alignment": "right"}

@@ -91,7 +91,7 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
-PAGES = ("overview", "target", "series", "policies", "runs")
+PAGES = ("overview", "target", "series", "policies", "runs", "alerts")
 QUERY = {"target": "target", "series": "series"}  # page -> its query parameter (target:ID, series:KEY)
 
 

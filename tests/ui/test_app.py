@@ -145,9 +145,36 @@ def test_series_page_draws_forecast_bands_targets_and_crossings(built_db, monkey
     assert "Model used for the forecast" in text
     backtest = next(d.value for d in at.dataframe if "crps_selection" in d.value.columns)
     assert {"naive", "drift"} <= set(backtest["model"])
+    # a skill says which side of the naive forecast it is on
+    scores = frame(built_db, read.run_frames, frame(built_db, read.latest_run)["id"])["backtest"]
+    scores = scores[scores["series_key"] == key].set_index("model")["skill"]
+    for model, shown in backtest.set_index("model")["skill"].items():
+        if model != "naive" and pd.notna(scores[model]):
+            assert shown.endswith("(worse than naive)" if scores[model] < 0 else
+                                  "(beats naive)" if scores[model] > 0 else "(ties naive)"), shown
     sources = next(d.value for d in at.dataframe if "link" in d.value.columns)
     assert sources["observations"].sum() > 0 and sources["fetched"].notna().all()
     assert len(at.download_button) == len(export.export_frames(db.make_engine(built_db)))
+
+
+def test_series_crossings_say_below_again_and_read_dates_as_the_observations_do(built_sqlite, monkeypatch):
+    """A threshold reached once and left again reads *below again* (its probability is that of
+    getting back), and a TOP500 list's crossing reads as the list's month, as the observation
+    table does, not as a half-year."""
+    frames = export.export_frames(db.make_engine(built_sqlite))
+    crossings = frames["crossings.csv"]
+    observed = crossings[crossings["status"].isin(["crossed", "above_since_first"])]
+    fell = observed[~observed["latest_above"].astype(bool)]
+    assert not fell.empty, "some bundled series fell below a threshold it had reached"
+    for key in {fell["series"].iloc[0], "supercomputers_cn_installed_chinese_vendor_share"}:
+        at = open_page(built_sqlite, monkeypatch, "series", {"series": key})
+        table = at.dataframe[0].value.set_index("threshold")
+        for row in observed[observed["series"] == key].itertuples():
+            assert table.loc[row.threshold * 100, "latest evidence"] == (
+                "still above" if row.latest_above else "below again")
+        periods_shown = set(next(d.value for d in at.dataframe if "quote" in d.value.columns)["period"])
+        first = set(table["first observed"]) - {"—"}
+        assert first and first <= periods_shown, (first, sorted(periods_shown)[:5])
 
 
 def test_context_series_is_not_drawn_as_a_share(built_db, monkeypatch):
@@ -366,6 +393,8 @@ def test_annual_series_with_too_few_points_reads_in_years_and_says_why(built_db,
     at = open_page(built_db, monkeypatch, "series", {"series": short.iloc[0]})
     text = text_of(at)
     assert "too few observations to forecast" in text
+    # how many it has and how many a forecast needs, as the run recorded them
+    assert outcome.set_index("series_key").loc[short.iloc[0], "error"] in text
     spec = plotly_specs(at)[0]
     # Ticks name years ("2021"), not months or days of them.
     xaxis = spec["layout"]["xaxis"]
@@ -475,6 +504,7 @@ def test_overview_milestones_list_every_forecast_series_with_2027_and_2030(built
     assert "Where each technology is heading" in text_of(at)
     table = next(d.value for d in at.dataframe if "90%" in d.value.columns)
     assert set(table["chart"].str.removeprefix("series?series=")) == forecast
+    assert list(table.columns)[:5] == ["series", "50%", "75%", "90%", "chart"]  # the link in view at 1400 px
     crossings = export.export_frames(db.make_engine(built_db))["crossings.csv"]
     checked = 0
     for row in table.itertuples():

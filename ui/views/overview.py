@@ -188,10 +188,11 @@ else:
         ordered = milestones.matching(ordered, find)
     heading = milestones.milestone_table(queries.run_crossings(url, stamp.run_id), catalogue,
                                          list(ordered["key"][:style.MILESTONE_ROWS]), technology_names)
-    heading["chart"] = "series?series=" + heading.pop("key")
+    # the chart link right after the milestones, so it is on screen without scrolling sideways
+    heading.insert(heading.columns.get_loc("technology"), "chart", "series?series=" + heading.pop("key"))
     with st.container(key="milestones"):
         st.dataframe(heading, hide_index=True, width="stretch",
-                     column_config={"series": st.column_config.TextColumn(width=240),
+                     column_config={"series": st.column_config.TextColumn(width=300),
                                     "chart": st.column_config.LinkColumn(width=60, display_text="chart")})
     if len(heading) < len(forecast_series):
         st.caption(f"**Showing {len(heading):,} of {len(ordered):,} forecast series"

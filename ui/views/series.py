@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from forecast.frames import (
-    CROSSING_STATUS, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE, PROBABILITY_BY_HORIZON,
+    CROSSING_STATUS, LATEST_ABOVE, MEDIAN_DATE, OBSERVED_DATE, P10_DATE, P90_DATE, PROBABILITY_BY_HORIZON,
     SERIES, THRESHOLD,
 )
 from ui import backtest_panel, charts, common, history_panels, periods, queries, style
@@ -61,7 +61,10 @@ if key != in_url:
     st.query_params["series"] = key  # a shareable URL for this view
 meta = catalogue[catalogue["key"] == key].iloc[0].to_dict()
 is_context = meta["kind"] == "context"
-period = periods.period_of(meta["frequency"])
+observations = queries.observations(url, key, stamp)
+# The observations' own period type first: a TOP500 list reads 2016-06, as in its table, not 2016-H1.
+own_periods = observations["period_type"].dropna()
+period = own_periods.mode().iloc[0] if not own_periods.empty else periods.period_of(meta["frequency"])
 
 st.title(md(meta["title"]))
 st.caption(f"Sector **{md(meta['sector_name'])}** · technology **{md(meta['technology_name'])}** · "
@@ -79,7 +82,6 @@ if meta.get("description"):
 common.show_warnings(url, stamp)
 
 # --- the run's results for this series (its rows only, rounded as the CSVs are) ---
-observations = queries.observations(url, key, stamp)
 frames = queries.series_run(url, key, stamp.run_id)
 forecast, crossings = frames["forecasts"].copy(), frames["crossings"].copy()
 # Targets with the run's assessment, or unassessed before the first run (never "none uses it").
@@ -95,8 +97,10 @@ elif not is_context:
         st.info(f"Run #{stamp.run_id} did not include this series (added after the run?). "
                 "Run `domshare refresh` to forecast it.")
     elif run_status["status"] == "insufficient_data":
-        st.info(f"Too few observations for a forecast ({run_status['n_obs']}): only the observed "
-                "points are shown.")
+        bounds = observations["kind"].isin(["lower_bound", "upper_bound", "range"]).sum()
+        st.info(f"Too few observations for a forecast ({md(run_status['error'] or run_status['n_obs'])}"
+                + (f"; its {bounds} bound(s) or range(s) are evidence, never fitted" if bounds else "")
+                + "): only the observed points are shown.")
     elif run_status["status"] == "failed":
         st.error(f"The forecast of this series failed in run #{stamp.run_id}: {md(run_status['error'])}")
 
@@ -111,14 +115,17 @@ if not is_context:
         if stamp.run_id is None:
             st.caption("No forecast run yet, so no crossings: `domshare refresh` computes them.")
         else:
-            st.caption("No crossings computed for this series in the latest run"
-                       + (f" ({why}): a threshold crossing needs a forecast." if why else "."))
+            st.caption("No threshold of this series was reached in its observations, and there is no "
+                       f"forecast to project one ({why})." if why == "too few observations to forecast" else
+                       "No crossings computed for this series in the latest run" + (f" ({why})." if why else "."))
     else:
         st.dataframe(
             pd.DataFrame({
                 "threshold": crossings[THRESHOLD] * 100,
                 "status": crossings[CROSSING_STATUS].str.replace("_", " "),
                 "first observed": periods.texts(crossings[OBSERVED_DATE], period),
+                "latest evidence": crossings[LATEST_ABOVE].map(
+                    lambda above: periods.MISSING if pd.isna(above) else "still above" if above else "below again"),
                 "median date": periods.texts(crossings[MEDIAN_DATE], period),
                 "10% date": periods.texts(crossings[P10_DATE], period),
                 "90% date": periods.texts(crossings[P90_DATE], period),
@@ -129,7 +136,9 @@ if not is_context:
         )
         st.caption("Projected dates come from the forecast's sample paths: the median first "
                    "date at or above the threshold, and the 10th–90th percentile range. A dash as the "
-                   "90% date means more than 10% of paths do not cross before the horizon.")
+                   "90% date means more than 10% of paths do not cross before the horizon. *Latest "
+                   "evidence*: whether the newest deciding observation is still at or above a threshold "
+                   "reached once; *below again*, the probability is that of getting back to it.")
     st.subheader("Targets measured by this series")
     if targets.empty:
         st.caption("No policy target uses this series.")
