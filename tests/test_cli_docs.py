@@ -37,6 +37,14 @@ def test_help_shows_examples(module):
     assert "--db" in out.stdout
 
 
+def test_domshare_help_shows_a_first_run():
+    out = subprocess.run([sys.executable, "-m", "jobs", "--help"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    shown = [line.split("#")[0].strip() for line in out.stdout.partition("examples")[2].splitlines()]
+    assert {"domshare init", "domshare refresh", "domshare status", "domshare ui"} <= set(shown)
+
+
 def test_every_environment_setting_is_documented():
     for variable in re.findall(r"DOMSHARE_[A-Z_]+", Path(settings.__file__).read_text()):
         assert variable in README, f"{variable} is not documented in README.md"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,9 +61,12 @@ def test_export_columns_values_and_same_numbers_as_export_frames(store, any_db_u
     run_id = refresh(store, EngineConfig(specs=("naive", "drift")), workers=1, progress=False).run_id
     out = cli("export", "--db", any_db_url, "--run", "latest", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
+    assert re.search(rf"^run {run_id} \(finished \d{{4}}-\d\d-\d\d \d\d:\d\d UTC\)$", out.stdout, re.M), out.stdout
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == ["alerts.csv", "crossings.csv", "evidence.csv", "forecasts.csv", "history.csv", "observations.csv",
                      "run.json", "targets.csv"]
+    help_text = cli("export", "--help").stdout
+    assert all(name in help_text for name in files), "--help names every file it writes"
     read = {name: pd.read_csv(tmp_path / name, keep_default_na=False, na_values=[""]) for name in files if name.endswith(".csv")}
     expected = {"observations.csv": OBSERVATIONS_EXPORT_COLUMNS + OBSERVATIONS_EVIDENCE_COLUMNS,
                 "forecasts.csv": FORECASTS_EXPORT_COLUMNS, "crossings.csv": CROSSINGS_EXPORT_COLUMNS,

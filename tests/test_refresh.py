@@ -73,6 +73,30 @@ def test_a_failing_series_does_not_stop_the_run(store):
     assert frames["backtest"].groupby("series_key")["chosen"].sum().to_dict() == {"good": 1, "other": 1}
 
 
+def test_backtest_table_keeps_columns_aligned_and_says_what_a_skill_means(store):
+    """`domshare backtest`: a long model name does not shift its row's numbers, a negative
+    skill reads "worse than naive", and series too short to forecast are listed once, with
+    how many values they have and need, after the forecast ones."""
+    from jobs.cli.backtest import backtest_table
+
+    refresh(store, FAST, workers=1, progress=False)
+    with store.connect() as conn:
+        frames = read.run_frames(conn, read.latest_run(conn)["id"])
+    backtest, run_series = frames["backtest"].copy(), frames["run_series"].copy()
+    backtest.loc[backtest["model"] == "drift", "model"] = "prophet_logistic+policies"  # the longest name
+    run_series.loc[run_series["series_key"] == "good", ["skill", "skill_origins"]] = [-0.5, 1]
+    lines = backtest_table(backtest, run_series).splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("model"))
+    end = header.index("origins") + len("origins")
+    rows = [line for line in lines if line.lstrip().startswith(("naive", "prophet_logistic+policies"))]
+    assert rows and all(line[end - 1].isdigit() and line[end] == " " for line in rows), rows
+    assert next(line for line in lines if line.startswith("good ")).endswith(
+        "out-of-sample skill -0.50 (worse than naive) over 1 origin)")
+    short = lines.index(next(line for line in lines if line.startswith("too few")))
+    error = run_series.set_index("series_key").loc["short", "error"]
+    assert lines[short + 1:] == [f"  short  ({error})"] and short > lines.index(header)
+
+
 def test_unchanged_input_refits_nothing_unless_forced_and_changes_refit(store, any_db_url):
     first = refresh(store, FAST, workers=1, progress=False)
     second = refresh(store, FAST, workers=1, progress=False)

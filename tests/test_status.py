@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 
@@ -119,6 +120,8 @@ def test_status_counts_targets_with_a_probability_and_without_data(sqlite_url, c
     # default log file (sys.stdout at import) to a stream closed after this test
     for args in (["init"], ["refresh", "--models", "naive,drift", "--workers", "1"]):
         assert run_cli(*args, "--db", sqlite_url).returncode == 0
+    assert cli.main(["status", "--db", sqlite_url]) == 0  # the text: a time a reader can read
+    assert re.search(r"^latest run    #\d+ finished \d{4}-\d\d-\d\d \d\d:\d\d UTC$", capsys.readouterr().out, re.M)
     assert cli.main(["status", "--json", "--db", sqlite_url]) == 0
     status = json.loads(capsys.readouterr().out)
     engine = db.make_engine(sqlite_url)

@@ -24,6 +24,15 @@ from jobs.errors import DomshareError, InternalError, InvalidData
 from jobs.store import db
 
 PROG = "domshare"
+QUICK_START = """examples (a first run, offline, in an empty folder):
+  domshare init            # domshare.db here, from the bundled real data
+  domshare refresh         # fit the forecasts (under a minute on the bundled data)
+  domshare status          # what the store holds
+  domshare export          # the CSV files, in exports/
+  domshare ui              # the web app on http://127.0.0.1:8501/
+  domshare up              # all of it, plus the scheduler's pulls
+
+Run 'domshare COMMAND --help' for a command's options and examples."""
 
 
 def command_modules() -> list:
@@ -41,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Forecast China's domestic-technology share by sector and assess policy targets.",
-        epilog="Run 'domshare COMMAND --help' for a command's options and examples.",
+        epilog=QUICK_START, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+import pandas as pd
+
 
 def format_table(head: Sequence[str], rows: Iterable[Sequence[str]], right: Iterable[int] = ()) -> str:
     """Columns padded to their widest cell and joined by two spaces; columns at the
@@ -14,3 +16,8 @@ def format_table(head: Sequence[str], rows: Iterable[Sequence[str]], right: Iter
         "  ".join(cell.rjust(w) if i in right else cell.ljust(w)
                   for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
         for row in (tuple(head), *rows))
+
+
+def minute(value) -> str:
+    """A stored time (UTC) to the minute, "2026-12-01 17:37"; "-" for none."""
+    return "-" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")

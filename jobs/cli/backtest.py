@@ -42,33 +42,42 @@ def _choice(rs) -> str:
     skill = rs.get("skill")
     if skill is None or (isinstance(skill, float) and math.isnan(skill)):
         return f"chosen: {chosen}; no out-of-sample skill (too few origins)"
-    return (f"chosen: {chosen}; out-of-sample skill {skill:+.2f} vs naive over "
-            f"{int(rs['skill_origins'])} origins")
+    origins = int(rs["skill_origins"])
+    verdict = "beats naive" if skill > 0 else "worse than naive" if skill < 0 else "ties naive"
+    return (f"chosen: {chosen}; out-of-sample skill {skill:+.2f} ({verdict}) over "
+            f"{origins} origin{'' if origins == 1 else 's'}")
 
 
 def backtest_table(backtest, run_series, only=None) -> str:
     """Per series: a status line with the choice, then one row of scores per model."""
-    lines = []
+    lines, short = [], []
     for _, rs in run_series.iterrows():
         key = rs["series_key"]
         if only and key not in only:
+            continue
+        if rs["status"] == "insufficient_data":  # no forecast, so no choice and no backtest: listed last
+            short.append(f"  {key}  ({rs['error'] or str(rs['n_obs']) + ' obs'})")
             continue
         lines.append(f"\n{key}  ({rs['status']}, {rs['n_obs']} obs; {_choice(rs)})")
         scores = backtest[backtest["series_key"] == key]
         if scores.empty:
             lines.append("  no backtest: too few observations for a rolling origin")
             continue
-        lines.append(f"  {'model':<18}{'origins':>8}{'CRPS':>9}{'skill':>7}{'MAE':>9}{'MASE':>8}"
+        width = max(18, *(len(m) + 2 for m in scores["model"]))  # "prophet_logistic+policies"
+        lines.append(f"  {'model':<{width}}{'origins':>8}{'CRPS':>9}{'skill':>7}{'MAE':>9}{'MASE':>8}"
                      f"{'cov80':>7}{'cross.err(d)':>14}")
         for _, s in scores.iterrows():
             mark = "  <- chosen" if s["chosen"] else ""
             if isinstance(s.get("error"), str):
-                lines.append(f"  {s['model']:<18}skipped: {s['error']}")
+                lines.append(f"  {s['model']:<{width}}skipped: {s['error']}")
                 continue
-            lines.append(f"  {s['model']:<18}{s['n_origins']:>8}{_fmt(s['crps'], '.4f'):>9}"
+            lines.append(f"  {s['model']:<{width}}{s['n_origins']:>8}{_fmt(s['crps'], '.4f'):>9}"
                          f"{_fmt(s['skill'], '+.2f'):>7}{_fmt(s['mae'], '.4f'):>9}"
                          f"{_fmt(s['mase'], '.2f'):>8}{_fmt(s['coverage_80'], '.2f'):>7}"
                          f"{_fmt(s['crossing_error_days'], '.0f'):>14}{mark}")
+    if short:
+        lines += ["", "too few exact or approximate observations to forecast, so no backtest "
+                      "(bounds and ranges are never fitted):", *short]
     return "\n".join(lines).lstrip("\n")
 
 

@@ -1,14 +1,16 @@
 """`domshare export`: CSV files of the observations and of one forecast run."""
 from __future__ import annotations
 
+from jobs.cli._table import minute
 from jobs.errors import ConfigError
 from jobs.export import write_export
 from jobs.settings import writable_folder
 from jobs.store import db
 
 NAME = "export"
-HELP = ("Write observations.csv and evidence.csv, and forecasts.csv, crossings.csv, targets.csv and run.json "
-        "of a complete forecast run, to a directory (atomic: temporary name, then rename).")
+HELP = ("Write observations.csv and evidence.csv, and forecasts.csv, crossings.csv, targets.csv, history.csv, "
+        "alerts.csv and run.json of a complete forecast run, to a directory (atomic: temporary name, then "
+        "rename). Shares and probabilities are fractions 0-1, dates YYYY-MM-DD.")
 EXAMPLES = [
     "domshare export --out exports",
     "domshare export --run latest --out /tmp/domshare-export",
@@ -32,5 +34,5 @@ def run(args, settings) -> int:
         print("no complete forecast run yet: forecasts.csv, crossings.csv and targets.csv were "
               "skipped (run `domshare refresh` first)")
     else:
-        print(f"run {meta['id']} (finished {meta['finished_at']})")
+        print(f"run {meta['id']} (finished {minute(meta['finished_at'])} UTC)")
     return 0

@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from jobs.cli._table import format_table
+from jobs.cli._table import format_table, minute
 from jobs.errors import ConfigError
 from jobs.store import db, read
 
@@ -33,10 +33,6 @@ def _cell(value, spec: str = "") -> str:
     return format(value, spec) if spec else str(value)
 
 
-def _when(value) -> str:
-    return "-" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
-
-
 def _range(low, high) -> str:
     return "-" if _cell(low) == "-" and _cell(high) == "-" else f"{_cell(low)} .. {_cell(high)}"
 
@@ -51,7 +47,7 @@ def _target(conn, target_id: str) -> str:
     first = frame.iloc[0]
     head = (f"target {target_id}: threshold {first['threshold']:.0%} by {first['deadline']}, "
             f"measured by {first['series'] or 'no series'}")
-    rows = [(("*" if r.new_data else " ") + str(r.run_id), _when(r.run_finished_at), r.status,
+    rows = [(("*" if r.new_data else " ") + str(r.run_id), minute(r.run_finished_at), r.status,
              _cell(r.probability_by_deadline, ".2f"), _cell(r.projected_date), _range(r.p10_date, r.p90_date),
              _cell(r.n_obs), _cell(r.last_obs_date), (r.input_hash or "")[:12]) for r in frame.itertuples()]
     table = format_table(("run", "finished", "status", "P(deadline)", "projected", "10-90%", "obs",
@@ -66,7 +62,7 @@ def _series(conn, series_key: str, threshold: float | None) -> str:
             raise ConfigError(f"unknown series {series_key!r} (see `domshare status`)")
         return f"series {series_key}: no crossings in any complete run" + (
             f" for threshold {threshold:g}" if threshold is not None else "")
-    rows = [(f"{r.threshold:.0%}", ("*" if r.new_data else " ") + str(r.run_id), _when(r.run_finished_at),
+    rows = [(f"{r.threshold:.0%}", ("*" if r.new_data else " ") + str(r.run_id), minute(r.run_finished_at),
              r.status, _cell(r.median_date), _range(r.p10_date, r.p90_date), _cell(r.probability_by_horizon, ".2f"),
              _cell(r.n_obs)) for r in frame.itertuples()]
     table = format_table(("threshold", "run", "finished", "status", "median", "10-90%", "P(horizon)", "obs"),

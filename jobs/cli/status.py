@@ -5,7 +5,7 @@ import json
 
 from sqlalchemy import and_, func, select
 
-from jobs.cli._table import format_table
+from jobs.cli._table import format_table, minute
 from jobs.periods import period_label
 from jobs.store import db, schema
 
@@ -107,10 +107,10 @@ def run(args, settings) -> int:
               f"{status['targets_no_data']} with no data")
     latest = status["latest_run"]
     print("latest run    " + ("none yet: run `domshare refresh`" if latest is None
-                             else f"#{latest['id']} finished {latest['finished_at']}"))
+                             else f"#{latest['id']} finished {minute(latest['finished_at'])} UTC"))
     if status["last_pull"]:
         pull = status["last_pull"]
-        print(f"last pull     {pull['source']}: {pull['status']} at {pull['finished_at']}")
+        print(f"last pull     {pull['source']}: {pull['status']} at {minute(pull['finished_at'])} UTC")
     if status["series_detail"]:
         print()
         rows = [(s["key"], str(s["observations"]), s["last_period"] or "-", s["publisher"] or "-", s["source"])
