@@ -18,14 +18,15 @@ def _weights_text(run_status: dict | None) -> str:
     return ", ".join(f"{md(m)} {w:.1f}" for m, w in weights.items())
 
 
+def skill_verdict(skill: float) -> str:
+    """What a skill (1 - CRPS / naive's) means: below 0 the forecast is worse than naive."""
+    return "beats naive" if skill > 0 else "worse than naive" if skill < 0 else "ties naive"
+
+
 def skill_text(skill, model: str) -> str:
-    """A skill with what it means: below 0 the model is worse than the naive forecast."""
     if skill is None or pd.isna(skill):
         return periods.MISSING
-    if model == "naive":
-        return f"{skill:+.2f} (the yardstick)"
-    verdict = "beats naive" if skill > 0 else "worse than naive" if skill < 0 else "ties naive"
-    return f"{skill:+.2f} ({verdict})"
+    return f"{skill:+.2f} ({'the yardstick' if model == 'naive' else skill_verdict(skill)})"
 
 
 def show(scores: pd.DataFrame, run_status: dict | None) -> None:

@@ -8,7 +8,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from ui import common, queries
+from ui import common, queries, style
 from ui.history import change_text, history_chart
 
 CHANGE_PREVIOUS, CHANGE_30D = "Δ last run", "Δ 30 days"
@@ -73,6 +73,12 @@ def show_history(url: str, stamp: queries.Stamp, target_ids: list[str], key: str
     history = queries.target_history(url, target_id, stamp.run_id)
     if history.empty:
         st.caption(f"No complete run has assessed {target_id} yet.")
+        return
+    if history["probability_by_deadline"].isna().all() and history["projected_date"].isna().all():
+        statuses = ", ".join(sorted(set(history["status"].map(style.status_label))))
+        st.caption(f"No complete run gave {target_id} a probability or a projected crossing ({statuses} "
+                   f"in {'each of the ' + str(len(history)) + ' runs' if len(history) > 1 else 'its one run'}), "
+                   f"so there is nothing to chart. `domshare history --target {target_id}` prints the runs.")
         return
     st.plotly_chart(history_chart(history), width="stretch", key=f"{key}-chart")
     new = int(history["new_data"].sum())

@@ -488,10 +488,21 @@ def test_evidence_card_of_an_unmeasured_target_names_the_missing_evidence(built_
     assert "**Measure: none**" in text_of(at) and none["status"] == "no_data"
     table = next(d.value for d in at.dataframe if "quote" in d.value.columns)
     assert table["series"].str.endswith("(context)").all()  # related series: context, no verdict
+    titles = frame(built_db, read.series_catalogue).set_index("key")["title"]
+    links = {link.proto.label for link in at.get("page_link")}
+    assert {md(titles[k]) for k in none["related_series"].split(";")} <= links, links  # named, not keyed
     # The overview says in one phrase what is missing, and links the row to this card.
     overview = open_page(built_db, monkeypatch).dataframe[0].value.set_index("target")
     assert overview.loc[none["target_id"], "measure"] == f"none: {none['missing_evidence']}"
     assert overview.loc[none["target_id"], "evidence"] == f"target?target={none['target_id']}"
+
+
+def test_a_target_no_run_could_answer_gets_no_empty_history_chart(built_sqlite, monkeypatch):
+    targets = export.export_frames(db.make_engine(built_sqlite))["targets.csv"]
+    target = targets[(targets["status"] == "no_data") & targets["series"].notna()]["target_id"].iloc[0]
+    at = open_page(built_sqlite, monkeypatch, "evidence", {"target": target})
+    assert len(plotly_specs(at)) == 1  # the series' evidence, and no chart of nothing
+    assert f"No complete run gave {target} a probability or a projected crossing (no data in each" in text_of(at)
 
 
 def test_overview_milestones_list_every_forecast_series_with_2027_and_2030(built_db, monkeypatch):
