@@ -37,6 +37,9 @@ class EngineConfig:
     mcmc_samples: int = 200  # NUTS iterations of the one chain of a final Prophet fit
     backtest_mcmc_samples: int = 0  # 0: Prophet's MAP fit at backtest origins
     min_points: int = 4
+    # A reused choice's Prophet posterior is updated with the new observations by Pareto-
+    # smoothed importance sampling (forecast.psis) instead of a new NUTS chain, when reliable
+    psis_updates: bool = True
     seed: int = 20141217
     as_of: str | None = None  # "today" for target deadlines; None = the current date
 
@@ -65,6 +68,8 @@ class SeriesResult:
     targets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TARGET_ASSESSMENT_COLUMNS))
     backtest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_COLUMNS))
     cdf: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CDF_COLUMNS))  # crossing dates' CDFs
+    posteriors: dict = field(default_factory=dict)  # model -> posterior bytes of a NUTS fit made here
+    posterior_updates: dict = field(default_factory=dict)  # model -> (k-hat, new points) of an update
 
     @property
     def choice_reused_from(self) -> int | None:
@@ -78,16 +83,30 @@ def series_seed(series: str, seed: int) -> int:
 
 
 def fit_weighted(history: pd.DataFrame, dates, weights: dict[str, float], config: EngineConfig,
-                 seed: int, factors: dict[str, float] | None = None, changepoints=()) -> Paths:
+                 seed: int, factors: dict[str, float] | None = None, changepoints=(),
+                 posteriors: dict[str, bytes] | None = None) -> tuple[Paths, list[str]]:
     """Paths of one model, or a mixture: each model's share of the paths, by weight, each
-    widened by its backtest spread factor (as the choice compared them)."""
+    widened by its backtest spread factor (as the choice compared them). A model with a
+    stored posterior in `posteriors` (a reused choice's) is updated with the new data by
+    importance sampling when that is reliable, else fitted again: the reasons are returned."""
     models = registry.build(list(weights), config.mcmc_samples, changepoints)
-    parts = []
+    parts, fitted, updates, refits = [], {}, {}, []
     for i, (name, weight) in enumerate(weights.items()):
         n = config.n_paths if len(weights) == 1 else max(1, int(round(weight * config.n_paths)))
-        paths = models[name].fit_predict(history, dates, n, seed + i)
+        stored = (posteriors or {}).get(name) if config.psis_updates else None
+        paths = None
+        if stored is not None:
+            paths, why = models[name].update_predict(stored, history, dates, n, seed + i)
+            if why:
+                refits.append(why)
+        if paths is None:
+            paths = models[name].fit_predict(history, dates, n, seed + i)
+        fitted.update(paths.posteriors)
+        updates.update(paths.updates)
         parts.append(widened((paths.observed, paths.level), (factors or {}).get(name, 1.0)))
-    return Paths(level=np.hstack([p[1] for p in parts]), observed=np.hstack([p[0] for p in parts]))
+    paths = Paths(level=np.hstack([p[1] for p in parts]), observed=np.hstack([p[0] for p in parts]),
+                  posteriors=fitted, updates=updates)
+    return paths, refits
 
 
 def forecast_frame(series: str, dates: pd.DatetimeIndex, observed: np.ndarray, model: str) -> pd.DataFrame:
@@ -114,7 +133,7 @@ def policy_changepoints(history: pd.DataFrame, policy_dates: dict | None) -> dic
 def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
                     config: EngineConfig, frequency: str | None = None,
                     bounds: pd.DataFrame | None = None, policy_dates: dict | None = None,
-                    choice: StoredChoice | None = None) -> SeriesResult:
+                    choice: StoredChoice | None = None, posteriors: dict[str, bytes] | None = None) -> SeriesResult:
     """Fit, choose and forecast one series. `history`: its (ds, y) rows of exact and
     approximate values, validated; `targets`: the TARGET_INPUT_COLUMNS rows it measures;
     `frequency` as declared for the series (monthly|quarterly|half_yearly|annual), inferred
@@ -122,6 +141,9 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     used as evidence in crossings and assessments; `policy_dates`: {policy id: date} of the
     curated policies of the series' sector and technology, offered to the models that take
     changepoints as a variant each, kept only where the backtest scores it better.
+    `choice`: a stored model choice to reuse (no backtest); `posteriors`: the stored Prophet
+    posteriors of its models (SeriesResult.posteriors of an earlier fit), updated with the
+    new observations instead of sampled again where that is reliable.
     Model failures fall back to the baselines; only when every model fails is it 'failed'."""
     started = time.perf_counter()
     history = history[[DS, Y]].sort_values(DS).reset_index(drop=True)
@@ -157,7 +179,8 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         [*choice.ranking, config.fallback, "naive"]) if m != choice.model]
     for name, weights in candidates:
         try:
-            paths = fit_weighted(history, dates, weights, config, seed, choice.factors, changepoints)
+            paths, refits = fit_weighted(history, dates, weights, config, seed, choice.factors, changepoints,
+                                         posteriors)
             break
         except CannotFit as exc:  # recorded; the next best model is tried
             errors.append(f"{name}: {exc}")
@@ -166,6 +189,9 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
         result.seconds = time.perf_counter() - started
         return result
     result.model, result.weights = name, weights
+    result.posteriors, result.posterior_updates = paths.posteriors, paths.updates
+    errors += [f"posterior of {m} updated with {n} new observation(s) by importance sampling (Pareto k-hat "
+               f"{k:.2f})" for m, (k, n) in paths.updates.items() if n] + [f"posterior sampled again: {why}" for why in refits]
     if name == choice.model:
         result.skill, result.skill_origins = choice.skill, choice.skill_origins
     wider = [f"{m} x{choice.factors[m]:.2f}" for m in weights if choice.factors.get(m, 1.0) > 1.0]

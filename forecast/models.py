@@ -10,7 +10,7 @@ reason: it is skipped for that series, and the reason is recorded.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -40,6 +40,10 @@ def expit(x: np.ndarray) -> np.ndarray:
 class Paths:
     level: np.ndarray
     observed: np.ndarray
+    # Models with a posterior (Prophet's final fit): per model name, the fitted posterior as
+    # bytes, for later importance-sampling updates; and, for an update, its Pareto k-hat.
+    posteriors: dict = field(default_factory=dict)
+    updates: dict = field(default_factory=dict)
 
 
 class Model(Protocol):

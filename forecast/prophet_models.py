@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import shutil
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,8 @@ import pandas as pd
 
 from forecast.frames import DS, Y
 from forecast.models import CannotFit, Paths, expit as _expit, logit as _logit
-from forecast.prophet_paths import sample_paths
+from forecast.prophet_paths import historic_state, sample_paths, trend_at
+from forecast.psis import KHAT_LIMIT, psis, resample
 from forecast.registry import POLICY_SUFFIX
 
 def quiet() -> None:
@@ -137,6 +139,7 @@ class ProphetModel:
         )
         tmpdir = cmdstan_tmpdir()
         before = set(os.listdir(tmpdir))
+        posterior = {}
         try:
             np.random.seed(seed)  # Prophet's initialisation draws from NumPy's global RNG
             # BFGS for the MAP fit at any length: Prophet picks Newton below 100 points (3-5x
@@ -144,17 +147,89 @@ class ProphetModel:
             options = ({"chains": self.chains, "show_progress": False} if self.mcmc_samples
                        else {"algorithm": "BFGS"})
             model.fit(self._frame(history[DS], history[Y].to_numpy(float)), seed=seed, **options)
-            if len(future):
-                level, observed = sample_paths(model, self._frame(future), n_paths, seed)
-            else:
-                level = observed = np.empty((0, n_paths))
+            if self.mcmc_samples:
+                posterior = {self.name: posterior_bytes(model)}
+            level, observed = self._sample(model, future, n_paths, seed)
         except (RuntimeError, ValueError) as exc:  # CmdStan failed, or Prophet refused the frame
             raise CannotFit(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         finally:
             _remove_new_entries(tmpdir, before)
+        return self._paths(level, observed, posteriors=posterior)
+
+    def update_predict(self, posterior: bytes, history, future, n_paths, seed) -> tuple[Paths | None, str | None]:
+        """(paths, None) from a stored posterior (posterior_bytes) updated with the
+        observations that came after the data it was fitted on, by Pareto-smoothed importance
+        sampling (forecast.psis) instead of a new NUTS chain; (None, why) when the stored
+        data are not the start of `history` (a revised or removed value; the stored values keep 10 decimals) or k-hat exceeds
+        KHAT_LIMIT: then the model must be fitted again."""
+        from prophet.serialize import model_from_json
+
+        model = model_from_json(zlib.decompress(posterior).decode())
+        frame = self._frame(history[DS], history[Y].to_numpy(float))
+        known = len(model.history)
+        if (len(frame) < known or not frame[DS].iloc[:known].reset_index(drop=True).equals(model.history[DS])
+                or not np.allclose(frame[Y].iloc[:known], model.history[Y], rtol=0, atol=1e-9)):
+            return None, f"{self.name}: the data its stored posterior was fitted on have changed"
+        k_hat = 0.0
+        if len(frame) > known:
+            log_weights, k_hat = psis(log_likelihood(model, frame.iloc[known:]))
+            if not k_hat <= KHAT_LIMIT:
+                return None, (f"{self.name}: Pareto k-hat {k_hat:.2f} > {KHAT_LIMIT} for "
+                              f"{len(frame) - known} new observation(s)")
+            picks = resample(log_weights, seed)
+            model.params = {name: np.asarray(draws)[picks] for name, draws in model.params.items()}
+        level, observed = self._sample(model, future, n_paths, seed)
+        return self._paths(level, observed, updates={self.name: (k_hat, len(frame) - known)}), None
+
+    def _sample(self, model, future, n_paths, seed):
+        if len(future):
+            return sample_paths(model, self._frame(future), n_paths, seed)
+        return np.empty((0, n_paths)), np.empty((0, n_paths))
+
+    def _paths(self, level, observed, **extra) -> Paths:
         if self.logit:
             level, observed = _expit(level), _expit(observed)
-        return Paths(level=np.clip(level, 0.0, 1.0), observed=np.clip(observed, 0.0, 1.0))
+        return Paths(level=np.clip(level, 0.0, 1.0), observed=np.clip(observed, 0.0, 1.0), **extra)
+
+
+POSTERIOR_PARAMETERS = ("k", "m", "delta", "sigma_obs", "beta")  # what sample_paths reads
+
+
+def posterior_bytes(model) -> bytes:
+    """A fitted Prophet model with only its posterior draws (not Stan's diagnostics or
+    in-sample trend), as compressed JSON (prophet.serialize): what an update needs."""
+    from prophet.serialize import model_to_json
+
+    params = model.params
+    model.params = {name: params[name] for name in POSTERIOR_PARAMETERS}
+    try:
+        return zlib.compress(model_to_json(model).encode(), 6)
+    finally:
+        model.params = params
+
+
+def log_likelihood(model, frame: pd.DataFrame) -> np.ndarray:
+    """Per posterior draw: the log density (up to a constant) of the observations in `frame`
+    (after the model's history; ds, y and for logistic growth cap and floor) under Prophet's
+    observation model, y_scaled ~ N(trend (1 + multiplicative) + additive, sigma_obs)."""
+    df = model.setup_dataframe(frame.copy())
+    logistic = model.growth == "logistic"
+    params = model.params
+    n_draws = params["k"].shape[0]
+    deltas = np.asarray(params["delta"], dtype=float).reshape(n_draws, -1)
+    k, m = historic_state(params["k"].ravel(), params["m"].ravel(), deltas,
+                          np.asarray(model.changepoints_t, dtype=float), logistic)
+    t = df["t"].to_numpy(float)
+    cap = df["cap_scaled"].to_numpy(float) if logistic else np.ones_like(t)
+    trend = np.stack([trend_at(ti, k, m, cap[i], logistic) for i, ti in enumerate(t)])  # (points, draws)
+    features, _, components, _ = model.make_all_seasonality_features(df)
+    beta = np.asarray(params["beta"], dtype=float).reshape(n_draws, -1)
+    x = features.to_numpy(float)
+    additive = x @ (beta * components["additive_terms"].to_numpy(float)).T
+    multiplicative = x @ (beta * components["multiplicative_terms"].to_numpy(float)).T
+    sigma = np.asarray(params["sigma_obs"], dtype=float).ravel()[None, :]
+    residual = (df["y_scaled"].to_numpy(float)[:, None] - trend * (1 + multiplicative) - additive) / sigma
+    return (-0.5 * residual**2 - np.log(sigma)).sum(axis=0)
 
 
 def prophet_models(mcmc_samples: int = 200, changepoints=()) -> dict[str, ProphetModel]:

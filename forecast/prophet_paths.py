@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 
-def _historic_state(k: np.ndarray, m: np.ndarray, deltas: np.ndarray, changepoints: np.ndarray,
+def historic_state(k: np.ndarray, m: np.ndarray, deltas: np.ndarray, changepoints: np.ndarray,
                     logistic: bool):
     """Rate and offset of each draw after every historical changepoint."""
     k, m = k.astype(float).copy(), m.astype(float).copy()
@@ -35,7 +35,7 @@ def _change(k, m, delta, s, logistic: bool):
     return k_new, m_new
 
 
-def _trend(t, k, m, cap, logistic: bool):
+def trend_at(t, k, m, cap, logistic: bool):
     if logistic:
         return cap / (1 + np.exp(-k * (t - m)))
     return k * t + m
@@ -54,7 +54,7 @@ def sample_paths(model, future: pd.DataFrame, n_paths: int, seed: int) -> tuple[
     draw = np.arange(n_paths) % n_draws
     deltas = np.asarray(params["delta"], dtype=float).reshape(n_draws, -1)
     changepoints = np.asarray(model.changepoints_t, dtype=float)
-    k_hist, m_hist = _historic_state(params["k"].ravel(), params["m"].ravel(), deltas, changepoints, logistic)
+    k_hist, m_hist = historic_state(params["k"].ravel(), params["m"].ravel(), deltas, changepoints, logistic)
     k, m = k_hist[draw], m_hist[draw]
     scale = (np.abs(deltas).mean(axis=1) + 1e-8)[draw]  # Prophet's Laplace scale per draw
     rate = len(changepoints)
@@ -75,7 +75,7 @@ def sample_paths(model, future: pd.DataFrame, n_paths: int, seed: int) -> tuple[
                         k_new, m_new = _change(k, m, jumps[:, c], where[:, c], logistic)
                     k, m = np.where(active, k_new, k), np.where(active, m_new, m)
             previous = ti
-        trend[i] = _trend(ti, k, m, cap[i], logistic)
+        trend[i] = trend_at(ti, k, m, cap[i], logistic)
     trend = trend * model.y_scale + df["floor"].to_numpy(float)[:, None]
     features, _, components, _ = model.make_all_seasonality_features(df)
     beta = np.asarray(params["beta"], dtype=float).reshape(n_draws, -1)[draw]  # (n_paths, n_features)

@@ -61,17 +61,18 @@ class RefreshOutcome:
     refitted_series: int = 0  # fitted in this run
     carried_series: int = 0  # carried over from the previous run without a fit (then re-assessed)
     choice_reused_series: int = 0  # of the refitted: with their stored model choice (final fit only)
+    posterior_updated_series: int = 0  # of those: a stored posterior updated, not sampled again
 
 
 def fit_one(series: str, history: pd.DataFrame, targets: pd.DataFrame, config: EngineConfig,
             frequency: str | None = None, bounds: pd.DataFrame | None = None, policy_dates: dict | None = None,
-            choice: StoredChoice | None = None):
+            choice: StoredChoice | None = None, posteriors: dict[str, bytes] | None = None):
     """Pool task (module level, so it pickles under spawn). A documented failure of this
     series is a 'failed' result carrying its error; anything else is our bug and fails the
     run (InternalError, exit 70). Also returns this worker's cmdstanpy temp dir."""
     try:
         clean = validate_history(history.assign(**{SERIES: series}))
-        result = forecast_series(series, clean, targets, config, frequency, bounds, policy_dates, choice)
+        result = forecast_series(series, clean, targets, config, frequency, bounds, policy_dates, choice, posteriors)
     except (CannotFit, InvalidHistory, UnknownModel) as exc:
         log.debug("series %s failed:\n%s", series, traceback.format_exc())
         result = SeriesResult(series, "failed", n_obs=len(history), error=f"{type(exc).__name__}: {exc}")
@@ -228,7 +229,7 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
     with db.transaction(engine) as conn:
         run_id = runs.start_run(conn, code_version=code_version(), params=params,
                                 input_hash=digest, seed=config.seed, trigger=trigger)
-    statuses, failures, tmpdirs, forecast_count, reused = {}, {}, set(), 0, 0
+    statuses, failures, tmpdirs, forecast_count, reused, updated = {}, {}, set(), 0, 0, 0
     carried, in_run = Counter(), set()  # carried-over statuses; measuring series in the run (for no_data)
     tasks = _fit_tasks(engine, work.refit, measured, config, frequencies, policy_dates, work.reuse,
                        targets.iloc[:0][TARGET_INPUT_COLUMNS])
@@ -250,6 +251,7 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
                     failures[result.series] = result.error
                 forecast_count += not result.forecast.empty
                 reused += result.choice_reused_from is not None
+                updated += any(n for _, n in result.posterior_updates.values())
                 batch.append((result, work.keys[result.series] if returned else None))  # no key: refit next time
                 if len(batch) >= WRITE_BATCH_SERIES or time.monotonic() - flushed >= WRITE_BATCH_SECONDS:
                     with db.transaction(engine) as conn:  # results are kept as they arrive, a batch at a time
@@ -262,7 +264,8 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
             runs.write_assessments(conn, run_id, _unmeasured_targets(targets, in_run, config.as_of))
             verdict = _run_verdict(statuses, forecast_count, carried)
             runs.finish_run(conn, run_id, "failed" if verdict else "complete", error=verdict,
-                            refitted=len(statuses), carried=carried.total(), choice_reused=reused)
+                            refitted=len(statuses), carried=carried.total(), choice_reused=reused,
+                            posterior_updated=updated)
     except BaseException as exc:
         with db.transaction(engine) as conn:
             runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -275,22 +278,25 @@ def _refresh(engine, config: EngineConfig, series: list[str] | None, pool: backe
         alerting.after_run(engine, run_id, alerts)  # never raises: alerting cannot fail a complete run
     return RefreshOutcome(run_id, True, statuses, failures, time.perf_counter() - started,
                           complete=verdict is None, abandoned=abandoned, refitted_series=len(statuses),
-                          carried_series=carried.total(), choice_reused_series=reused)
+                          carried_series=carried.total(), choice_reused_series=reused,
+                          posterior_updated_series=updated)
 
 
 def _fit_tasks(engine, keys: list[str], measured: dict[str, pd.DataFrame], config: EngineConfig,
                frequencies: dict[str, str], policy_dates: dict[str, dict], reuse: dict[str, StoredChoice],
                unassessed: pd.DataFrame) -> Iterator[tuple]:
     """fit_one's arguments for each series to refit (with the stored choice it reuses, if
-    any: incremental.Plan.reuse). Its observations are read again here, a
+    any: incremental.Plan.reuse, and the stored posteriors of that choice's models). Its
+    observations are read again here, a
     chunk of series at a time as the fit window asks for more (a series whose data changed
     since the plan is fitted on the new data under the planned key: it is refitted next time)."""
     for chunk in incremental.chunks(keys):
         with engine.connect() as conn:
             groups, bounds = incremental.read_inputs(conn, chunk)
+            posteriors = read.stored_posteriors(conn, {k: reuse[k].run_id for k in chunk if k in reuse})
         for key in chunk:
             yield (key, groups.get(key, incremental.EMPTY_HISTORY), measured.get(key, unassessed), config,
-                   frequencies.get(key), bounds.get(key), policy_dates.get(key), reuse.get(key))
+                   frequencies.get(key), bounds.get(key), policy_dates.get(key), reuse.get(key), posteriors.get(key))
 
 
 def _run_verdict(statuses: dict[str, str], forecast_count: int, carried: Counter) -> str | None:

@@ -46,3 +46,15 @@ def monthly_logistic(start: str, end: str, midpoint: str, rate: float, noise: fl
     rng = np.random.default_rng(seed)
     values = np.clip(logistic(dates, midpoint, rate) + rng.normal(0, noise, len(dates)), 0, 1)
     return pd.DataFrame({"date": dates, "value": values})
+
+
+def store_at_revision(url: str, revision: str):
+    """An engine on a new store migrated only up to `revision` (to test later migrations)."""
+    from alembic import command
+
+    engine = db.make_engine(url)
+    config = db.alembic_config(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return engine

@@ -197,6 +197,7 @@ def runs(db_url: str, key: Stamp) -> pd.DataFrame:
         r.c.id, r.c.status, r.c.started_at, r.c.finished_at, r.c.trigger, r.c.code_version,
         r.c.seed, r.c.input_hash, r.c.error, counts.c.series_ok, counts.c.series_insufficient,
         counts.c.series_failed, r.c.series_refitted, r.c.series_carried, r.c.series_choice_reused,
+        r.c.series_posterior_updated,
     ).outerjoin(counts, counts.c.run_id == r.c.id).order_by(r.c.id.desc()))
     for column in ("series_ok", "series_insufficient", "series_failed"):
         frame[column] = frame[column].fillna(0).astype(int)

@@ -113,7 +113,8 @@ def run(args, settings) -> int:
     state = "complete" if outcome.complete else "failed (the previous complete run stays current)"
     print(f"run {outcome.run_id} {state} in {outcome.seconds:.1f}s: {outcome.refitted_series} series refitted "
           f"({', '.join(f'{n} {s}' for s, n in counts.items())}; {outcome.choice_reused_series} with their stored "
-          f"model choice), {outcome.carried_series} carried over unchanged")
+          f"model choice, {outcome.posterior_updated_series} of them with their posterior updated), "
+          f"{outcome.carried_series} carried over unchanged")
     for key, error in sorted(outcome.failures.items()):
         print(f"  failed: {key}: {error}")
     return 1 if outcome.failures or not outcome.complete else 0

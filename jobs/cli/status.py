@@ -73,6 +73,8 @@ def collect_status(engine) -> dict:
                 "series_carried": latest["series_carried"],
                 # of the refitted, how many reused their stored model choice (None before 0007)
                 "series_choice_reused": latest["series_choice_reused"],
+                # of those, how many updated a stored Prophet posterior instead of a new NUTS chain (0008)
+                "series_posterior_updated": latest["series_posterior_updated"],
             },
             "last_pull": None if last_pull is None else {
                 "source": last_pull["source"], "status": last_pull["status"],

@@ -296,6 +296,24 @@ def series_states(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
                   .where(rs.c.run_id == run_id, rs.c.series_key.in_(list(series_keys))).order_by(rs.c.series_key))
 
 
+def stored_posteriors(conn: Connection, since: dict[str, int]) -> dict[str, dict[str, bytes]]:
+    """{series: {model: posterior bytes}}: for each series the newest stored posterior of each
+    model written at or after run `since[series]` (the run that made the series' model choice:
+    an older posterior belongs to another choice)."""
+    p = schema.posteriors
+    if not since:
+        return {}
+    newest = conn.execute(select(p.c.series_key, p.c.model, func.max(p.c.run_id))
+                          .where(p.c.series_key.in_(list(since))).group_by(p.c.series_key, p.c.model)).all()
+    wanted = [(key, model, run) for key, model, run in newest if run >= since[key]]
+    found: dict[str, dict[str, bytes]] = {}
+    for key, model, run in wanted:  # one row each: blobs of superseded fits are never read
+        blob = conn.execute(select(p.c.posterior).where(p.c.run_id == run, p.c.series_key == key,
+                                                        p.c.model == model)).scalar_one()
+        found.setdefault(key, {})[model] = bytes(blob)
+    return found
+
+
 def crossing_cdf(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
     """The stored crossing-date CDFs (forecast.frames.CDF_COLUMNS) of these series in run `run_id`."""
     c, rs = schema.crossing_cdf, schema.run_series
@@ -472,5 +490,5 @@ __all__ = [
     "observations_export_frame", "run_frames", "connect", "RUN_ID", "target_proposals_frame",
     "complete_runs", "target_history", "crossing_history", "target_changes", "alerts_frame",
     "webhook_deliveries_frame", "series_states", "crossing_cdf", "crossings_frame", "run_series_frame",
-    "assessments_frame", "of_series", "observation_counts", "run_row_counts", "reused_choice",
+    "assessments_frame", "of_series", "observation_counts", "run_row_counts", "reused_choice", "stored_posteriors",
 ]

@@ -49,10 +49,12 @@ def abandon_running(conn: Connection) -> list[int]:
 
 
 def finish_run(conn: Connection, run_id: int, status: str, error: str | None = None,
-               refitted: int | None = None, carried: int | None = None, choice_reused: int | None = None) -> None:
+               refitted: int | None = None, carried: int | None = None, choice_reused: int | None = None,
+               posterior_updated: int | None = None) -> None:
     conn.execute(update(schema.forecast_runs).where(schema.forecast_runs.c.id == run_id)
                  .values(status=status, finished_at=utcnow(), error=error, series_refitted=refitted,
-                         series_carried=carried, series_choice_reused=choice_reused))
+                         series_carried=carried, series_choice_reused=choice_reused,
+                         series_posterior_updated=posterior_updated))
 
 
 def _records(frame: pd.DataFrame, run_id: int, renames: dict) -> list[dict]:
@@ -84,7 +86,7 @@ def write_results(conn: Connection, run_id: int, results: list[tuple[SeriesResul
     made in this run is stored with its key from `choice_keys` (jobs.fingerprints.choice_key);
     a reused one keeps its own, and its backtest scores stay with the run that made it."""
     rows = {table: [] for table in (schema.run_series, schema.forecasts, schema.crossings, schema.crossing_cdf,
-                                    schema.backtest_scores, schema.target_assessments)}
+                                    schema.backtest_scores, schema.target_assessments, schema.posteriors)}
     scored = {c.name for c in schema.backtest_scores.c}
     for result, key in results:
         choice = result.choice.stamped(run_id, (choice_keys or {}).get(result.series)) if result.choice else None
@@ -103,6 +105,8 @@ def write_results(conn: Connection, run_id: int, results: list[tuple[SeriesResul
             {**{k: v for k, v in r.items() if k in scored}, "series_key": result.series,
              "chosen": bool(r.get("chosen"))} for r in _records(result.backtest, run_id, {})]
         rows[schema.target_assessments] += _assessment_rows(run_id, result.targets)
+        rows[schema.posteriors] += [dict(run_id=run_id, series_key=result.series, model=model, posterior=blob)
+                                    for model, blob in result.posteriors.items()]
     for table, values in rows.items():
         if values:
             conn.execute(insert(table), values)

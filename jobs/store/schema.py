@@ -170,6 +170,9 @@ forecast_runs = Table(
     Column("series_carried", Integer),
     # 0007: how many of the refitted series reused their stored model choice (final fit only)
     Column("series_choice_reused", Integer),
+    # 0008: of those, how many had a stored Prophet posterior updated with their new
+    # observations by importance sampling instead of a new NUTS chain (forecast.psis)
+    Column("series_posterior_updated", Integer),
 )
 
 run_series = Table(
@@ -209,6 +212,18 @@ run_series = Table(
     # 0007: the run whose backtest_scores rows hold the choice's scores: results_run_id when
     # this result made its choice, the earlier run that made it when it was reused.
     Column("choice_run_id", Integer),
+)
+
+# 0008: the posterior draws of a final Prophet fit made with NUTS, written by the run that
+# made the fit (forecast.prophet_models.posterior_bytes: the fitted model as compressed JSON).
+# A later refit that reuses the series' model choice updates the newest one (at or after the
+# run that made the choice) with its new observations instead of sampling again.
+posteriors = Table(
+    "posteriors", metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("series_key", String(120), primary_key=True),
+    Column("model", String(60), primary_key=True),
+    Column("posterior", LargeBinary, nullable=False),
 )
 
 forecasts = Table(

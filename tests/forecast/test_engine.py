@@ -210,8 +210,8 @@ def test_models_are_compared_after_recalibration_and_the_forecast_gets_the_same_
     # the forecast's paths of a model get its factor: the 80% band is that much wider (logit)
     dates = pd.date_range("2018-02-01", periods=24, freq="MS")
     config = EngineConfig(n_paths=400)
-    plain = fit_weighted(frame, dates, {"drift": 1.0}, config, 1)
-    wider = fit_weighted(frame, dates, {"drift": 1.0}, config, 1, {"drift": 2.0})
+    plain, _ = fit_weighted(frame, dates, {"drift": 1.0}, config, 1)
+    wider, _ = fit_weighted(frame, dates, {"drift": 1.0}, config, 1, {"drift": 2.0})
     width = lambda paths: np.subtract(*np.quantile(logit(paths.observed), [0.9, 0.1], axis=1))
     assert np.allclose(width(wider), 2 * width(plain), rtol=0.02)
 

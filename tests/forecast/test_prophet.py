@@ -145,3 +145,33 @@ def test_the_memoised_component_matrix_gives_prophets_own_paths(monkeypatch):
                 plain = model.fit_predict(history, future, 100, 5)
             assert np.array_equal(memo.observed, plain.observed) and np.array_equal(memo.level, plain.level), name
     assert pm._COMPONENT_COLUMNS  # the cache was used
+
+
+@pytest.mark.parametrize("name", ["prophet_logistic", "prophet_logit"])
+def test_a_stored_posterior_is_updated_by_importance_sampling_and_refused_when_its_data_changed(name):
+    """The final fit's posterior, stored, then updated with the next observations: the same
+    paths (to rounding) with no new observation, paths that follow a sharp new value, a close
+    match to the NUTS refit on a quiet one, and a refusal when a value it saw was revised."""
+    model = prophet_models(mcmc_samples=200)[name]
+    history, _ = synthetic(7)
+    fitted = model.fit_predict(history.iloc[:-2], FUTURE, 400, 3)
+    posterior = fitted.posteriors[name]
+    same, why = model.update_predict(posterior, history.iloc[:-2], FUTURE, 400, 3)
+    assert why is None and same.updates == {name: (0.0, 0)}
+    np.testing.assert_allclose(same.observed, fitted.observed, rtol=0, atol=1e-12)
+
+    updated, why = model.update_predict(posterior, history, FUTURE, 400, 3)
+    assert why is None and updated.updates[name][1] == 2 and updated.updates[name][0] <= 0.7
+    assert updated.posteriors == {}  # nothing new to store: later updates start from the stored one
+    refit = model.fit_predict(history, FUTURE, 400, 3)
+    level = [np.median(p.level, axis=1) for p in (fitted, updated, refit)]
+    assert np.abs(level[1] - level[2]).max() < 0.04, np.abs(level[1] - level[2]).max()
+
+    revised = history.copy()
+    revised.loc[10, "y"] += 0.01
+    none, why = model.update_predict(posterior, revised, FUTURE, 400, 3)
+    assert none is None and "have changed" in why
+    jump = history.copy()
+    jump.loc[len(jump) - 1, "y"] = 0.99  # far from every draw: the importance ratios are unreliable
+    none, why = model.update_predict(posterior, jump, FUTURE, 400, 3)
+    assert none is None and "k-hat" in why

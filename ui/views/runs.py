@@ -70,7 +70,7 @@ if runs.empty:
     st.stop()
 st.dataframe(
     runs[["id", "status", "started_at", "finished_at", "seconds", "trigger", "series_ok",
-          "series_insufficient", "series_failed", "series_refitted", "series_choice_reused", "series_carried", "code_version",
+          "series_insufficient", "series_failed", "series_refitted", "series_choice_reused", "series_posterior_updated", "series_carried", "code_version",
           "seed"]]
     .assign(error=common.text(runs["error"], missing="")),
     hide_index=True, width="stretch",
@@ -82,6 +82,9 @@ st.dataframe(
                    "series_choice_reused": st.column_config.NumberColumn(
                        "of them choice reused", help="refitted with their stored model choice: the final "
                                                      "fit only, no new backtest (their data changed)"),
+                   "series_posterior_updated": st.column_config.NumberColumn(
+                       "of them posterior updated", help="their stored Prophet posterior updated with the new "
+                                                         "observations by importance sampling, no new NUTS chain"),
                    "series_carried": st.column_config.NumberColumn("carried over", help="unchanged since the run "
                                                                    "that fitted them: not refitted, re-assessed"),
                    "code_version": "code version",
