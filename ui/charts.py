@@ -247,14 +247,17 @@ def context_chart(meta: dict, observations: pd.DataFrame) -> go.Figure:
     """A context indicator on its own axis and unit: never drawn as a domestic share."""
     unit = meta.get("unit") or "value"
     period = periods.period_of(meta.get("frequency"))
+    # A fraction reads in percent, as the observation table under the chart gives it (26.3%, not 0.263).
+    percent = unit == "fraction"
     fig = go.Figure(go.Scatter(
         x=pd.to_datetime(observations["date"]), y=observations["value"], mode="lines+markers",
         name=meta.get("title", "context indicator"), line=dict(color=style.CONTEXT_COLOUR),
         customdata=_period_texts(observations, period),
-        hovertemplate="%{customdata}: %{y:.3g} " + escape(unit) + "<extra></extra>",
+        hovertemplate="%{customdata}: " + ("%{y:.1%}" if percent else "%{y:.3g} " + escape(unit)) + "<extra></extra>",
     ))
     # No figure title: the page's heading names the series and a box says it is context.
-    fig.update_layout(**LAYOUT, yaxis=dict(title=f"{unit} (context indicator)", rangemode="tozero"),
+    fig.update_layout(**LAYOUT, yaxis=dict(title=f"{'percent' if percent else unit} (context indicator)",
+                                           rangemode="tozero", tickformat=".0%" if percent else None),
                       xaxis=_time_axis(period, observations["date"] if not observations.empty else []))
     return fig
 

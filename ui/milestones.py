@@ -57,7 +57,8 @@ def milestone_table(crossings: pd.DataFrame, catalogue: pd.DataFrame, forecast_s
     rows = []
     for key in forecast_series:
         meta = catalogue.loc[key]
-        period = periods.period_of(meta["frequency"])
+        own = meta.get("period_type")  # a TOP500 list reads 2015-11, as on its series page
+        period = own if isinstance(own, str) else periods.period_of(meta["frequency"])
         row = {"technology": technology_names.get(meta["technology"], meta["technology"]),
                "series": meta["title"], "key": key}
         for level in MILESTONES:

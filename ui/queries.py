@@ -90,14 +90,16 @@ def series_catalogue(db_url: str, key: Stamp) -> pd.DataFrame:
     obs = (
         select(t.observations.c.series_key, func.count().label("n_obs"),
                func.min(t.observations.c.date).label("first_date"),
-               func.max(t.observations.c.date).label("last_date"))
+               func.max(t.observations.c.date).label("last_date"),
+               func.min(t.observations.c.period_type).label("period_min"),
+               func.max(t.observations.c.period_type).label("period_max"))
         .group_by(t.observations.c.series_key).subquery()
     )
     statement = (
         select(s.c.key, s.c.title, s.c.kind, s.c.unit, s.c.frequency, s.c.sector,
                sec.c.name.label("sector_name"), s.c.technology, tech.c.name.label("technology_name"),
                s.c.source, s.c.source_url, s.c.caveat, s.c.description, s.c.origin, s.c.publisher,
-               obs.c.n_obs, obs.c.first_date, obs.c.last_date)
+               obs.c.n_obs, obs.c.first_date, obs.c.last_date, obs.c.period_min, obs.c.period_max)
         .join(sec, sec.c.code == s.c.sector)
         .join(tech, tech.c.code == s.c.technology)
         .outerjoin(obs, obs.c.series_key == s.c.key)
@@ -105,6 +107,9 @@ def series_catalogue(db_url: str, key: Stamp) -> pd.DataFrame:
     )
     frame = _frame(db_url, statement)
     frame["n_obs"] = frame["n_obs"].fillna(0).astype(int)
+    # the period type all of a series' observations share (a TOP500 list), else None: the frequency's
+    low, high = frame.pop("period_min"), frame.pop("period_max")
+    frame["period_type"] = low.where(low == high)
     return frame
 
 

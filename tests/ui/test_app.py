@@ -188,6 +188,8 @@ def test_context_series_is_not_drawn_as_a_share(built_db, monkeypatch):
     assert "domestic share" not in spec["layout"]["yaxis"]["title"]["text"]
     assert "context indicator" in spec["layout"]["yaxis"]["title"]["text"]
     assert not any((name or "").startswith("target") for name in trace_names(spec))
+    if catalogue.set_index("key").loc[context.iloc[0], "unit"] == "fraction":  # in percent, as its table
+        assert spec["layout"]["yaxis"]["tickformat"] == ".0%" and "%{y:.1%}" in spec["data"][0]["hovertemplate"]
 
 
 def test_policies_page_lists_curated_policies_with_links_and_filters(built_db, monkeypatch):
@@ -526,6 +528,8 @@ def test_overview_milestones_list_every_forecast_series_with_2027_and_2030(built
                 assert shown == "—"
             elif c.iloc[0]["status"] in ("crossed", "above_since_first"):
                 assert shown.startswith("reached ")
+                if key == "supercomputers_cn_installed_chinese_vendor_share":  # a TOP500 list: its month
+                    assert shown.startswith(f"reached {pd.Timestamp(c.iloc[0]['observed_date']):%Y-%m}"), shown
             else:
                 c = c.iloc[0]
                 assert shown.startswith(f"{c.probability_by_2027:.0%} by 2027 · {c.probability_by_2030:.0%} by 2030")

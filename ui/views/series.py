@@ -61,10 +61,8 @@ if key != in_url:
     st.query_params["series"] = key  # a shareable URL for this view
 meta = catalogue[catalogue["key"] == key].iloc[0].to_dict()
 is_context = meta["kind"] == "context"
-observations = queries.observations(url, key, stamp)
 # The observations' own period type first: a TOP500 list reads 2016-06, as in its table, not 2016-H1.
-own_periods = observations["period_type"].dropna()
-period = own_periods.mode().iloc[0] if not own_periods.empty else periods.period_of(meta["frequency"])
+period = meta["period_type"] if isinstance(meta["period_type"], str) else periods.period_of(meta["frequency"])
 
 st.title(md(meta["title"]))
 st.caption(f"Sector **{md(meta['sector_name'])}** · technology **{md(meta['technology_name'])}** · "
@@ -82,6 +80,7 @@ if meta.get("description"):
 common.show_warnings(url, stamp)
 
 # --- the run's results for this series (its rows only, rounded as the CSVs are) ---
+observations = queries.observations(url, key, stamp)
 frames = queries.series_run(url, key, stamp.run_id)
 forecast, crossings = frames["forecasts"].copy(), frames["crossings"].copy()
 # Targets with the run's assessment, or unassessed before the first run (never "none uses it").
