@@ -40,6 +40,9 @@ def assert_choice_reused(out: str, kind: str) -> None:
     assert re.search(rf"\[{kind}\] choice reused: after every series \(3\) got one new observation: \d+\.\d s = "
                      r"\d+\.\d+ series/s.*; refitted 3, carried over 0 \(run 3\), choice reused by 2 \(expected 2; "
                      r"the other 1 choose again\); fits \d+\.\d\d s/series x 2 reused, \d+\.\d\d s/series x 1 reselected", out)
+    assert re.search(rf"\[{kind}\] final fits only: the 2 series whose rule allows reusing the choice got one more "
+                     r"observation: \d+\.\d s = \d+\.\d+ refitted series/s.*; refitted 2, carried over 1 \(run 4\), "
+                     r"choice reused by 2, posterior updated by importance sampling for [0-2]; fits", out)
 
 
 @pytest.mark.slow
