@@ -52,6 +52,13 @@ class StoredChoice:
         date inside the data would give a policy variant other changepoints)."""
         return self.offered == _iso_dates(offered)
 
+    def still_fresh(self, newest) -> bool:
+        """Whether data ending at `newest` may reuse this choice: less than a year past the
+        data it was made on (the backtest's origins are a year apart: after a year the choice
+        is made again)."""
+        return (self.last_obs_date is not None and not pd.isna(newest)
+                and pd.Timestamp(newest) < pd.Timestamp(self.last_obs_date) + pd.DateOffset(years=1))
+
     def stamped(self, run_id: int, key: str) -> "StoredChoice":
         """With its provenance, once a run stores it (a reused choice keeps its own)."""
         return self if self.run_id is not None else replace(self, run_id=run_id, key=key)

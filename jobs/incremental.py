@@ -123,10 +123,7 @@ def reusable(state: dict, choice_key: str, history: pd.DataFrame) -> StoredChoic
     if state["status"] != "ok" or not isinstance(state["choice"], str):
         return None
     choice = StoredChoice.from_json(state["choice"], int(state["choice_run_id"]))
-    newest = pd.to_datetime(history[DS]).max()
-    if choice.key != choice_key or pd.isna(newest) or choice.last_obs_date is None:
-        return None
-    return choice if newest < pd.Timestamp(choice.last_obs_date) + pd.DateOffset(years=1) else None
+    return choice if choice.key == choice_key and choice.still_fresh(pd.to_datetime(history[DS]).max()) else None
 
 
 def assess_carried(conn, from_run: int, to_run: int, carried: dict[str, str], frequencies: dict[str, str],
