@@ -6,6 +6,7 @@ handled by the models, not filled in.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from forecast.frames import DS
@@ -34,9 +35,24 @@ def future_dates(last: pd.Timestamp, horizon, frequency: str) -> pd.DatetimeInde
     return pd.date_range(start, pd.Timestamp(horizon), freq=step(frequency))
 
 
-def period_length(frequency: str) -> pd.DateOffset:
-    """One whole period (start + period_length = the next period's start)."""
-    return pd.DateOffset(months={"monthly": 1, "quarterly": 3, "half_yearly": 6, "annual": 12}[frequency])
+PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "annual": 12}
+
+
+def period_months(frequency: str) -> int:
+    """The months of one whole period (a period's start plus them is the next one's)."""
+    return PERIOD_MONTHS[frequency]
+
+
+def add_months(dates: np.ndarray, months: int) -> np.ndarray:
+    """datetime64[ns] dates plus `months` months, as pandas adds DateOffset(months=...): the
+    same day of the month, the month's last day where it is shorter; the time of day kept."""
+    month = dates.astype("datetime64[M]")
+    into = dates - month.astype("datetime64[ns]")  # days and time since the month's start
+    day = np.timedelta64(1, "D")
+    target = month + np.timedelta64(months, "M")
+    length = (target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")
+    days = np.minimum(into // day, length // day - 1)
+    return target.astype("datetime64[ns]") + days * day + into % day
 
 
 def backtest_steps(frequency: str) -> int:

@@ -22,7 +22,7 @@ import pandas as pd
 from forecast.frames import (
     BOUND_LOWER, BOUND_UPPER, CDF, CDF_COLUMNS, CROSSING_COLUMNS, CROSSING_STATUS, DS, LATEST_ABOVE,
     MEDIAN_DATE, MILESTONES, OBSERVED_DATE, P10_DATE, P90_DATE, P_ABOVE, PROBABILITY_BY_HORIZON,
-    SERIES, THRESHOLD, Y,
+    SERIES, THRESHOLD, Y, as_datetimes,
 )
 
 NEVER = np.iinfo(np.int64).max  # index of "does not cross within the horizon"
@@ -30,26 +30,46 @@ TOLERANCE = 1e-9  # a path exactly at the threshold counts as at or above it
 BASIS = "basis"  # evidence column: observation | lower_bound | upper_bound | range
 
 
-def evidence_frame(history: pd.DataFrame, bounds: pd.DataFrame | None = None) -> pd.DataFrame:
-    """History (ds, y) and bounds (BOUNDS_COLUMNS) as one frame ds, lower, upper, basis,
-    sorted by date: an observation is its own lower and upper end."""
-    obs = pd.DataFrame({DS: pd.to_datetime(history[DS]), BOUND_LOWER: history[Y].astype(float),
-                        BOUND_UPPER: history[Y].astype(float), BASIS: "observation"})
-    if bounds is None or bounds.empty:
-        return obs.reset_index(drop=True)
-    b = pd.DataFrame({DS: pd.to_datetime(bounds[DS]), BOUND_LOWER: bounds[BOUND_LOWER].astype(float),
-                      BOUND_UPPER: bounds[BOUND_UPPER].astype(float)})
-    has_low, has_high = b[BOUND_LOWER].notna(), b[BOUND_UPPER].notna()
-    b[BASIS] = np.where(has_low & has_high, "range", np.where(has_low, "lower_bound", "upper_bound"))
-    return pd.concat([obs, b], ignore_index=True).sort_values(DS, kind="stable").reset_index(drop=True)
+@dataclass(frozen=True)
+class Evidence:
+    """History (ds, y) and bounds (BOUNDS_COLUMNS) as arrays sorted by date (stable: on one
+    date the observation first): an observation is its own lower and upper end; `basis` is
+    observation | lower_bound | upper_bound | range. Built once per series and read by every
+    threshold and target (NumPy, not a frame per target: a new day re-assesses thousands)."""
+    ds: np.ndarray  # datetime64[ns]
+    lower: np.ndarray
+    upper: np.ndarray
+    basis: np.ndarray  # object
 
+    @classmethod
+    def of(cls, history: pd.DataFrame | None, bounds: pd.DataFrame | None = None) -> "Evidence":
+        ds = [as_datetimes(history[DS])] if history is not None else []
+        low = [history[Y].to_numpy(float)] if history is not None else []
+        high, basis = list(low), [np.full(len(low[0]), "observation", object)] if low else []
+        if bounds is not None and not bounds.empty:
+            b_low, b_high = bounds[BOUND_LOWER].to_numpy(float), bounds[BOUND_UPPER].to_numpy(float)
+            has_low, has_high = ~np.isnan(b_low), ~np.isnan(b_high)
+            ds.append(as_datetimes(bounds[DS]))
+            low.append(b_low)
+            high.append(b_high)
+            basis.append(np.where(has_low & has_high, "range", np.where(has_low, "lower_bound", "upper_bound"))
+                         .astype(object))
+        if not ds:
+            return cls(np.array([], "datetime64[ns]"), np.array([]), np.array([]), np.array([], object))
+        ds_all = np.concatenate(ds)
+        order = np.argsort(ds_all, kind="stable")
+        return cls(ds_all[order], np.concatenate(low)[order], np.concatenate(high)[order],
+                   np.concatenate(basis)[order])
 
-def proves_above(evidence: pd.DataFrame, threshold: float) -> pd.Series:
-    return evidence[BOUND_LOWER] >= threshold - TOLERANCE  # NaN compares False
+    def __len__(self) -> int:
+        return len(self.ds)
 
+    def above(self, threshold: float) -> np.ndarray:
+        """Where the evidence proves the share at or above the threshold (a NaN end proves nothing)."""
+        return self.lower >= threshold - TOLERANCE
 
-def proves_below(evidence: pd.DataFrame, threshold: float) -> pd.Series:
-    return evidence[BOUND_UPPER] < threshold - TOLERANCE
+    def below(self, threshold: float) -> np.ndarray:
+        return self.upper < threshold - TOLERANCE
 
 
 def first_crossing_index(paths: np.ndarray, threshold: float) -> np.ndarray:
@@ -128,15 +148,23 @@ def cdf_frame(series: str, thresholds, dates: pd.DatetimeIndex | None, level: np
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CDF_COLUMNS)
 
 
-def crossing_from(cdf: pd.DataFrame | None, threshold: float) -> Crossing | None:
-    """One threshold's Crossing from a series' CDF frame (as computed or as stored), or None."""
+def crossings_by_threshold(cdf: pd.DataFrame | None) -> dict[float, Crossing]:
+    """Every threshold's Crossing in a series' CDF frame (as computed or as stored)."""
     if cdf is None or cdf.empty:
-        return None
-    rows = cdf[(cdf[THRESHOLD].astype(float) - float(threshold)).abs() < 1e-9].sort_values(DS)
-    if rows.empty:
-        return None
-    return Crossing(pd.DatetimeIndex(pd.to_datetime(rows[DS])), rows[CDF].to_numpy(float),
-                    rows[P_ABOVE].to_numpy(float))
+        return {}
+    thresholds, dates = cdf[THRESHOLD].to_numpy(float), as_datetimes(cdf[DS])
+    values, above = cdf[CDF].to_numpy(float), cdf[P_ABOVE].to_numpy(float)
+    out = {}
+    for threshold in np.unique(thresholds):
+        rows = np.flatnonzero(thresholds == threshold)
+        rows = rows[np.argsort(dates[rows], kind="stable")]
+        out[float(threshold)] = Crossing(pd.DatetimeIndex(dates[rows]), values[rows], above[rows])
+    return out
+
+
+def crossing_at(crossings: dict[float, Crossing], threshold: float) -> Crossing | None:
+    """The Crossing of `threshold` (to 1e-9) among crossings_by_threshold's, or None."""
+    return next((c for t, c in crossings.items() if abs(t - float(threshold)) < 1e-9), None)
 
 
 def observed_crossing(history: pd.DataFrame, threshold: float):
@@ -145,21 +173,21 @@ def observed_crossing(history: pd.DataFrame, threshold: float):
     return None if hit.empty else pd.Timestamp(hit.iloc[0]).date()
 
 
-def observed_state(evidence: pd.DataFrame, threshold: float) -> dict | None:
+def observed_state(evidence: Evidence, threshold: float) -> dict | None:
     """What the evidence says about a threshold, or None when nothing proves it reached.
 
     first_above: the first date proved at or above; left_censored: nothing before it proves
     the share below (the first evidence is already above, or only undecided bounds precede
     it), so when it was crossed is unknown; latest_above: the latest deciding evidence
     (proving above or below) is at or above."""
-    above, below = proves_above(evidence, threshold), proves_below(evidence, threshold)
+    above, below = evidence.above(threshold), evidence.below(threshold)
     if not above.any():
         return None
-    first = int(np.flatnonzero(above.to_numpy())[0])
-    deciding = np.flatnonzero((above | below).to_numpy())
-    return {"first_above": evidence[DS].iloc[first].date(),
-            "left_censored": not below.iloc[:first].any(),
-            "latest_above": bool(above.iloc[deciding[-1]])}
+    first = int(np.argmax(above))
+    deciding = np.flatnonzero(above | below)
+    return {"first_above": pd.Timestamp(evidence.ds[first]).date(),
+            "left_censored": not below[:first].any(),
+            "latest_above": bool(above[deciding[-1]])}
 
 
 def _milestones(crossing: Crossing | None) -> dict:
@@ -172,11 +200,10 @@ def crossing_row(series: str, threshold: float, history: pd.DataFrame,
                  dates: pd.DatetimeIndex | None, level: np.ndarray | None,
                  bounds: pd.DataFrame | None = None) -> dict | None:
     """crossing_row_from with the Crossing of these level paths."""
-    return crossing_row_from(series, threshold, history, crossing_of(dates, level, threshold), bounds)
+    return crossing_row_from(series, threshold, Evidence.of(history, bounds), crossing_of(dates, level, threshold))
 
 
-def crossing_row_from(series: str, threshold: float, history: pd.DataFrame, crossing: Crossing | None,
-                      bounds: pd.DataFrame | None = None) -> dict | None:
+def crossing_row_from(series: str, threshold: float, evidence: Evidence, crossing: Crossing | None) -> dict | None:
     """One row of the crossings frame. Without a forecast (`crossing` None) only an observed
     crossing can be reported: None otherwise, never a made-up projection.
 
@@ -186,7 +213,7 @@ def crossing_row_from(series: str, threshold: float, history: pd.DataFrame, cros
     row = {SERIES: series, THRESHOLD: float(threshold), OBSERVED_DATE: None, MEDIAN_DATE: None,
            P10_DATE: None, P90_DATE: None, PROBABILITY_BY_HORIZON: None, LATEST_ABOVE: None}
     within = float(crossing.cdf[-1]) if crossing is not None else None
-    state = observed_state(evidence_frame(history, bounds), threshold)
+    state = observed_state(evidence, threshold)
     if state is not None:
         status = "above_since_first" if state["left_censored"] else "crossed"
         if state["latest_above"]:
@@ -213,5 +240,6 @@ def crossing_row_from(series: str, threshold: float, history: pd.DataFrame, cros
 def crossings_frame(series: str, thresholds, history: pd.DataFrame, cdf: pd.DataFrame | None,
                     bounds: pd.DataFrame | None = None) -> pd.DataFrame:
     """CROSSING_COLUMNS rows of every threshold, from the series' CDF frame (None: no forecast)."""
-    rows = [crossing_row_from(series, t, history, crossing_from(cdf, t), bounds) for t in sorted(set(thresholds))]
+    evidence, crossings = Evidence.of(history, bounds), crossings_by_threshold(cdf)
+    rows = [crossing_row_from(series, t, evidence, crossing_at(crossings, t)) for t in sorted(set(thresholds))]
     return pd.DataFrame([r for r in rows if r is not None], columns=CROSSING_COLUMNS)

@@ -5,6 +5,7 @@ column names again. Shares are fractions in [0, 1].
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 # History: one row per observation.
@@ -75,6 +76,14 @@ TARGET_STATUSES = ("met", "reached_then_fell", "missed", "unobserved",
 
 # Per-series outcome of a run.
 SERIES_STATUSES = ("ok", "insufficient_data", "failed")
+
+
+def as_datetimes(values) -> np.ndarray:
+    """Dates as datetime64[ns], parsed only when they are not datetimes already
+    (pd.to_datetime inspects every value even then: a refresh calls this per series)."""
+    values = pd.Series(values)
+    parsed = values if pd.api.types.is_datetime64_dtype(values) else pd.to_datetime(values)
+    return parsed.to_numpy("datetime64[ns]")
 
 
 class InvalidHistory(ValueError):

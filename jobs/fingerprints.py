@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.frames import BOUND_LOWER, BOUND_UPPER, DS, TARGET_INPUT_COLUMNS, Y
+from forecast.frames import BOUND_LOWER, BOUND_UPPER, DS, TARGET_INPUT_COLUMNS, Y, as_datetimes
 from jobs import backends
 from jobs.errors import InternalError
 
@@ -51,12 +51,12 @@ def data_hash(history: pd.DataFrame, bounds: pd.DataFrame | None) -> str:
     """sha256 of one series' fitted observations (ds, y) and bounds, exact bits, date order."""
     digest = hashlib.sha256()
     h = history if history[DS].is_monotonic_increasing else history.sort_values(DS)  # as read: in date order
-    digest.update(pd.to_datetime(h[DS]).to_numpy("datetime64[D]").astype(np.int64).tobytes())
+    digest.update(as_datetimes(h[DS]).astype("datetime64[D]").astype(np.int64).tobytes())
     digest.update(h[Y].to_numpy(float).tobytes())
     if bounds is not None and not bounds.empty:
         b = bounds.sort_values(DS)
         digest.update(b"bounds")
-        digest.update(pd.to_datetime(b[DS]).to_numpy("datetime64[D]").astype(np.int64).tobytes())
+        digest.update(as_datetimes(b[DS]).astype("datetime64[D]").astype(np.int64).tobytes())
         digest.update(b[[BOUND_LOWER, BOUND_UPPER]].to_numpy(float).tobytes())
     return digest.hexdigest()
 

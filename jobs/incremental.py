@@ -24,8 +24,10 @@ import pandas as pd
 from forecast.calendar import FREQUENCIES, history_frequency
 from forecast.choice import StoredChoice
 from forecast.engine import EngineConfig
-from forecast.frames import BOUNDS_COLUMNS, DS, SERIES, TARGET_INPUT_COLUMNS, THRESHOLD, Y, validate_history
-from forecast.targets import assess_targets
+from forecast.frames import (
+    BOUNDS_COLUMNS, DS, SERIES, TARGET_ASSESSMENT_COLUMNS, TARGET_INPUT_COLUMNS, THRESHOLD, Y, validate_history,
+)
+from forecast.targets import assessment_rows
 from jobs import fingerprints
 from jobs.store import read, runs
 
@@ -56,10 +58,12 @@ def chunks(keys: list[str], size: int | None = None) -> Iterator[list[str]]:
 
 
 def read_inputs(conn, keys: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """These series' stored inputs: per series its fitted observations (ds, y) as stored,
-    and its bounds (BOUNDS_COLUMNS). A series of bounds only has an empty history (it is
-    still assessed); one with neither is left out."""
+    """These series' stored inputs: per series its fitted observations (ds, y) as stored
+    (the dates parsed once for the chunk, not once per series), and its bounds
+    (BOUNDS_COLUMNS). A series of bounds only has an empty history (it is still assessed);
+    one with neither is left out."""
     bounds, history = read.bounds_frame(conn, keys), read.history_frame(conn, keys, validate=False)
+    history[DS] = pd.to_datetime(history[DS])
     bounds = dict(tuple(bounds[BOUNDS_COLUMNS].groupby(bounds[SERIES])))
     groups = dict.fromkeys(bounds, EMPTY_HISTORY)
     groups.update(tuple(history[[DS, Y]].groupby(history[SERIES])))
@@ -130,28 +134,44 @@ def assess_carried(conn, from_run: int, to_run: int, carried: dict[str, str], fr
                    targets: dict[str, pd.DataFrame], as_of) -> None:
     """Assess and write the targets of carried-over series ({series: status}; those with
     targets), a chunk of series at a time, from their stored observations and run
-    `from_run`'s stored CDFs."""
+    `from_run`'s stored CDFs: per chunk one read of each, one validation of the histories
+    and one write."""
     measured = sorted(k for k in carried if k in targets)
     for chunk in chunks(measured, REASSESS_CHUNK):
         groups, bounds = read_inputs(conn, chunk)
-        cdf = dict(tuple(read.crossing_cdf(conn, from_run, chunk).groupby(SERIES)))
-        for k in chunk:
-            runs.write_assessments(conn, to_run, assess_stored(carried[k], groups.get(k, EMPTY_HISTORY), k,
-                                                               bounds.get(k), frequencies.get(k), targets[k],
-                                                               as_of, cdf.get(k)))
+        wanted = pd.concat([targets[k] for k in chunk], ignore_index=True)
+        cdf = read.crossing_cdf(conn, from_run, chunk, wanted[THRESHOLD].unique())  # only the targets' thresholds
+        cdf = dict(tuple(cdf.assign(**{DS: pd.to_datetime(cdf[DS])}).groupby(SERIES)))
+        clean = _validated(groups, [k for k in chunk if carried[k] != "failed"])
+        records = {k: [] for k in chunk}
+        for target in wanted.to_dict("records"):
+            records[target[SERIES]].append(target)
+        rows = [row for k in chunk for row in assess_stored(
+            carried[k], clean.get(k, EMPTY_HISTORY), bounds.get(k), frequencies.get(k), records[k], as_of, cdf.get(k))]
+        runs.write_assessments(conn, to_run, pd.DataFrame(rows, columns=TARGET_ASSESSMENT_COLUMNS))
 
 
-def assess_stored(status: str, history: pd.DataFrame, key: str, bounds, frequency, targets: pd.DataFrame,
-                  as_of, cdf: pd.DataFrame | None) -> pd.DataFrame:
-    """A series' target assessments as forecast.engine.forecast_series (or refresh.fit_one
-    for a failed series) made them, from the stored CDF instead of the paths."""
+def _validated(groups: dict[str, pd.DataFrame], keys: list[str]) -> dict[str, pd.DataFrame]:
+    """These series' histories as refresh.fit_one gave them to the engine (validated, in date
+    order), validated together: they passed on their own when fitted, on the same data."""
+    histories = [groups[k].assign(**{SERIES: k}) for k in keys if k in groups and len(groups[k])]
+    if not histories:
+        return {}
+    clean = validate_history(pd.concat(histories, ignore_index=True))
+    return {k: group[[DS, Y]].reset_index(drop=True) for k, group in clean.groupby(SERIES, sort=False)}
+
+
+def assess_stored(status: str, history: pd.DataFrame, bounds, frequency, records: list[dict],
+                  as_of, cdf: pd.DataFrame | None) -> list[dict]:
+    """A series' target assessment rows as forecast.engine.forecast_series (or refresh.fit_one
+    for a failed series) made them, from the stored CDF instead of the paths (`history`:
+    validated, in date order; `records`: its target rows, TARGET_INPUT_COLUMNS)."""
     as_of = pd.Timestamp(as_of)
     if status == "failed":
-        return assess_targets(targets, None, as_of)
-    clean = validate_history(history.assign(**{SERIES: key}))[[DS, Y]].sort_values(DS).reset_index(drop=True)
+        return assessment_rows(records, None, as_of)
     if status == "ok" and frequency not in FREQUENCIES:  # the engine forecasts on the inferred one
-        frequency = history_frequency(clean)
-    return assess_targets(targets, clean, as_of, cdf, bounds, frequency)
+        frequency = history_frequency(history)
+    return assessment_rows(records, history, as_of, cdf, bounds, frequency)
 
 
 __all__ = ["Plan", "plan", "plan_store", "reusable", "read_inputs", "chunks", "series_targets", "assess_carried", "assess_stored"]

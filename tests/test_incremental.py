@@ -103,6 +103,20 @@ def test_a_new_day_refits_nothing_and_assesses_as_a_fresh_fit_would(store):
     assert (run["series_refitted"], run["series_carried"]) == (0, 4)
 
 
+def test_carried_assessments_at_chunk_boundaries_equal_the_fits_own_and_a_fresh_fits(store, monkeypatch):
+    monkeypatch.setattr(incremental, "REASSESS_CHUNK", 3)  # a, b, bad (failed) | short: chunks of mixed statuses
+    first = refresh(store, FAST, workers=1, progress=False)
+    only_b = refresh(store, FAST, series=["b"], force=True, workers=1, progress=False)  # the others carried, same day
+    assert (only_b.refitted_series, only_b.carried_series) == (1, 3)
+    pd.testing.assert_frame_equal(assessments(store, only_b.run_id), assessments(store, first.run_id))
+    later = refresh(store, A_YEAR_LATER, workers=1, progress=False)
+    fresh = refresh(store, A_YEAR_LATER, workers=1, force=True, progress=False)
+    assert (later.refitted_series, fresh.refitted_series) == (0, 4)
+    carried, fitted = assessments(store, later.run_id), assessments(store, fresh.run_id)
+    pd.testing.assert_frame_equal(carried, fitted)
+    assert set(carried["status"]) >= {"unobserved", "no_data"} and not carried.equals(assessments(store, first.run_id))
+
+
 def test_a_new_as_of_on_the_command_line_refits_nothing(store, any_db_url):
     args = ["refresh", "--db", any_db_url, "--models", "naive,drift", "--workers", "1"]
     assert "4 series refitted" in cli(*args, "--as-of", "2023-01-01").stdout

@@ -6,7 +6,7 @@ import contextlib
 import json
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, or_, select
 
 from forecast.frames import (
     BOUND_LOWER, BOUND_UPPER, BOUNDS_COLUMNS, CDF_COLUMNS, CROSSINGS_EXPORT_COLUMNS, DATE, DEADLINE, DS, FIT_KINDS, FORECASTS_EXPORT_COLUMNS, MEASURE,
@@ -314,14 +314,16 @@ def stored_posteriors(conn: Connection, since: dict[str, int]) -> dict[str, dict
     return found
 
 
-def crossing_cdf(conn: Connection, run_id: int, series_keys) -> pd.DataFrame:
-    """The stored crossing-date CDFs (forecast.frames.CDF_COLUMNS) of these series in run `run_id`."""
+def crossing_cdf(conn: Connection, run_id: int, series_keys, thresholds=None) -> pd.DataFrame:
+    """The stored crossing-date CDFs (forecast.frames.CDF_COLUMNS) of these series in run
+    `run_id`, of every threshold or only of `thresholds` (to 1e-9, as forecast.crossings matches them)."""
     c, rs = schema.crossing_cdf, schema.run_series
-    frame = _frame(conn, select(c.c.series_key.label(SERIES), c.c.threshold, c.c.date.label(DS), c.c.cdf,
-                                c.c.p_above).select_from(_held(c))
-                   .where(rs.c.run_id == run_id, rs.c.series_key.in_(list(series_keys)))
-                   .order_by(c.c.series_key, c.c.threshold, c.c.date))
-    return frame[CDF_COLUMNS]
+    query = (select(c.c.series_key.label(SERIES), c.c.threshold, c.c.date.label(DS), c.c.cdf, c.c.p_above)
+             .select_from(_held(c)).where(rs.c.run_id == run_id, rs.c.series_key.in_(list(series_keys)))
+             .order_by(c.c.series_key, c.c.threshold, c.c.date))
+    if thresholds is not None:
+        query = query.where(or_(*(c.c.threshold.between(float(t) - 1e-9, float(t) + 1e-9) for t in set(thresholds))))
+    return _frame(conn, query)[CDF_COLUMNS]
 
 
 def crossings_frame(conn: Connection, run_id: int, series_keys=None) -> pd.DataFrame:

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from forecast.crossings import cdf_frame
-from forecast.targets import assess_target, status_from_probability
+import targets_reference
+from forecast.targets import assess_target, assess_targets, status_from_probability
 
 DATES = pd.date_range("2022-01-01", periods=48, freq="MS")
 HISTORY = pd.DataFrame({"ds": pd.date_range("2018-01-01", periods=48, freq="MS"),
@@ -119,3 +120,47 @@ def test_future_deadline_status_follows_the_probability():
 def test_no_data_without_a_measuring_series():
     row = assess_target(target(0.8, "2030-12-31", series=None), None, "2022-01-01")
     assert row["status"] == "no_data" and row["probability_by_deadline"] is None
+
+
+def random_case(rng: np.random.Generator):
+    """A random series (frequency, gaps, bounds of every kind), its CDF frame as the engine
+    computes it or as the store gives it back (dates as date objects), and targets around it."""
+    frequency = rng.choice(["monthly", "quarterly", "half_yearly", "annual"])
+    offset = {"monthly": "MS", "quarterly": "QS", "half_yearly": "6MS", "annual": "YS"}[frequency]
+    dates = pd.date_range(f"{rng.integers(2005, 2015)}-01-01", periods=int(rng.integers(1, 40)), freq=offset)
+    dates = dates[rng.random(len(dates)) > 0.2] if len(dates) > 3 else dates
+    history = pd.DataFrame({"ds": dates, "y": np.clip(np.linspace(0.1, 0.9, len(dates)) + rng.normal(0, 0.1, len(dates)), 0, 1)})
+    bounds = None
+    if rng.random() < 0.6:
+        n = int(rng.integers(1, 6))
+        low = np.where(rng.random(n) < 0.6, rng.uniform(0, 1, n), np.nan)
+        high = np.where(np.isnan(low) | (rng.random(n) < 0.4), rng.uniform(0, 1, n), np.nan)
+        bounds = pd.DataFrame({"ds": pd.to_datetime(rng.choice(pd.date_range("2004-01-01", "2030-12-01", freq="MS"), n)),
+                               "lower": low, "upper": np.where(np.isnan(low), high, np.maximum(high, low))})
+    future = pd.date_range((dates[-1] if len(dates) else pd.Timestamp("2015-01-01")) + pd.DateOffset(months=1),
+                           "2032-12-01", freq=offset)
+    thresholds = (0.5, 0.75, 0.9)
+    cdf = cdf_frame("s", thresholds, future, np.clip(rng.uniform(0.2, 0.7) + np.cumsum(
+        rng.normal(0.01, 0.05, (len(future), 50)), axis=0), 0, 1)) if rng.random() < 0.8 else None
+    if cdf is not None and rng.random() < 0.5:
+        cdf = cdf.assign(ds=[d.date() for d in cdf["ds"]])  # as read back from the store
+    deadlines = pd.to_datetime(rng.integers(pd.Timestamp("2004-06-01").value, pd.Timestamp("2034-01-01").value, 6)).normalize()
+    targets = pd.DataFrame({"target_id": [f"T{i}" for i in range(6)], "series": "s",
+                            "threshold": rng.choice([*thresholds, 0.3, 0.6], 6),
+                            "deadline": [d.date() for d in deadlines], "measure": "direct"})
+    as_of = pd.Timestamp(rng.choice(pd.date_range("2012-01-01", "2032-01-01", freq="17D")))
+    return history if rng.random() < 0.95 else None, bounds, cdf, targets, as_of, \
+        frequency if rng.random() < 0.8 else None
+
+
+def test_the_vectorised_rules_assess_as_the_frame_per_target_rules_did():
+    rng = np.random.default_rng(5)
+    statuses = set()
+    for _ in range(40):
+        history, bounds, cdf, targets, as_of, frequency = random_case(rng)
+        fast = assess_targets(targets, history, as_of, cdf, bounds, frequency)
+        slow = pd.DataFrame([targets_reference.assess_target(t, history, as_of, cdf, bounds, frequency)
+                             for t in targets.to_dict("records")], columns=fast.columns)
+        pd.testing.assert_frame_equal(fast, slow)
+        statuses.update(fast["status"])
+    assert statuses >= {"met", "reached_then_fell", "missed", "unobserved", "on_track", "off_track", "no_data"}
