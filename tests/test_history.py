@@ -3,6 +3,7 @@ change since the previous run and since 30 days ago, on three real runs over cha
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -97,6 +98,8 @@ def test_history_command(three_runs, capsys):
     out = capsys.readouterr().out
     assert "target T-rise: threshold 50% by 2030-12-31, measured by rising" in out
     assert all(f"*{r}" in out for r in run_ids)
+    # dates read as the months they stand for, as on the series page, not as their first days
+    assert re.search(r"  \d{4}-\d\d  ", out) and not re.search(r"\d{4}-\d\d-01\b(?! \d\d:\d\d)", out), out
     assert cli.main(["history", "--db", url, "--series", "rising", "--threshold", "0.75"]) == 0
     assert capsys.readouterr().out.count("75%") == len(run_ids)
     assert cli.main(["history", "--db", url, "--target", "T-nope"]) == 2

@@ -7,6 +7,7 @@ import pandas as pd
 
 from jobs.cli._table import format_table, minute
 from jobs.errors import ConfigError
+from jobs.periods import period_label
 from jobs.store import db, read
 
 NAME = "history"
@@ -37,6 +38,19 @@ def _range(low, high) -> str:
     return "-" if _cell(low) == "-" and _cell(high) == "-" else f"{_cell(low)} .. {_cell(high)}"
 
 
+def _periods(conn, series_key):
+    """date -> the period it stands for in this series ("2021", "2016-06" for a TOP500 list),
+    as `domshare status` and the app write it; the day where the series is unknown."""
+    observations = read.observation_evidence(conn, [series_key]) if isinstance(series_key, str) else None
+    if observations is None or observations.empty:
+        return lambda value: _cell(value)
+    kinds = set(observations["period_type"].dropna())
+    own = kinds.pop() if len(kinds) == 1 else None  # a series of one period type; else its frequency's
+    frequency = observations["frequency"].iloc[0]
+    return lambda value: _cell(value) if _cell(value) == "-" else period_label(
+        pd.Timestamp(value).date(), own, frequency)
+
+
 def _target(conn, target_id: str) -> str:
     frame = read.target_history(conn, target_id)
     if frame.empty:
@@ -47,9 +61,11 @@ def _target(conn, target_id: str) -> str:
     first = frame.iloc[0]
     head = (f"target {target_id}: threshold {first['threshold']:.0%} by {first['deadline']}, "
             f"measured by {first['series'] or 'no series'}")
+    period = _periods(conn, first["series"])
     rows = [(("*" if r.new_data else " ") + str(r.run_id), minute(r.run_finished_at), r.status,
-             _cell(r.probability_by_deadline, ".2f"), _cell(r.projected_date), _range(r.p10_date, r.p90_date),
-             _cell(r.n_obs), _cell(r.last_obs_date), (r.input_hash or "")[:12]) for r in frame.itertuples()]
+             _cell(r.probability_by_deadline, ".2f"), period(r.projected_date),
+             _range(period(r.p10_date), period(r.p90_date)), _cell(r.n_obs), period(r.last_obs_date),
+             (r.input_hash or "")[:12]) for r in frame.itertuples()]
     table = format_table(("run", "finished", "status", "P(deadline)", "projected", "10-90%", "obs",
                           "last obs", "inputs"), rows, right=(0, 3, 6))
     return f"{head}\n{table}\n* new data arrived for the series in this run"
@@ -62,9 +78,10 @@ def _series(conn, series_key: str, threshold: float | None) -> str:
             raise ConfigError(f"unknown series {series_key!r} (see `domshare status`)")
         return f"series {series_key}: no crossings in any complete run" + (
             f" for threshold {threshold:g}" if threshold is not None else "")
+    period = _periods(conn, series_key)
     rows = [(f"{r.threshold:.0%}", ("*" if r.new_data else " ") + str(r.run_id), minute(r.run_finished_at),
-             r.status, _cell(r.median_date), _range(r.p10_date, r.p90_date), _cell(r.probability_by_horizon, ".2f"),
-             _cell(r.n_obs)) for r in frame.itertuples()]
+             r.status, period(r.median_date), _range(period(r.p10_date), period(r.p90_date)),
+             _cell(r.probability_by_horizon, ".2f"), _cell(r.n_obs)) for r in frame.itertuples()]
     table = format_table(("threshold", "run", "finished", "status", "median", "10-90%", "P(horizon)", "obs"),
                          rows, right=(0, 1, 6, 7))
     return f"series {series_key}\n{table}\n* new data arrived for the series in this run"
