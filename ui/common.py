@@ -100,6 +100,11 @@ def text(values, missing: str = periods.MISSING) -> pd.Series:
                       or v == "" else str(v))
 
 
+def file_label(name: str, rows: int) -> str:
+    """A download button's words: "targets.csv (42 rows)", "evidence_P10.csv (1 row)"."""
+    return f"{name} ({rows:,} row{'' if rows == 1 else 's'})"
+
+
 def number_text(values, fmt: str = "{:.0%}", missing: str = periods.MISSING) -> pd.Series:
     """Numbers as text, a dash where there is none. st.dataframe draws every missing cell as
     "None" whatever the format, so a column that can be missing is shown as text."""
@@ -256,7 +261,7 @@ def download_buttons(url: str, stamp: queries.Stamp, series_keys: list[str] | No
         for name, rows in queries.export_rows(url, stamp, keys).items():
             filename = name if scope == "all" else name.replace(".csv", f"_{scope}.csv")
             st.download_button(
-                f"{name} ({rows:,} rows)", data=functools.partial(_file, url, stamp, keys, name),
+                file_label(name, rows), data=functools.partial(_file, url, stamp, keys, name),
                 file_name=filename, mime="text/csv", icon=":material/download:", key=f"download-{key}-{name}",
                 width="content", on_click="ignore",
             )

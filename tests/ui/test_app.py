@@ -499,6 +499,13 @@ def test_evidence_card_of_an_unmeasured_target_names_the_missing_evidence(built_
     assert overview.loc[none["target_id"], "evidence"] == f"target?target={none['target_id']}"
 
 
+def test_a_card_with_one_observation_offers_its_file_of_1_row(built_sqlite, monkeypatch):
+    rows = export.export_frames(db.make_engine(built_sqlite))["evidence.csv"]["target_id"].value_counts()
+    target = rows[rows == 1].index[0]
+    at = open_page(built_sqlite, monkeypatch, "evidence", {"target": target})
+    assert at.download_button[0].label == f"evidence_{target}.csv (1 row)"
+
+
 def test_a_target_no_run_could_answer_gets_no_empty_history_chart(built_sqlite, monkeypatch):
     targets = export.export_frames(db.make_engine(built_sqlite))["targets.csv"]
     target = targets[(targets["status"] == "no_data") & targets["series"].notna()]["target_id"].iloc[0]

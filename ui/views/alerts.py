@@ -37,7 +37,7 @@ st.dataframe(pd.DataFrame({
     "series": common.text(shown["series"]),
 }), hide_index=True, width="stretch", key="alerts-table",
     column_config={"alert": st.column_config.TextColumn(width="large")})
-st.download_button(f"alerts.csv ({len(alerts)} rows)", data=queries.csv_bytes(alerts), file_name="alerts.csv",
+st.download_button(common.file_label("alerts.csv", len(alerts)), data=queries.csv_bytes(alerts), file_name="alerts.csv",
                    mime="text/csv", icon=":material/download:", key="download-alerts")
 
 st.subheader("Webhook deliveries")

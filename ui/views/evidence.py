@@ -135,6 +135,6 @@ st.subheader("Caveats")
 notes = evidence.caveats(card.to_dict() | {TARGET_ID: pick}, observations)
 st.markdown("\n".join(f"- {md(c)}" for c in notes) if notes else "None recorded.")
 
-st.download_button(f"evidence_{pick}.csv ({len(rows)} rows)", data=queries.csv_bytes(rows),
+st.download_button(common.file_label(f"evidence_{pick}.csv", len(rows)), data=queries.csv_bytes(rows),
                    file_name=f"evidence_{pick}.csv", mime="text/csv", icon=":material/download:",
                    key="download-card")
