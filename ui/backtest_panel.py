@@ -9,7 +9,7 @@ import streamlit as st
 
 from forecast.registry import POLICY_SUFFIX
 from jobs.store import read
-from ui import common, periods
+from ui import common, periods, style
 from ui.outside_text import md
 
 
@@ -18,15 +18,10 @@ def _weights_text(run_status: dict | None) -> str:
     return ", ".join(f"{md(m)} {w:.1f}" for m, w in weights.items())
 
 
-def skill_verdict(skill: float) -> str:
-    """What a skill (1 - CRPS / naive's) means: below 0 the forecast is worse than naive."""
-    return "beats naive" if skill > 0 else "worse than naive" if skill < 0 else "ties naive"
-
-
 def skill_text(skill, model: str) -> str:
     if skill is None or pd.isna(skill):
         return periods.MISSING
-    return f"{skill:+.2f} ({'the yardstick' if model == 'naive' else skill_verdict(skill)})"
+    return f"{skill:+.2f} ({'the yardstick' if model == 'naive' else style.skill_verdict(skill)})"
 
 
 def show(scores: pd.DataFrame, run_status: dict | None) -> None:

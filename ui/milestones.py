@@ -10,7 +10,7 @@ from forecast.frames import (
     CROSSING_STATUS, LATEST_ABOVE, MEDIAN_DATE, OBSERVED_DATE, PROBABILITY_BY_2027, PROBABILITY_BY_2030,
     SERIES, THRESHOLD,
 )
-from ui import periods
+from ui import periods, style
 
 MILESTONES = (0.5, 0.75, 0.9)
 REACHED = ("crossed", "above_since_first")
@@ -48,10 +48,18 @@ def matching(ordered: pd.DataFrame, text: str | None) -> pd.DataFrame:
     return ordered[found.any(axis=1)].reset_index(drop=True)
 
 
+def skill_cell(skill) -> str:
+    """How far to trust a row's chances: the forecast's out-of-sample skill against naive."""
+    if skill is None or pd.isna(skill):
+        return "not measured (too few points)"
+    return f"{skill:+.2f} ({style.skill_verdict(skill)})"
+
+
 def milestone_table(crossings: pd.DataFrame, catalogue: pd.DataFrame, forecast_series: list[str],
-                    technology_names: dict[str, str]) -> pd.DataFrame:
+                    technology_names: dict[str, str], skills: dict | None = None) -> pd.DataFrame:
     """One row per forecast series (`forecast_series`, catalogue indexed by key), a text
-    column per milestone; ordered by technology, then series title."""
+    column per milestone and the forecast's out-of-sample skill (`skills`: key -> skill);
+    ordered by technology, then series title."""
     wanted = crossings[crossings[SERIES].isin(forecast_series) & crossings[THRESHOLD].isin(MILESTONES)]
     found = {(row[SERIES], row[THRESHOLD]): row for row in wanted.to_dict("records")}
     rows = []
@@ -64,7 +72,8 @@ def milestone_table(crossings: pd.DataFrame, catalogue: pd.DataFrame, forecast_s
         for level in MILESTONES:
             crossing = found.get((key, level))
             row[f"{level:.0%}"] = cell(crossing, period) if crossing is not None else periods.MISSING
+        row["skill vs naive"] = skill_cell((skills or {}).get(key))
         rows.append(row)
     # The milestones right after the series' name, so a narrow screen shows them first.
-    columns = ["series", *(f"{m:.0%}" for m in MILESTONES), "technology", "key"]
+    columns = ["series", *(f"{m:.0%}" for m in MILESTONES), "skill vs naive", "technology", "key"]
     return pd.DataFrame(rows, columns=columns).sort_values(["technology", "series"]).reset_index(drop=True)

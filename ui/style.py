@@ -95,3 +95,8 @@ def _status_key(label: str | None) -> str:
         if label in (key, text):
             return key
     return ""
+
+
+def skill_verdict(skill: float) -> str:
+    """What a skill (1 - CRPS / naive's) means: below 0 the forecast is worse than naive."""
+    return "beats naive" if skill > 0 else "worse than naive" if skill < 0 else "ties naive"

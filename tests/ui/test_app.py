@@ -525,6 +525,11 @@ def test_overview_milestones_list_every_forecast_series_with_2027_and_2030(built
     table = next(d.value for d in at.dataframe if "90%" in d.value.columns)
     assert set(table["chart"].str.removeprefix("series?series=")) == forecast
     assert list(table.columns)[:5] == ["series", "50%", "75%", "90%", "chart"]  # the link in view at 1400 px
+    skills = outcome.set_index("series_key")["skill"]  # how far to trust each row's chances
+    for chart, shown in zip(table["chart"], table["skill vs naive"]):
+        skill = skills[chart.removeprefix("series?series=")]
+        assert shown == ("not measured (too few points)" if pd.isna(skill) else
+                                      f"{skill:+.2f} ({'beats' if skill > 0 else 'worse than' if skill < 0 else 'ties'} naive)")
     crossings = export.export_frames(db.make_engine(built_db))["crossings.csv"]
     checked = 0
     for row in table.itertuples():

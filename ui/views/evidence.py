@@ -11,7 +11,7 @@ import streamlit as st
 from forecast.frames import SERIES, TARGET_ID
 from jobs import evidence
 from jobs.store.schema import split_codes
-from ui import backtest_panel, charts, common, history_panels, periods, queries, style
+from ui import charts, common, history_panels, periods, queries, style
 from ui.outside_text import http_link, md
 
 url = common.db_url()
@@ -96,7 +96,7 @@ with st.container(border=True, key="card-answer"):
     if isinstance(card["model"], str):
         skill = card["skill"]
         st.markdown(f"Model: **{card['model']}** · out-of-sample skill against the naive forecast: " + (
-            f"**{skill:+.2f}** ({backtest_panel.skill_verdict(skill)}; 1 − CRPS / naive CRPS "
+            f"**{skill:+.2f}** ({style.skill_verdict(skill)}; 1 − CRPS / naive CRPS "
             f"on {int(card['skill_origins'])} held-out origin(s))" if pd.notna(skill)
             else "not measured (too few points for held-out origins)"))
 

@@ -187,12 +187,17 @@ else:
                              placeholder="part of a title, key or technology")
         ordered = milestones.matching(ordered, find)
     heading = milestones.milestone_table(queries.run_crossings(url, stamp.run_id), catalogue,
-                                         list(ordered["key"][:style.MILESTONE_ROWS]), technology_names)
+                                         list(ordered["key"][:style.MILESTONE_ROWS]), technology_names,
+                                         {k: o["skill"] for k, o in outcomes.items()})
     # the chart link right after the milestones, so it is on screen without scrolling sideways
-    heading.insert(heading.columns.get_loc("technology"), "chart", "series?series=" + heading.pop("key"))
+    heading.insert(heading.columns.get_loc("skill vs naive"), "chart", "series?series=" + heading.pop("key"))
     with st.container(key="milestones"):
         st.dataframe(heading, hide_index=True, width="stretch",
                      column_config={"series": st.column_config.TextColumn(width=300),
+                                    "skill vs naive": st.column_config.TextColumn(
+                                        help="the forecast's out-of-sample skill, 1 - CRPS / naive's CRPS on "
+                                             "held-out origins: below 0 its chances are worse than repeating "
+                                             "the last value"),
                                     "chart": st.column_config.LinkColumn(width=60, display_text="chart")})
     if len(heading) < len(forecast_series):
         st.caption(f"**Showing {len(heading):,} of {len(ordered):,} forecast series"
@@ -202,7 +207,9 @@ else:
     st.caption("Every forecast domestic-share series, with or without an official target: for each "
                "milestone share, when it was first reached, or the probability that the forecast "
                "reaches it by the end of 2027 and of 2030 and the median period it does (*now below*: "
-               "reached once, below at the latest evidence). The numbers are in `crossings.csv`.")
+               "reached once, below at the latest evidence), with the forecast's out-of-sample skill "
+               "against the naive forecast: weigh the chances of a forecast worse than naive, or not "
+               "measured, accordingly. The numbers are in `crossings.csv`.")
 
 st.subheader("Data freshness")
 pulled, files = queries.source_freshness(url, stamp), queries.file_sources(url, stamp)
