@@ -14,7 +14,10 @@ engine on every domestic-share series that can be forecast. Per series it prints
             could not fit the series)
 Pooled lines: the 80% coverage over every held-out point of every series; the mean CRPS of
 the choice against each single peer's over the series where that peer ran (ratio < 1: the
-choice is better); and how many series with >= 20 observations the choice beats naive on.
+choice is better); the same scale-free (the geometric mean over series of the per-series
+CRPS ratio: each series counts once, not by its number of points and level); how many
+series with >= 20 observations the choice beats naive on; and the pooled figures when the
+naive and drift baselines compete in the choice like the other models.
 
 Policy dates as changepoints: the same engine again without the curated policy dates of
 each series' sector and technology (which the default offers to Prophet), and per series
@@ -27,6 +30,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +103,18 @@ def report(config: EngineConfig, url: str, policies: bool = True) -> tuple[pd.Da
     return frame, pooled
 
 
+def scale_free_ratios(frame: pd.DataFrame, specs) -> dict[str, float]:
+    """Per peer: the geometric mean over the series where it ran of the choice's CRPS over
+    the peer's (each series counts once, whatever its scale and number of held-out points)."""
+    scored = frame[frame["points"] > 0]
+    ratios = {}
+    for name in specs:
+        both = scored[scored[f"{name}_crps"].notna() & (scored[f"{name}_crps"] > 0)]
+        if len(both):
+            ratios[name] = float(np.exp(np.log(both["choice_crps"] / both[f"{name}_crps"]).mean()))
+    return ratios
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv", default="real_data.csv", help="where to write the per-series table")
@@ -111,6 +127,7 @@ def main(argv=None) -> int:
         cli(["init", "--db", url])
         frame, pooled = report(config, url)
         without, pooled_without = report(config, url, policies=False)
+        competing, pooled_competing = report(replace(config, baselines=()), url)
     frame.to_csv(args.csv, index=False)
     shown = ["series", "obs", "chosen", "choice_skill", "cov80", *config.specs]
     with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:+.2f}".format):
@@ -120,6 +137,12 @@ def main(argv=None) -> int:
           + ", ".join(f"{m} {r:.2f}" for m, r in pooled["crps_ratio_to_peer"].items()))
     print(f"the choice beats naive on {pooled['beats_naive']} of {pooled['long_series']} series with "
           f">= {MIN_OBS_FOR_MAJORITY} observations")
+    print("scale-free, each series once (geometric mean over series of the choice's CRPS / the peer's): "
+          + ", ".join(f"{m} {r:.2f}" for m, r in scale_free_ratios(frame, config.specs).items()))
+    print(f"with naive and drift competing in the choice like the other models: pooled 80% coverage "
+          f"{pooled_competing['coverage_80']:.2f}, pooled CRPS / naive's "
+          f"{pooled_competing['crps_ratio_to_peer'].get('naive', float('nan')):.2f}; chosen: "
+          + ", ".join(f"{k} {m}" for k, m in zip(competing["series"], competing["chosen"])))
     print(f"seconds: {frame['seconds'].sum():.1f} for {len(frame)} series; table written to {args.csv}")
     print_policy_effect(frame, pooled, without, pooled_without)
     return 0

@@ -31,6 +31,9 @@ class EngineConfig:
     thresholds: tuple[float, ...] = (0.5, 0.75, 0.9)
     specs: tuple[str, ...] = DEFAULT_SPECS  # models the backtest chooses among
     fallback: str = "drift"  # used when no backtest is possible or every choice fails
+    # the yardstick models: they compete only when no other model ran at every origin (a
+    # random walk cannot know that shares saturate); () lets them compete everywhere
+    baselines: tuple[str, ...] = registry.BASELINES
     n_paths: int = 500
     backtest_paths: int = 200
     n_cutoffs: int = 3  # report origins (and as many selection origins before them)
@@ -165,7 +168,7 @@ def forecast_series(series: str, history: pd.DataFrame, targets: pd.DataFrame,
     if choice is None or not choice.holds_for(offered):  # a new choice (a backtest Choice from here on)
         models = registry.build([*config.specs, *twins], config.backtest_mcmc_samples, changepoints)
         choice = backtest(history, models, thresholds, config.n_cutoffs, config.backtest_paths, seed,
-                          registry.BASELINES, config.fallback, twins)
+                          config.baselines, config.fallback, twins)
         result.choice, result.tested = StoredChoice.made(choice, offered, history), choice.tested
     else:  # the stored one: no scores here, they stay with the run that made it
         result.choice = choice

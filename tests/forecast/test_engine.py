@@ -1,4 +1,5 @@
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -223,3 +224,15 @@ def test_baselines_are_the_yardstick_and_compete_only_when_no_share_model_ran():
     assert with_share_model.skill is not None and with_share_model.skill < 0  # reported, not hidden
     alone = backtest(frame, {"naive": NaiveLast(), "drift": Drift()})
     assert alone.model in ("naive", "drift", MIXTURE)
+
+
+def test_baselines_compete_in_the_choice_only_when_told():
+    rng = np.random.default_rng(5)  # a share that rose, then stood still for six years: naive's case
+    level = np.r_[np.linspace(0.1, 0.6, 48), np.full(72, 0.6)]
+    frame = pd.DataFrame({"ds": pd.date_range("2010-01-01", periods=120, freq="MS"),
+                          "y": level + rng.normal(0, 0.005, 120)})
+    config = EngineConfig(specs=("naive", "drift", "theta"), as_of="2026-11-28")
+    yardstick = forecast_series("s", frame, NO_TARGETS, config)
+    competing = forecast_series("s", frame, NO_TARGETS, replace(config, baselines=()))
+    assert yardstick.model == "theta"  # the only share model
+    assert set(competing.weights) & {"naive", "drift"}, competing.weights
