@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("cmdstanpy", "prophet", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not args.verbose:  # "Added job ...", "Running job ...": jobs.scheduler logs each job's outcome itself
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -75,6 +75,8 @@ def test_up_runs_scheduler_and_ui_and_ctrl_c_stops_both(tmp_path):
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
     assert "scheduler stopped" in text
+    # the scheduler's own line per job, not APScheduler's chatter around it
+    assert "pull sc: " in text and "Added job" not in text and "Running job" not in text, text
 
 
 def descendants(pid: int) -> list[int]:
