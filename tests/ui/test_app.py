@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from forecast.frames import TARGET_STATUSES
 from jobs import evidence, export
-from jobs.store import db, read
+from jobs.store import db, read, schema
 from ui import style
 from ui.outside_text import md
 
@@ -214,6 +214,21 @@ def test_runs_page_shows_history_sources_and_what_changed(built_db, monkeypatch)
     # Two runs of the same deterministic baselines on the same data: nothing moved.
     assert "No target changed status or projected date between run" in text
     assert "No scheduler has run against this database yet" in text
+
+
+def test_runs_page_shows_a_dash_for_counts_an_older_run_did_not_record(built_sqlite, tmp_path, monkeypatch):
+    shutil.copy(built_sqlite.removeprefix("sqlite:///"), tmp_path / "old.db")
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    counts = ("series_refitted", "series_carried", "series_choice_reused", "series_posterior_updated")
+    engine = db.make_engine(url)
+    with db.transaction(engine) as conn:  # the first run as a refresh before schema 0005 left it
+        conn.execute(schema.forecast_runs.update().where(schema.forecast_runs.c.id == 1)
+                     .values(**{c: None for c in counts}))
+    engine.dispose()
+    runs = next(d.value for d in open_page(url, monkeypatch, "runs").dataframe if "series_ok" in d.value.columns)
+    old = runs.set_index("id").loc[1]
+    assert all(old[c] == "—" for c in counts), old
+    assert not runs.astype(str).isin(MISSING_TEXTS).any().any()
 
 
 # --- freshness: a new run shows as soon as it lands ----------------------------------------

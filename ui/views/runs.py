@@ -64,6 +64,8 @@ else:
                                        "finished_at": st.column_config.DatetimeColumn("finished", **DATETIME)})
 
 st.subheader("Forecast runs")
+# null for runs made before schema 0005 / 0007 / 0008 recorded them
+NEWER_COUNTS = ("series_refitted", "series_choice_reused", "series_posterior_updated", "series_carried")
 runs = queries.runs(url, stamp)
 if runs.empty:
     common.no_run_message()
@@ -72,21 +74,27 @@ st.dataframe(
     runs[["id", "status", "started_at", "finished_at", "seconds", "trigger", "series_ok",
           "series_insufficient", "series_failed", "series_refitted", "series_choice_reused", "series_posterior_updated", "series_carried", "code_version",
           "seed"]]
-    .assign(error=common.text(runs["error"], missing="")),
+    # counts a run made before their schema revision has none of: a dash, not "None"
+    .assign(error=common.text(runs["error"], missing=""),
+            **{c: common.number_text(runs[c], "{:.0f}") for c in NEWER_COUNTS}),
     hide_index=True, width="stretch",
     column_config={"id": st.column_config.NumberColumn("run", format="#%d"),
                    "started_at": st.column_config.DatetimeColumn("started", **DATETIME),
                    "finished_at": st.column_config.DatetimeColumn("finished", **DATETIME),
                    "series_ok": "series ok", "series_insufficient": "too little data",
-                   "series_failed": "series failed", "series_refitted": "refitted",
-                   "series_choice_reused": st.column_config.NumberColumn(
-                       "of them choice reused", help="refitted with their stored model choice: the final "
-                                                     "fit only, no new backtest (their data changed)"),
-                   "series_posterior_updated": st.column_config.NumberColumn(
-                       "of them posterior updated", help="their stored Prophet posterior updated with the new "
-                                                         "observations by importance sampling, no new NUTS chain"),
-                   "series_carried": st.column_config.NumberColumn("carried over", help="unchanged since the run "
-                                                                   "that fitted them: not refitted, re-assessed"),
+                   "series_failed": "series failed",
+                   "series_refitted": st.column_config.TextColumn("refitted", alignment="right"),
+                   "series_choice_reused": st.column_config.TextColumn(
+                       "of them choice reused", alignment="right",
+                       help="refitted with their stored model choice: the final fit only, no new backtest "
+                            "(their data changed)"),
+                   "series_posterior_updated": st.column_config.TextColumn(
+                       "of them posterior updated", alignment="right",
+                       help="their stored Prophet posterior updated with the new observations by importance "
+                            "sampling, no new NUTS chain"),
+                   "series_carried": st.column_config.TextColumn(
+                       "carried over", alignment="right",
+                       help="unchanged since the run that fitted them: not refitted, re-assessed"),
                    "code_version": "code version",
                    "seed": st.column_config.NumberColumn("random seed", format="%d"),
                    "error": st.column_config.TextColumn(width="large")},
