@@ -7,7 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from jobs.cli._table import format_table
-from jobs.errors import AlreadyRunning, ConfigError, InternalError, SourceError
+from jobs.errors import AlreadyRunning, ConfigError, InternalError, SourceError, SourceUnavailable
 from jobs.store import db
 
 NAME = "pull"
@@ -83,6 +83,10 @@ def run(args, settings) -> int:
         if failed:
             print(f"\n{len(failed)} of {len(results)} pull(s) failed: they changed no data "
                   "(a payload that did arrive is kept as a snapshot for inspection).")
+        if failed and len(failed) == len(results) and all(r.error_kind == SourceUnavailable.__name__ for r in failed):
+            print("No source could be reached: if this machine is offline, the bundled data, the "
+                  "forecasts and the app keep working without them; pull again later, or point a "
+                  "source at a file or a mirror (README: 'Pointing a source at a mirror or a file').")
     if any(r.error_kind == InternalError.__name__ for r in failed):
         return InternalError.exit_code  # a bug of ours, even though the other sources were pulled
     if failed:

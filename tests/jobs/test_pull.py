@@ -338,7 +338,10 @@ enabled = false
     assert code == 5
     assert "good" in out and "bad" in out and "off" not in out.split("\n\n")[0]
     assert "SourceUnavailable" in out and "1 of 2 pull(s) failed" in out
+    assert "No source could be reached" not in out
     assert [(p["source"], p["status"]) for p in pulls(store)] == [("good", "ok"), ("bad", "failed")]
+    assert cli.main(["pull", "--db", db_url, "--sources", str(toml), "bad"]) == 5  # as if offline
+    assert "No source could be reached: if this machine is offline" in capsys.readouterr().out
     assert cli.main(["pull", "--db", db_url, "--sources", str(toml), "good"]) == 0
     assert pulls(store)[-1]["status"] == "unchanged"
 
