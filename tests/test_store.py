@@ -49,3 +49,32 @@ def test_asking_about_a_missing_sqlite_file_does_not_create_it(tmp_path):
     path = tmp_path / "absent.db"
     assert not db.is_initialised(db.make_engine(f"sqlite:///{path}"))
     assert not path.exists()
+
+
+def test_0009_indexes_the_observations_of_a_store_of_schema_0007(any_db_url):
+    """The freshness stamp's max(updated_at) becomes an index lookup; the rows stay as they were."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from synthetic_store import store_at_revision
+
+    engine = store_at_revision(any_db_url, "0007")
+    stamped = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(schema.sectors.insert(), [{"code": "banking", "name": "Banking"}])
+        conn.execute(schema.technologies.insert(), [{"code": "all", "name": "All IT"}])
+        conn.execute(schema.series.insert(), [{"key": "s", "sector": "banking", "technology": "all", "frequency": "annual",
+                                               "title": "S", "source": "test"}])
+        conn.execute(schema.observations.insert(), [
+            {"series_key": "s", "date": dt.date(2020 + i, 1, 1), "value": 0.1 * i,
+             "updated_at": stamped - dt.timedelta(days=i)} for i in range(3)])
+    assert "ix_observations_updated_at" not in {i["name"] for i in inspect(engine).get_indexes("observations")}
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+    assert "ix_observations_updated_at" in {i["name"] for i in inspect(engine).get_indexes("observations")}
+    with engine.connect() as conn:
+        newest = conn.execute(select(func.max(schema.observations.c.updated_at))).scalar()
+        assert conn.execute(select(func.count()).select_from(schema.observations)).scalar() == 3
+    assert newest.replace(tzinfo=newest.tzinfo or dt.timezone.utc) == stamped
+    engine.dispose()

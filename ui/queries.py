@@ -67,10 +67,13 @@ def stamp(db_url: str) -> Stamp:
             observations=conn.execute(select(func.count()).select_from(t.observations)).scalar() or 0,
             last_observation_update=conn.execute(select(func.max(t.observations.c.updated_at))).scalar(),
             # Only series the forecasts use: a revised context value does not make them stale.
+            # The newest of them, not max(): PostgreSQL reads max() over a join by a full scan,
+            # this walks ix_observations_updated_at down to the first share (either database).
             last_share_update=conn.execute(
-                select(func.max(t.observations.c.updated_at))
+                select(t.observations.c.updated_at)
                 .join(t.series, t.series.c.key == t.observations.c.series_key)
-                .where(t.series.c.kind != "context")
+                .where(t.series.c.kind != "context", t.observations.c.updated_at.is_not(None))
+                .order_by(t.observations.c.updated_at.desc()).limit(1)
             ).scalar(),
         )
 

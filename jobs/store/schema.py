@@ -89,6 +89,7 @@ observations = Table(
     Column("quote", Text),  # the source's own words containing the number
     Column("reliability", String(20)),  # NULL (normal) | low | very_low, as the provenance flags it
     UniqueConstraint("series_key", "date", name="uq_observations_series_date"),
+    Index("ix_observations_updated_at", "updated_at"),  # the app's freshness stamp: max() on every rerun
 )
 
 observation_revisions = Table(

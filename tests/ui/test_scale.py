@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from forecast.frames import SERIES
 from jobs import export
 from jobs.store import db, read
+from jobs.store import schema as db_schema
 from synthetic_store import monthly_logistic, seed_store
 from ui import common, queries, style
 
@@ -133,3 +135,22 @@ def test_overview_tables_cap_their_rows_and_say_how_to_narrow(many, monkeypatch)
     # The download buttons count every row, capped tables or not.
     labels = {b.label.split(" (")[0]: int(b.label.split("(")[1].split()[0].replace(",", "")) for b in at.download_button}
     assert labels["targets.csv"] == n_targets
+
+
+def test_the_stamps_share_update_is_the_newest_share_observations_and_ignores_context(any_db_url):
+    seed_store(any_db_url, {key: monthly_logistic("2020-01-01", "2020-12-01", "2020-06-01", 0.5, 0.01, i)
+                            for i, key in enumerate(("a", "b", "ctx"))})
+    engine = db.make_engine(any_db_url)
+    obs, series = db_schema.observations, db_schema.series
+    newest = dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc)
+    with db.transaction(engine) as conn:
+        conn.execute(update(series).where(series.c.key == "ctx").values(kind="context"))
+        conn.execute(update(obs).values(updated_at=newest - dt.timedelta(days=3)))
+        conn.execute(update(obs).where(obs.c.series_key == "b", obs.c.date == dt.date(2020, 5, 1)).values(updated_at=newest))
+        conn.execute(update(obs).where(obs.c.series_key == "ctx").values(updated_at=newest + dt.timedelta(days=1)))
+        conn.execute(update(obs).where(obs.c.series_key == "b", obs.c.date == dt.date(2020, 6, 1)).values(updated_at=None))
+    engine.dispose()
+    queries.engine.clear()
+    stamp = queries.stamp(any_db_url)
+    utc = lambda t: t.replace(tzinfo=t.tzinfo or dt.timezone.utc)  # SQLite gives it back naive
+    assert utc(stamp.last_share_update) == newest and utc(stamp.last_observation_update) == newest + dt.timedelta(days=1)
