@@ -74,9 +74,13 @@ def choice_key(frequency: str | None, thresholds, params: dict, code: str, polic
     return _sha256(_choice_parts(frequency, thresholds, params, code, policy_dates))
 
 
+NOT_IN_KEYS = ("as_of",  # a new day re-assesses targets from stored CDFs, it refits nothing
+               "psis_updates")  # how a reused choice's posterior is refreshed, not what the choice is
+
+
 def _choice_parts(frequency, thresholds, params, code, policy_dates) -> dict:
     parts = {"frequency": frequency, "thresholds": sorted({float(t) for t in thresholds}),
-             "params": {k: v for k, v in params.items() if k != "as_of"}, "code": code}
+             "params": {k: v for k, v in params.items() if k not in NOT_IN_KEYS}, "code": code}
     if policy_dates:
         parts["policies"] = {policy: str(date) for policy, date in sorted(policy_dates.items())}
     return parts

@@ -14,6 +14,7 @@ from jobs.refresh import refresh
 from jobs.store import db, read, schema
 from synthetic_store import monthly_logistic, seed_store, store_at_revision
 from test_choice_reuse import new_months, row
+from test_refresh import cli
 
 pytestmark = pytest.mark.prophet
 PROPHET = EngineConfig(specs=("naive", "drift", "prophet_logistic"), as_of="2023-01-01", mcmc_samples=120,
@@ -70,4 +71,19 @@ def test_0008_upgrades_a_store_of_schema_0007(any_db_url):
     with engine.connect() as conn:
         assert conn.execute(select(schema.forecast_runs.c.series_posterior_updated)).scalar_one() is None
         assert read.stored_posteriors(conn, {"a": 1}) == {}
+    engine.dispose()
+
+
+def test_the_command_line_can_sample_again_instead(sqlite_url):
+    seed_store(sqlite_url, {"a": monthly_logistic("2013-01-01", "2021-12-01", "2023-06-01", 0.6, 0.01, 1)}, [])
+    engine = db.make_engine(sqlite_url)
+    args = ["refresh", "--db", sqlite_url, "--models", "naive,drift,prophet_logistic", "--mcmc-samples", "60",
+            "--workers", "1", "--as-of", "2023-01-01"]
+    assert cli(*args).returncode == 0
+    new_months(engine, "a", "2022-01-01", 1, value=0.3)
+    out = cli(*args, "--no-posterior-updates")
+    assert "1 with their stored model choice, 0 of them with their posterior updated" in out.stdout, out.stdout + out.stderr
+    new_months(engine, "a", "2022-02-01", 1, value=0.3)
+    out = cli(*args)
+    assert "1 with their stored model choice, 1 of them with their posterior updated" in out.stdout, out.stdout + out.stderr
     engine.dispose()

@@ -20,6 +20,7 @@ EXAMPLES = [
     "domshare refresh",
     "domshare refresh --series phones_usage_statcounter_domestic_share --force",
     "domshare refresh --reselect",
+    "domshare refresh --no-posterior-updates",
     "domshare refresh --workers 2 --seed 7 --horizon 2030-12-31",
     "domshare refresh --models naive,drift",
     "domshare refresh --as-of 2027-01-01",
@@ -52,6 +53,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--mcmc-samples", type=int, default=EngineConfig.mcmc_samples,
                         help="NUTS iterations of the one chain of a final Prophet fit, half of them "
                              f"warm-up (at least {MIN_MCMC_SAMPLES}; default %(default)s)")
+    parser.add_argument("--no-posterior-updates", action="store_true",
+                        help="a refit that reuses its model choice samples each Prophet posterior again with NUTS "
+                             "instead of updating the stored one by importance sampling")
 
 
 def config_from_args(args, settings) -> EngineConfig:
@@ -76,7 +80,8 @@ def config_from_args(args, settings) -> EngineConfig:
     except registry.UnknownModel as exc:
         raise ConfigError(f"--models: {exc}") from exc
     return EngineConfig(horizon=args.horizon, specs=specs, seed=args.seed if args.seed is not None else settings.seed,
-                        mcmc_samples=args.mcmc_samples, as_of=args.as_of)
+                        mcmc_samples=args.mcmc_samples, as_of=args.as_of,
+                        psis_updates=not args.no_posterior_updates)
 
 
 def alert_settings(settings) -> AlertSettings:
