@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import common, queries, style
 from ui.history import change_text, history_chart
+from ui.outside_text import md
 
 CHANGE_PREVIOUS, CHANGE_30D = "Δ last run", "Δ 30 days"
 LATEST = "latest"
@@ -76,7 +77,7 @@ def show_history(url: str, stamp: queries.Stamp, target_ids: list[str], key: str
         return
     if history["probability_by_deadline"].isna().all() and history["projected_date"].isna().all():
         statuses = ", ".join(sorted(set(history["status"].map(style.status_label))))
-        st.caption(f"No complete run gave {target_id} a probability or a projected crossing ({statuses} "
+        st.caption(f"No complete run gave {md(target_id)} a probability or a projected crossing ({statuses} "
                    f"in {'each of the ' + str(len(history)) + ' runs' if len(history) > 1 else 'its one run'}), "
                    f"so there is nothing to chart. `domshare history --target {target_id}` prints the runs.")
         return

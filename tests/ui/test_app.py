@@ -177,6 +177,21 @@ def test_series_crossings_say_below_again_and_read_dates_as_the_observations_do(
         assert first and first <= periods_shown, (first, sorted(periods_shown)[:5])
 
 
+def test_series_chart_says_when_its_forecast_is_worse_than_naive_or_untested(built_sqlite, tmp_path, monkeypatch):
+    shutil.copy(built_sqlite.removeprefix("sqlite:///"), tmp_path / "weak.db")
+    url = f"sqlite:///{tmp_path / 'weak.db'}"
+    outcome = frame(url, read.run_frames, frame(url, read.latest_run)["id"])["run_series"]
+    ok = outcome[outcome["status"] == "ok"]
+    untested, tested = ok[ok["skill"].isna()]["series_key"].iloc[0], ok[ok["skill"].notna()]["series_key"].iloc[0]
+    engine = db.make_engine(url)
+    with db.transaction(engine) as conn:  # as a run whose choice lost to naive out of sample would store it
+        conn.execute(schema.run_series.update().where(schema.run_series.c.series_key == tested).values(skill=-0.72))
+    engine.dispose()
+    assert "skill could not be measured out of sample" in text_of(open_page(url, monkeypatch, "series", {"series": untested}))
+    at = open_page(url, monkeypatch, "series", {"series": tested})
+    assert "Out of sample this forecast is worse than the naive forecast (skill -0.72" in text_of(at)
+
+
 def test_context_series_is_not_drawn_as_a_share(built_db, monkeypatch):
     catalogue = frame(built_db, read.series_catalogue)
     context = catalogue[catalogue["kind"] == "context"]["key"]

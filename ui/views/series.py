@@ -105,6 +105,16 @@ elif not is_context:
 
 st.plotly_chart(charts.series_chart(meta, observations, forecast, crossings, targets),
                 width="stretch", key="series-chart")
+if run_status is not None and run_status["status"] == "ok":  # how far to trust the bands, next to them
+    skill = run_status.get("skill")
+    if skill is None or pd.isna(skill):
+        st.caption("This forecast's skill could not be measured out of sample (too few points for "
+                   "held-out origins): its bands and crossing dates are the model's, untested against "
+                   "what came next.")
+    elif skill <= 0:
+        st.warning(f"Out of sample this forecast is {'worse than' if skill < 0 else 'no better than'} the naive "
+                   f"forecast (skill {skill:+.2f}, below): read its bands and projected crossings as weak evidence.",
+                   icon=":material/warning:")
 
 if not is_context:
     st.subheader("Threshold crossings")
