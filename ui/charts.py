@@ -286,6 +286,13 @@ def targets_chart(targets: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _position_labels(group: pd.DataFrame) -> list[str]:
+    """Each dot's policy id; dots on one spot (one sector, one date) share one label, "P10 P11"."""
+    spot = group["sector"].fillna("").astype(str) + "|" + group["date"].astype(str)
+    ids = group["id"].astype(str).groupby(spot.to_numpy()).agg(" ".join)
+    return [ids[s] if first else "" for s, first in zip(spot, ~spot.duplicated())]
+
+
 def policy_timeline(policies: pd.DataFrame, sector_names: dict[str, str]) -> go.Figure:
     """Curated policies and unreviewed feed items on one time axis, one row per sector."""
     rows = policies.assign(sector=policies["sector_list"]).explode("sector")
@@ -298,8 +305,12 @@ def policy_timeline(policies: pd.DataFrame, sector_names: dict[str, str]) -> go.
         group = rows[rows["review_status"] == review]
         if group.empty:
             continue
+        labelled = review != "unreviewed"  # a policy's short id beside its dot (a feed item's id is a hash)
         fig.add_trace(go.Scatter(
-            x=group["date"], y=group["sector"].fillna("no sector matched"), mode="markers",
+            x=group["date"], y=group["sector"].fillna("no sector matched"),
+            mode="markers+text" if labelled else "markers",
+            text=_position_labels(group) if labelled else None, textposition="middle right",
+            textfont=dict(size=9, color=style.THRESHOLD_COLOUR) if labelled else None,
             marker=dict(size=12, color=colour, symbol=symbol, line=dict(width=1, color="white")),
             name={"curated": "curated policy", "user": "user-supplied policy"}.get(review, "feed item (unreviewed)"),
             hovertext=[f"<b>{escape(str(r.id))}</b> {escape(shorten(r.title))}<br>{periods.at_precision(r.date, r.date_precision)}"

@@ -213,6 +213,9 @@ def test_policies_page_lists_curated_policies_with_links_and_filters(built_db, m
     assert {f"P{n:02d}" for n in range(1, 21)} <= set(table["id"])
     assert table["source"].str.startswith("http").mean() > 0.9
     assert plotly_specs(at), "the timeline is drawn"
+    # each dot is labelled with its policy's id (one label per spot), readable without hovering
+    labels = {i for trace in plotly_specs(at)[0]["data"] for text in trace.get("text") or [] for i in text.split()}
+    assert labels == set(table["id"])
     at.multiselect[0].select("banking").run()
     assert not at.exception
     banking = at.dataframe[0].value
