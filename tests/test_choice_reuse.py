@@ -174,7 +174,7 @@ def test_the_series_page_says_the_choice_was_reused_and_the_runs_page_counts_it(
     assert any("crps_selection" in d.value.columns for d in at.dataframe)  # the choosing run's table
     at.switch_page("views/runs.py").run()
     runs = next(d.value for d in at.dataframe if "series_ok" in d.value.columns)  # newest first
-    assert runs["series_choice_reused"].tolist() == [1, 0] and runs["series_refitted"].tolist() == [1, 1]
+    assert runs["series_choice_reused"].tolist() == ["1", "0"] and runs["series_refitted"].tolist() == ["1", "1"]
 
 
 def test_0007_upgrades_a_store_of_schema_0006(any_db_url):
