@@ -95,6 +95,8 @@ def test_backtest_table_keeps_columns_aligned_and_says_what_a_skill_means(store)
     short = lines.index(next(line for line in lines if line.startswith("too few")))
     error = run_series.set_index("series_key").loc["short", "error"]
     assert lines[short + 1:] == [f"  short  ({error})"] and short > lines.index(header)
+    run_series.loc[run_series["series_key"] == "short", "n_obs"] = 0  # as a series of bounds only
+    assert backtest_table(backtest, run_series).splitlines()[-1] == "  short  (no exact or approximate value to fit)"
 
 
 def test_unchanged_input_refits_nothing_unless_forced_and_changes_refit(store, any_db_url):

@@ -56,7 +56,8 @@ def backtest_table(backtest, run_series, only=None) -> str:
         if only and key not in only:
             continue
         if rs["status"] == "insufficient_data":  # no forecast, so no choice and no backtest: listed last
-            short.append(f"  {key}  ({rs['error'] or str(rs['n_obs']) + ' obs'})")
+            why = "no exact or approximate value to fit" if not rs["n_obs"] else rs["error"] or f"{rs['n_obs']} obs"
+            short.append(f"  {key}  ({why})")
             continue
         lines.append(f"\n{key}  ({rs['status']}, {rs['n_obs']} obs; {_choice(rs)})")
         scores = backtest[backtest["series_key"] == key]
