@@ -20,9 +20,13 @@ FREQUENCIES = {  # name: (pandas offset, largest median gap in days, backtest ho
 
 
 def infer_frequency(dates: pd.Series) -> str:
+    """The frequency of the median gap between the dates; monthly (the finest) for a single
+    date: one lone value is no evidence of a coarser period (a monthly figure of 2024-11 must
+    not stand for a deadline 13 months later as if it were an annual one)."""
     gaps = pd.Series(pd.DatetimeIndex(dates)).sort_values().diff().dt.days.dropna()
-    median = gaps.median() if len(gaps) else 365
-    return next(name for name, (_, limit, _) in FREQUENCIES.items() if median <= limit)
+    if not len(gaps):
+        return "monthly"
+    return next(name for name, (_, limit, _) in FREQUENCIES.items() if gaps.median() <= limit)
 
 
 def step(frequency: str) -> pd.DateOffset:

@@ -75,6 +75,14 @@ def test_deadline_in_a_gap_of_the_history_is_unobserved_without_a_probability():
     assert row["basis"] is None
 
 
+def test_a_lone_value_of_an_undeclared_frequency_decides_only_its_own_month():
+    lone = pd.DataFrame({"ds": pd.to_datetime(["2024-11-01"]), "y": [0.2]})  # a monthly figure, series irregular
+    row = assess_target(target(1.0, "2025-12-31"), lone, "2026-12-01", frequency="irregular")
+    assert row["status"] == "unobserved" and row["probability_by_deadline"] is None  # not 'missed' 13 months early
+    row = assess_target(target(1.0, "2024-11-30"), lone, "2026-12-01", frequency="irregular")
+    assert row["status"] == "missed" and str(row["evidence_date"]) == "2024-11-01"
+
+
 def test_passed_deadline_after_the_data_gets_the_forecast_probability_not_zero():
     # Data end 2021-12, deadline 2023-12-31 has passed (as of 2026): no observation near it.
     row = assess_target(target(0.8, "2023-12-31"), HISTORY, "2026-01-01", projection(DATES, paths_crossing_share(0.6)))
