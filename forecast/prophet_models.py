@@ -165,6 +165,7 @@ class ProphetModel:
         from prophet.serialize import model_from_json
 
         model = model_from_json(zlib.decompress(posterior).decode())
+        model.__class__ = _prophet_class()  # its memoised component matrix: a third of an update's time
         frame = self._frame(history[DS], history[Y].to_numpy(float))
         known = len(model.history)
         if (len(frame) < known or not frame[DS].iloc[:known].reset_index(drop=True).equals(model.history[DS])
