@@ -64,6 +64,7 @@ def test_overview_evidence_card_series_chart_and_csv_download_in_chromium(built_
             page.get_by_role("option", name="Semiconductor industry", exact=True).click()
             wait_idle(page)
             page.keyboard.press("Escape")
+            wait_idle(page)  # the rerun that applies the filter: on loaded cores 500 ms was not enough
             grid = page.locator('[data-testid="stDataFrame"]').first
             grid.wait_for()
             page.wait_for_timeout(500)
