@@ -24,7 +24,7 @@ import pandas as pd
 
 from forecast.frames import DS, Y
 from forecast.models import CannotFit, Paths, expit as _expit, logit as _logit
-from forecast.prophet_paths import historic_state, sample_paths, trend_at
+from forecast.prophet_paths import historic_state, sample_paths, seasonal_terms, trend_at
 from forecast.psis import KHAT_LIMIT, psis, resample
 from forecast.registry import POLICY_SUFFIX
 
@@ -223,11 +223,7 @@ def log_likelihood(model, frame: pd.DataFrame) -> np.ndarray:
     t = df["t"].to_numpy(float)
     cap = df["cap_scaled"].to_numpy(float) if logistic else np.ones_like(t)
     trend = np.stack([trend_at(ti, k, m, cap[i], logistic) for i, ti in enumerate(t)])  # (points, draws)
-    features, _, components, _ = model.make_all_seasonality_features(df)
-    beta = np.asarray(params["beta"], dtype=float).reshape(n_draws, -1)
-    x = features.to_numpy(float)
-    additive = x @ (beta * components["additive_terms"].to_numpy(float)).T
-    multiplicative = x @ (beta * components["multiplicative_terms"].to_numpy(float)).T
+    additive, multiplicative = seasonal_terms(model, df, np.asarray(params["beta"], dtype=float).reshape(n_draws, -1))
     sigma = np.asarray(params["sigma_obs"], dtype=float).ravel()[None, :]
     residual = (df["y_scaled"].to_numpy(float)[:, None] - trend * (1 + multiplicative) - additive) / sigma
     return (-0.5 * residual**2 - np.log(sigma)).sum(axis=0)

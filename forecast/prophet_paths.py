@@ -41,6 +41,15 @@ def trend_at(t, k, m, cap, logistic: bool):
     return k * t + m
 
 
+def seasonal_terms(model, df: pd.DataFrame, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(additive, multiplicative) seasonality shaped (len(df), len(beta)) for each row of
+    seasonality coefficients `beta`, on Prophet's scaled-y scale; `df` as setup_dataframe made it."""
+    features, _, components, _ = model.make_all_seasonality_features(df)
+    x = features.to_numpy(float)
+    return (x @ (beta * components["additive_terms"].to_numpy(float)).T,
+            x @ (beta * components["multiplicative_terms"].to_numpy(float)).T)
+
+
 def sample_paths(model, future: pd.DataFrame, n_paths: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(level, observed) arrays shaped (len(future), n_paths) on the fitted scale of y.
     `future` as for model.predict (ds, plus cap and floor for logistic growth)."""
@@ -77,12 +86,9 @@ def sample_paths(model, future: pd.DataFrame, n_paths: int, seed: int) -> tuple[
             previous = ti
         trend[i] = trend_at(ti, k, m, cap[i], logistic)
     trend = trend * model.y_scale + df["floor"].to_numpy(float)[:, None]
-    features, _, components, _ = model.make_all_seasonality_features(df)
     beta = np.asarray(params["beta"], dtype=float).reshape(n_draws, -1)[draw]  # (n_paths, n_features)
-    x = features.to_numpy(float)
-    additive = x @ (beta * components["additive_terms"].to_numpy(float)).T * model.y_scale
-    multiplicative = x @ (beta * components["multiplicative_terms"].to_numpy(float)).T
-    level = trend * (1 + multiplicative) + additive
+    additive, multiplicative = seasonal_terms(model, df, beta)
+    level = trend * (1 + multiplicative) + additive * model.y_scale
     sigma = np.asarray(params["sigma_obs"], dtype=float).ravel()[draw]
     observed = level + rng.standard_normal(level.shape) * sigma[None, :] * model.y_scale
     return level, observed
